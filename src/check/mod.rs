@@ -1,0 +1,962 @@
+//! Stage 2, check: from the AST to a checked problem ([`Spec`]).
+//!
+//! Resolves every name, folds constants, inlines `let`s, validates
+//! conditions, faces and settings, applies command-line overrides and fills
+//! in defaults. All independent errors are reported in one run; the `Spec`
+//! is returned only when there is no error (warnings may accompany it).
+//! This stage does no I/O and never panics on any input.
+
+mod names;
+mod print;
+mod settings;
+mod spec;
+
+pub use names::BUILTIN_NAMES;
+pub use print::{ExprPrinter, ProblemDump, Summary};
+pub use settings::{Group, Kind, Overrides, Param, Schema, SCHEMAS};
+pub use spec::*;
+
+use std::collections::HashMap;
+
+use crate::diag::{has_errors, Diagnostic, Span};
+use crate::math::MathFn;
+use crate::syntax::ast::{self, StatementKind};
+use names::{ConstDef, Context, LetDef, NameDef, NameKind, Resolver, Scope};
+use settings::ResolvedSetting;
+
+/// The most points any one point set may have (a grid of n^d points is
+/// checked against this before anything is allocated).
+pub const MAX_POINTS: f64 = 2e7;
+
+/// Checks a parsed file. Returns the problem if there were no errors, and
+/// every diagnostic found (errors and warnings).
+pub fn check(file: &ast::File, overrides: &Overrides) -> (Option<Spec>, Vec<Diagnostic>) {
+    let mut diagnostics = Vec::new();
+    let spec = Checker::new(&mut diagnostics).run(file, overrides);
+    let spec = if has_errors(&diagnostics) { None } else { spec };
+    (spec, diagnostics)
+}
+
+/// A statement that may appear at most once, and where it was first seen.
+fn unique<'f>(
+    file: &'f ast::File,
+    keyword: &str,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<&'f ast::Statement> {
+    let mut found: Option<&ast::Statement> = None;
+    for statement in file.statements.iter().filter(|s| s.kind.keyword() == keyword) {
+        match found {
+            None => found = Some(statement),
+            Some(first) => diagnostics.push(
+                Diagnostic::error(
+                    "E0402",
+                    format!("`{keyword}` is given more than once"),
+                    statement.keyword,
+                )
+                .with_label_message("second one")
+                .with_secondary(first.keyword, "first one here")
+                .with_note(match keyword {
+                    "domain" => "list every spatial coordinate in one `domain` statement",
+                    _ => "keep one of them",
+                }),
+            ),
+        }
+    }
+    found
+}
+
+struct Checker<'d> {
+    diagnostics: &'d mut Vec<Diagnostic>,
+    scope: Scope,
+}
+
+impl<'d> Checker<'d> {
+    fn new(diagnostics: &'d mut Vec<Diagnostic>) -> Self {
+        Checker {
+            diagnostics,
+            scope: Scope {
+                coordinates: Vec::new(),
+                space_dims: 0,
+                unknown_names: Vec::new(),
+                names: HashMap::new(),
+                constants: Vec::new(),
+                lets: Vec::new(),
+            },
+        }
+    }
+
+    fn resolver(&mut self) -> Resolver<'_> {
+        Resolver {
+            scope: &mut self.scope,
+            diagnostics: self.diagnostics,
+        }
+    }
+
+    /// Defines a name, reporting clashes with built-ins, earlier names and
+    /// the derivative notation. Returns false if the name was rejected.
+    fn define(&mut self, ident: &ast::Ident, kind: NameKind) -> bool {
+        let name = ident.name.as_str();
+        if BUILTIN_NAMES.contains(&name) || MathFn::from_name(name).is_some() {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "E0203",
+                    format!("`{name}` is built in and cannot be redefined"),
+                    ident.span,
+                )
+                .with_label_message("choose another name"),
+            );
+            return false;
+        }
+        if let Some(previous) = self.scope.names.get(name) {
+            self.diagnostics.push(
+                Diagnostic::error("E0202", format!("`{name}` is defined twice"), ident.span)
+                    .with_label_message("second definition")
+                    .with_secondary(previous.span, "first defined here"),
+            );
+            return false;
+        }
+        if !matches!(kind, NameKind::Unknown(_)) {
+            if let Some((u, letters)) = self.scope.split_subscript(name) {
+                let unknown = &self.scope.unknown_names[u];
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "E0212",
+                        format!("`{name}` would hide the derivative notation `{unknown}_{letters}`"),
+                        ident.span,
+                    )
+                    .with_note(format!(
+                        "`{unknown}_...` names derivatives of unknown `{unknown}`; choose another name"
+                    )),
+                );
+                return false;
+            }
+        }
+        self.scope.names.insert(
+            name.to_string(),
+            NameDef {
+                kind,
+                span: ident.span,
+            },
+        );
+        true
+    }
+
+    fn run(mut self, file: &ast::File, overrides: &Overrides) -> Option<Spec> {
+        let title = unique(file, "problem", self.diagnostics).map(|s| match &s.kind {
+            StatementKind::Problem { title } => title.clone(),
+            _ => String::new(),
+        });
+        let domain = unique(file, "domain", self.diagnostics);
+        let time = unique(file, "time", self.diagnostics);
+
+        // 1. Declarations: coordinates, unknowns, then consts and lets.
+        let mut intervals: Vec<&ast::IntervalDecl> = Vec::new();
+        if let Some(StatementKind::Domain(list)) = domain.map(|s| &s.kind) {
+            intervals.extend(list.iter());
+        }
+        let space_dims = intervals.len();
+        if let Some(StatementKind::Time(decl)) = time.map(|s| &s.kind) {
+            intervals.push(decl);
+        }
+        for (id, decl) in intervals.iter().enumerate() {
+            self.scope.coordinates.push(Coordinate {
+                name: decl.name.name.clone(),
+                lo: 0.0,
+                hi: 1.0,
+                is_time: id >= space_dims,
+                span: decl.name.span,
+            });
+            self.define(&decl.name, NameKind::Coordinate(id));
+        }
+        self.scope.space_dims = space_dims;
+        let mut unknowns = Vec::new();
+        for statement in &file.statements {
+            if let StatementKind::Unknown(list) = &statement.kind {
+                for ident in list {
+                    if self.define(ident, NameKind::Unknown(unknowns.len())) {
+                        self.scope.unknown_names.push(ident.name.clone());
+                        unknowns.push(Unknown {
+                            name: ident.name.clone(),
+                            span: ident.span,
+                        });
+                    }
+                }
+            }
+        }
+        for statement in &file.statements {
+            match &statement.kind {
+                StatementKind::Const(bindings) => {
+                    for b in bindings {
+                        let index = self.scope.constants.len();
+                        if self.define(&b.name, NameKind::Constant(index)) {
+                            self.scope.constants.push(ConstDef {
+                                name: b.name.name.clone(),
+                                value: None,
+                                span: b.span,
+                            });
+                        }
+                    }
+                }
+                StatementKind::Let(bindings) => {
+                    for b in bindings {
+                        let index = self.scope.lets.len();
+                        if self.define(&b.name, NameKind::Let(index)) {
+                            self.scope.lets.push(LetDef {
+                                name: b.name.name.clone(),
+                                body: b.value.clone(),
+                                span: b.span,
+                                resolved: None,
+                            });
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+
+        // 2. Constants, in source order (a const sees the ones before it).
+        for statement in &file.statements {
+            if let StatementKind::Const(bindings) = &statement.kind {
+                for b in bindings {
+                    let Some(index) = self.scope.constants.iter().position(|c| c.span == b.span)
+                    else {
+                        continue;
+                    };
+                    let what = format!("const `{}`", b.name.name);
+                    let value = self.constant(&b.value, &what);
+                    self.scope.constants[index].value = value;
+                }
+            }
+        }
+
+        // 3. Coordinate intervals.
+        let mut domain_ok = true;
+        for (id, decl) in intervals.iter().enumerate() {
+            if let Some((n, span)) = decl.power {
+                domain_ok = false;
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "E0308",
+                        format!(
+                            "vector coordinate `{}` in [..]^{n} is not supported yet",
+                            decl.name.name
+                        ),
+                        span,
+                    )
+                    .with_note("high-dimensional domains are reserved for a later release; declare each coordinate: domain x in [0, 1], y in [0, 1]"),
+                );
+            }
+            let lo = self.constant(&decl.lo, "a domain bound");
+            let hi = self.constant(&decl.hi, "a domain bound");
+            match (lo, hi) {
+                (Some(lo), Some(hi)) if lo < hi => {
+                    self.scope.coordinates[id].lo = lo;
+                    self.scope.coordinates[id].hi = hi;
+                }
+                (Some(lo), Some(hi)) => {
+                    domain_ok = false;
+                    self.diagnostics.push(
+                        Diagnostic::error(
+                            "E0403",
+                            format!(
+                                "empty interval for `{}`: [{lo}, {hi}] needs lo < hi",
+                                decl.name.name
+                            ),
+                            decl.lo.span.to(decl.hi.span),
+                        )
+                        .with_label_message("lower bound is not below upper bound"),
+                    );
+                }
+                _ => domain_ok = false,
+            }
+        }
+        if domain.is_none() {
+            self.diagnostics.push(
+                Diagnostic::error("E0401", "missing `domain` statement", Span::new(0, 0))
+                    .with_note("declare the spatial box, e.g. `domain x in [0, 1]`"),
+            );
+        }
+
+        // 4. Lets, in source order.
+        for index in 0..self.scope.lets.len() {
+            let body = self.scope.lets[index].body.clone();
+            let resolved = self.resolver().resolve(&body, Context::Let { index });
+            self.scope.lets[index].resolved = resolved;
+        }
+
+        // 5. Equations, conditions, exact solutions.
+        let mut equations = Vec::new();
+        let mut conditions = Vec::new();
+        let mut exact: Vec<Option<Expr>> = vec![None; unknowns.len()];
+        let mut exact_spans: Vec<Option<Span>> = vec![None; unknowns.len()];
+        for statement in &file.statements {
+            match &statement.kind {
+                StatementKind::Equation(relation) => {
+                    if let Some((lhs, rhs)) = self.relation(relation, "an equation") {
+                        equations.push(Equation {
+                            lhs,
+                            rhs,
+                            span: relation.span,
+                        });
+                    }
+                }
+                StatementKind::Bc {
+                    relation,
+                    faces,
+                    weight,
+                } => {
+                    let rel = self.relation(relation, "a boundary condition");
+                    let faces = self.faces(faces, domain_ok);
+                    let weight = self.weight(weight.as_ref());
+                    if let (Some((lhs, rhs)), Some(faces), Some(weight)) = (rel, faces, weight) {
+                        conditions.push(Condition {
+                            kind: ConditionKind::Boundary,
+                            lhs,
+                            rhs,
+                            faces,
+                            weight,
+                            span: statement.span,
+                        });
+                    }
+                }
+                StatementKind::Initial { relation, weight } => {
+                    let rel = self.relation(relation, "an initial condition");
+                    let weight = self.weight(weight.as_ref());
+                    if time.is_none() {
+                        self.diagnostics.push(
+                            Diagnostic::error(
+                                "E0407",
+                                "`initial` needs a time coordinate",
+                                statement.keyword,
+                            )
+                            .with_note("declare `time t in [0, T]`, or use `bc` for a stationary problem"),
+                        );
+                        continue;
+                    }
+                    if let (Some((lhs, rhs)), Some(weight)) = (rel, weight) {
+                        conditions.push(Condition {
+                            kind: ConditionKind::Initial,
+                            lhs,
+                            rhs,
+                            faces: vec![Face {
+                                coordinate: space_dims,
+                                side: Side::Lo,
+                            }],
+                            weight,
+                            span: statement.span,
+                        });
+                    }
+                }
+                StatementKind::Exact { unknown, value } => {
+                    let target = match self.scope.names.get(&unknown.name) {
+                        Some(NameDef {
+                            kind: NameKind::Unknown(u),
+                            ..
+                        }) => Some(*u),
+                        _ => {
+                            let declared: Vec<&str> =
+                                unknowns.iter().map(|u| u.name.as_str()).collect();
+                            self.diagnostics.push(
+                                Diagnostic::error(
+                                    "E0210",
+                                    format!(
+                                        "exact solution for `{}`, which is not a declared unknown",
+                                        unknown.name
+                                    ),
+                                    unknown.span,
+                                )
+                                .with_label_message("not an unknown")
+                                .with_note(if declared.is_empty() {
+                                    "no unknowns are declared; add `unknown u`".to_string()
+                                } else {
+                                    format!("unknowns are {}", declared.join(", "))
+                                }),
+                            );
+                            None
+                        }
+                    };
+                    let value = self.resolver().resolve(value, Context::Exact);
+                    if let Some(u) = target {
+                        if let Some(first) = exact_spans[u] {
+                            self.diagnostics.push(
+                                Diagnostic::error(
+                                    "E0402",
+                                    format!("second exact solution for `{}`", unknown.name),
+                                    unknown.span,
+                                )
+                                .with_secondary(first, "first one here"),
+                            );
+                        }
+                        exact_spans[u] = Some(unknown.span);
+                        exact[u] = value;
+                    }
+                }
+                _ => {}
+            }
+        }
+
+        // 6. Structure: unknowns, equations, conditions.
+        let file_start = Span::new(0, 0);
+        if unknowns.is_empty() && !has_unknown_statement(file) {
+            self.diagnostics.push(
+                Diagnostic::error("E0409", "missing `unknown` statement", file_start)
+                    .with_note("declare the unknown fields, e.g. `unknown u`"),
+            );
+        }
+        if !file
+            .statements
+            .iter()
+            .any(|s| matches!(s.kind, StatementKind::Equation(_)))
+        {
+            self.diagnostics.push(
+                Diagnostic::error("E0409", "missing `equation` statement", file_start)
+                    .with_note("write the PDE, e.g. `equation -u_xx = 1`"),
+            );
+        } else if !equations.is_empty() {
+            for (u, unknown) in unknowns.iter().enumerate() {
+                let used = equations
+                    .iter()
+                    .any(|e| uses_unknown(&e.lhs, u) || uses_unknown(&e.rhs, u));
+                if !used {
+                    self.diagnostics.push(
+                        Diagnostic::error(
+                            "E0408",
+                            format!("unknown `{}` appears in no equation", unknown.name),
+                            unknown.span,
+                        )
+                        .with_label_message("declared here")
+                        .with_note("every unknown must be determined by an equation; remove it or use it"),
+                    );
+                }
+            }
+            let counted = file
+                .statements
+                .iter()
+                .filter(|s| matches!(s.kind, StatementKind::Equation(_)))
+                .count();
+            if counted != unknowns.len() && !unknowns.is_empty() {
+                let first_unknown = unknowns[0].span;
+                self.diagnostics.push(
+                    Diagnostic::warning(
+                        "W0601",
+                        format!(
+                            "{counted} equation{} for {} unknown{}",
+                            if counted == 1 { "" } else { "s" },
+                            unknowns.len(),
+                            if unknowns.len() == 1 { "" } else { "s" }
+                        ),
+                        first_unknown,
+                    )
+                    .with_label_message("unknowns declared here")
+                    .with_note(if counted > unknowns.len() {
+                        "the system is overdetermined; training minimizes the sum of all residuals"
+                    } else {
+                        "the system is underdetermined; its solution is not unique"
+                    }),
+                );
+            }
+        }
+
+        // 7. Settings.
+        let linearity = equations
+            .iter()
+            .map(|e| Linearity::of(&e.residual()))
+            .chain(conditions.iter().map(|c| Linearity::of(&c.residual())))
+            .max()
+            .unwrap_or(Linearity::Linear);
+        let dims = self.scope.coordinates.len();
+        let settings = self.settings(file, overrides, linearity, dims, time.is_some());
+
+        let (ansatz, diff, train, sampling) = settings?;
+        if let DiffMode::Fd { h, .. } = diff {
+            let narrowest = self
+                .scope
+                .coordinates
+                .iter()
+                .map(|c| (c.hi - c.lo, c.name.as_str()))
+                .fold((f64::INFINITY, ""), |a, b| if b.0 < a.0 { b } else { a });
+            if h >= narrowest.0 {
+                self.diagnostics.push(Diagnostic::error_without_span(
+                    "E0507",
+                    format!(
+                        "finite-difference step h = {h} is not smaller than the domain ({} has width {})",
+                        narrowest.1, narrowest.0
+                    ),
+                ));
+            }
+        }
+        if has_errors(self.diagnostics) {
+            return None;
+        }
+        Some(Spec {
+            title,
+            coordinates: self.scope.coordinates,
+            space_dims,
+            unknowns,
+            equations,
+            conditions,
+            exact,
+            constants: self
+                .scope
+                .constants
+                .iter()
+                .map(|c| (c.name.clone(), c.value.unwrap_or(f64::NAN)))
+                .collect(),
+            ansatz,
+            diff,
+            train,
+            sampling,
+            linearity,
+        })
+    }
+
+    /// Resolves and evaluates a constant expression; reports non-finite values.
+    fn constant(&mut self, e: &ast::Expr, what: &str) -> Option<f64> {
+        let value = self
+            .resolver()
+            .resolve(e, Context::Constant { what })?
+            .eval_constant()?;
+        if value.is_finite() {
+            Some(value)
+        } else {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "E0404",
+                    format!("{what} evaluates to {value}"),
+                    e.span,
+                )
+                .with_label_message("not a finite number"),
+            );
+            None
+        }
+    }
+
+    /// Resolves `lhs = rhs` of an equation or condition; it must involve an unknown.
+    fn relation(&mut self, relation: &ast::Relation, what: &str) -> Option<(Expr, Expr)> {
+        let lhs = self.resolver().resolve(&relation.lhs, Context::Residual);
+        let rhs = self.resolver().resolve(&relation.rhs, Context::Residual);
+        let (lhs, rhs) = (lhs?, rhs?);
+        if !lhs.has_unknowns() && !rhs.has_unknowns() {
+            self.diagnostics.push(
+                Diagnostic::error("E0410", format!("{what} without any unknown"), relation.span)
+                    .with_label_message("involves no unknown")
+                    .with_note("an equation or condition must constrain at least one unknown"),
+            );
+            return None;
+        }
+        Some((lhs, rhs))
+    }
+
+    fn weight(&mut self, weight: Option<&ast::Expr>) -> Option<f64> {
+        let Some(e) = weight else {
+            return Some(1.0);
+        };
+        let w = self.constant(e, "a weight")?;
+        if w > 0.0 {
+            Some(w)
+        } else {
+            self.diagnostics.push(
+                Diagnostic::error("E0411", format!("weight must be positive, got {w}"), e.span)
+                    .with_label_message("not positive"),
+            );
+            None
+        }
+    }
+
+    /// Resolves the faces of a `bc`.
+    fn faces(&mut self, faces: &[ast::Face], domain_ok: bool) -> Option<Vec<Face>> {
+        let mut out = Vec::new();
+        let mut ok = true;
+        for face in faces {
+            match face {
+                ast::Face::Boundary(_) => {
+                    for c in 0..self.scope.space_dims {
+                        out.push(Face {
+                            coordinate: c,
+                            side: Side::Lo,
+                        });
+                        out.push(Face {
+                            coordinate: c,
+                            side: Side::Hi,
+                        });
+                    }
+                }
+                ast::Face::Coordinate {
+                    coordinate,
+                    value,
+                    span,
+                } => match self.face(coordinate, value, *span, domain_ok) {
+                    Some(f) => out.push(f),
+                    None => ok = false,
+                },
+            }
+        }
+        let mut unique = Vec::new();
+        for f in out {
+            if !unique.contains(&f) {
+                unique.push(f);
+            }
+        }
+        ok.then_some(unique)
+    }
+
+    fn face(
+        &mut self,
+        coordinate: &ast::Ident,
+        value: &ast::Expr,
+        span: Span,
+        domain_ok: bool,
+    ) -> Option<Face> {
+        let name = coordinate.name.as_str();
+        let c = match self.scope.names.get(name) {
+            Some(NameDef {
+                kind: NameKind::Coordinate(c),
+                ..
+            }) => *c,
+            _ => {
+                let spatial: Vec<&str> = self.scope.coordinates[..self.scope.space_dims]
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect();
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "E0405",
+                        format!("`{name}` in `on {name} = ...` is not a coordinate"),
+                        coordinate.span,
+                    )
+                    .with_label_message("not a coordinate")
+                    .with_note(format!(
+                        "faces are written `on x = bound` with a spatial coordinate ({}) or `on boundary`",
+                        spatial.join(", ")
+                    )),
+                );
+                return None;
+            }
+        };
+        let v = self.constant(value, "a face position")?;
+        let coord = &self.scope.coordinates[c];
+        if coord.is_time {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "E0406",
+                    format!("`bc` on the time coordinate `{name}`"),
+                    span,
+                )
+                .with_label_message("boundary conditions hold on spatial faces")
+                .with_note(format!(
+                    "write conditions at {name} = {} with `initial`",
+                    fmt_num(coord.lo)
+                )),
+            );
+            return None;
+        }
+        if !domain_ok {
+            return None;
+        }
+        let tolerance = 1e-12 * coord.lo.abs().max(coord.hi.abs()).max(1.0);
+        let side = if (v - coord.lo).abs() <= tolerance {
+            Side::Lo
+        } else if (v - coord.hi).abs() <= tolerance {
+            Side::Hi
+        } else {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "E0405",
+                    format!("{name} = {} is not a face of the domain", fmt_num(v)),
+                    span,
+                )
+                .with_label_message("not a bound of the interval")
+                .with_note(format!(
+                    "{name} in [{lo}, {hi}] has the faces {name} = {lo} and {name} = {hi}",
+                    lo = fmt_num(coord.lo),
+                    hi = fmt_num(coord.hi)
+                )),
+            );
+            return None;
+        };
+        Some(Face {
+            coordinate: c,
+            side,
+        })
+    }
+
+    /// Resolves ansatz, diff, train and sample settings and their combinations.
+    fn settings(
+        &mut self,
+        file: &ast::File,
+        overrides: &Overrides,
+        linearity: Linearity,
+        dims: usize,
+        has_time: bool,
+    ) -> Option<(Ansatz, DiffMode, Trainer, Sampling)> {
+        let ansatz_stmt = unique(file, "ansatz", self.diagnostics).and_then(setting_of);
+        let diff_stmt = unique(file, "diff", self.diagnostics).and_then(setting_of);
+        let train_stmt = unique(file, "train", self.diagnostics).and_then(setting_of);
+        let no_dynamic = |_: &str| 0.0;
+
+        let ansatz = self
+            .resolver()
+            .setting(Group::Ansatz, ansatz_stmt, "rfm", overrides, &no_dynamic)
+            .map(|s| ansatz_from(&s));
+        let diff = self
+            .resolver()
+            .setting(Group::Diff, diff_stmt, "ad", overrides, &no_dynamic)
+            .map(|s| diff_from(&s));
+        let default_trainer = match (&ansatz, linearity) {
+            (Some(Ansatz::Shallow { .. }), _) => "adam",
+            (_, Linearity::Nonlinear) => "gauss_newton",
+            _ => "lstsq",
+        };
+        let train_setting = self.resolver().setting(
+            Group::Train,
+            train_stmt,
+            default_trainer,
+            overrides,
+            &no_dynamic,
+        );
+        let train = train_setting.as_ref().map(trainer_from);
+        let sampling = self.sampling(file, dims, has_time);
+
+        // Combinations that cannot work.
+        if let (Some(ansatz), Some(train)) = (&ansatz, &train) {
+            let train_span = train_setting.as_ref().and_then(|s| s.span);
+            let flag_note = || {
+                if overrides.train.is_some() {
+                    " (set by --train)"
+                } else {
+                    ""
+                }
+            };
+            match (ansatz, train) {
+                (Ansatz::Shallow { .. }, Trainer::Lstsq { .. } | Trainer::GaussNewton { .. }) => {
+                    self.combination_error(
+                        format!(
+                            "`train {}`{} fits only output weights; it cannot train a `shallow` network",
+                            train.name(),
+                            flag_note()
+                        ),
+                        train_span,
+                        "use `train adam` or `train lbfgs` with `ansatz shallow`, or `ansatz rfm`",
+                    );
+                }
+                (_, Trainer::Lstsq { .. }) if linearity == Linearity::Nonlinear => {
+                    self.combination_error(
+                        format!(
+                            "`train lstsq`{} needs a linear problem, but this problem is nonlinear in its unknowns",
+                            flag_note()
+                        ),
+                        train_span,
+                        "use `train gauss_newton` for a nonlinear problem with `ansatz rfm`",
+                    );
+                }
+                _ => {}
+            }
+        }
+        Some((ansatz?, diff?, train?, sampling?))
+    }
+
+    fn combination_error(&mut self, message: String, span: Option<Span>, note: &str) {
+        let d = match span {
+            Some(span) => Diagnostic::error("E0507", message, span),
+            None => Diagnostic::error_without_span("E0507", message),
+        };
+        self.diagnostics.push(d.with_note(note));
+    }
+
+    fn sampling(&mut self, file: &ast::File, dims: usize, has_time: bool) -> Option<Sampling> {
+        let mut given: HashMap<&str, &ast::SampleSet> = HashMap::new();
+        let mut ok = true;
+        for statement in &file.statements {
+            let StatementKind::Sample(sets) = &statement.kind else {
+                continue;
+            };
+            for set in sets {
+                let name = set.set.name.as_str();
+                if !matches!(name, "interior" | "boundary" | "initial") {
+                    ok = false;
+                    self.diagnostics.push(
+                        Diagnostic::error(
+                            "E0509",
+                            format!("unknown point set `{name}`"),
+                            set.set.span,
+                        )
+                        .with_label_message("not a point set")
+                        .with_note("point sets are `interior`, `boundary` and `initial`"),
+                    );
+                    continue;
+                }
+                if name == "initial" && !has_time {
+                    ok = false;
+                    self.diagnostics.push(
+                        Diagnostic::error(
+                            "E0407",
+                            "`sample initial` needs a time coordinate",
+                            set.set.span,
+                        )
+                        .with_note("initial points lie on t = t_min; declare `time t in [0, T]`"),
+                    );
+                    continue;
+                }
+                if let Some(first) = given.insert(name, set) {
+                    ok = false;
+                    self.diagnostics.push(
+                        Diagnostic::error(
+                            "E0402",
+                            format!("point set `{name}` is given more than once"),
+                            set.set.span,
+                        )
+                        .with_secondary(first.set.span, "first one here"),
+                    );
+                }
+            }
+        }
+        let default_grid = match dims {
+            0 | 1 => 128.0,
+            2 => 48.0,
+            3 => 20.0,
+            _ => 8192.0,
+        };
+        let default_name = if dims <= 3 { "grid" } else { "random" };
+        let mut sampler = |set: &str, face_dims: usize| -> Option<Sampler> {
+            let written = given.get(set).map(|s| &s.setting);
+            let resolved = self.resolver().setting(
+                Group::Sampler,
+                written,
+                default_name,
+                &Overrides::default(),
+                &|_| default_grid,
+            )?;
+            let sampler = sampler_from(&resolved);
+            let points = match sampler {
+                Sampler::Grid { n } => (n as f64).powi(face_dims as i32),
+                Sampler::Random { n, .. } | Sampler::Sobol { n, .. } => n as f64,
+            };
+            if points > MAX_POINTS {
+                let message = format!(
+                    "the `{set}` point set would have {points:e} points (at most {MAX_POINTS:e})"
+                );
+                let d = match written {
+                    Some(s) => Diagnostic::error("E0504", message, s.span),
+                    None => Diagnostic::error_without_span("E0504", message),
+                };
+                self.diagnostics.push(d.with_note(
+                    "a grid has n points per coordinate; use fewer, or random(n) / sobol(n)",
+                ));
+                return None;
+            }
+            Some(sampler)
+        };
+        let interior = sampler("interior", dims);
+        let boundary = sampler("boundary", dims.saturating_sub(1));
+        let initial = sampler("initial", dims.saturating_sub(1));
+        Some(Sampling {
+            interior: interior?,
+            boundary: boundary?,
+            initial: initial?,
+        })
+        .filter(|_| ok)
+    }
+}
+
+fn setting_of(s: &ast::Statement) -> Option<&ast::Setting> {
+    match &s.kind {
+        StatementKind::Ansatz(x) | StatementKind::Diff(x) | StatementKind::Train(x) => Some(x),
+        _ => None,
+    }
+}
+
+fn has_unknown_statement(file: &ast::File) -> bool {
+    file.statements
+        .iter()
+        .any(|s| matches!(s.kind, StatementKind::Unknown(_)))
+}
+
+fn uses_unknown(e: &Expr, u: UnknownId) -> bool {
+    let mut found = false;
+    e.visit(&mut |n| {
+        if let Expr::Field { unknown, .. } = n {
+            found |= *unknown == u;
+        }
+    });
+    found
+}
+
+fn ansatz_from(s: &ResolvedSetting) -> Ansatz {
+    let activation = s.values["activation"].activation();
+    match s.schema.name {
+        "shallow" => Ansatz::Shallow {
+            width: s.count("width"),
+            activation,
+            seed: s.seed("seed"),
+        },
+        _ => Ansatz::Rfm {
+            features: s.count("features"),
+            activation,
+            scale: s.number("scale"),
+            seed: s.seed("seed"),
+        },
+    }
+}
+
+fn diff_from(s: &ResolvedSetting) -> DiffMode {
+    match s.schema.name {
+        "fd" => DiffMode::Fd {
+            h: s.number("h"),
+            order: s.count("order") as u32,
+        },
+        "stein" => DiffMode::Stein {
+            sigma: s.number("sigma"),
+            samples: s.count("samples"),
+            seed: s.seed("seed"),
+        },
+        _ => DiffMode::Ad,
+    }
+}
+
+fn trainer_from(s: &ResolvedSetting) -> Trainer {
+    match s.schema.name {
+        "gauss_newton" => Trainer::GaussNewton {
+            iters: s.count("iters"),
+            tol: s.number("tol"),
+        },
+        "adam" => Trainer::Adam {
+            lr: s.number("lr"),
+            epochs: s.count("epochs"),
+        },
+        "lbfgs" => Trainer::Lbfgs {
+            iters: s.count("iters"),
+            memory: s.count("memory"),
+        },
+        _ => Trainer::Lstsq {
+            cutoff: s.number("cutoff"),
+        },
+    }
+}
+
+fn sampler_from(s: &ResolvedSetting) -> Sampler {
+    let n = s.count("n");
+    match s.schema.name {
+        "random" => Sampler::Random {
+            n,
+            seed: s.seed("seed"),
+        },
+        "sobol" => Sampler::Sobol {
+            n,
+            seed: s.seed("seed"),
+        },
+        _ => Sampler::Grid { n },
+    }
+}
+
+/// A number as users write it: `2`, `0.5`, `1e-6`.
+pub fn fmt_num(v: f64) -> String {
+    if v == 0.0 {
+        return "0".into();
+    }
+    let a = v.abs();
+    if (1e-4..1e15).contains(&a) {
+        format!("{v}")
+    } else {
+        format!("{v:e}")
+    }
+}

@@ -1,0 +1,701 @@
+//! Name resolution: turns AST expressions into checked [`Expr`]s.
+//!
+//! Scope rules (docs/language.md): coordinates and unknowns are visible
+//! everywhere; a `const` or `let` is visible from its definition onwards;
+//! built-ins (`pi`, `e`, the functions, `d`, `lap`) cannot be redefined.
+//! Every resolution error is reported once, at the offending name, and the
+//! expression resolves to `None` so that no follow-up errors cascade from it.
+
+use std::collections::HashMap;
+
+use super::spec::{CoordId, Coordinate, Expr, Op, UnknownId};
+use crate::diag::{Diagnostic, Span};
+use crate::math::MathFn;
+use crate::syntax::ast::{self, BinOp, ExprKind};
+
+/// Names that cannot be defined by a file.
+pub const BUILTIN_NAMES: [&str; 8] = ["pi", "e", "d", "lap", "grad", "div", "sum", "norm2"];
+
+/// What a user-defined name stands for.
+#[derive(Clone, Debug)]
+pub enum NameKind {
+    Coordinate(CoordId),
+    Unknown(UnknownId),
+    /// Index into [`Scope::constants`].
+    Constant(usize),
+    /// Index into [`Scope::lets`].
+    Let(usize),
+}
+
+/// A user-defined name and where it was defined.
+#[derive(Clone, Debug)]
+pub struct NameDef {
+    pub kind: NameKind,
+    pub span: Span,
+}
+
+/// A `const`: its value once evaluated (`None` if its definition had errors).
+#[derive(Clone, Debug)]
+pub struct ConstDef {
+    pub name: String,
+    pub value: Option<f64>,
+    pub span: Span,
+}
+
+/// A `let`: its body and, once resolved, its checked expression.
+#[derive(Clone, Debug)]
+pub struct LetDef {
+    pub name: String,
+    pub body: ast::Expr,
+    pub span: Span,
+    pub resolved: Option<Expr>,
+}
+
+/// Where an expression occurs; decides which names it may use.
+#[derive(Clone, Copy, Debug)]
+pub enum Context<'a> {
+    /// Must be a number: const bodies, bounds, weights, faces, settings.
+    /// `what` names the thing for messages ("const `k`", "a bound").
+    Constant { what: &'a str },
+    /// The body of let number `index`.
+    Let { index: usize },
+    /// An exact solution: coordinates yes, unknowns no.
+    Exact,
+    /// Equations and conditions: anything.
+    Residual,
+}
+
+/// Everything name resolution needs to know.
+pub struct Scope {
+    pub coordinates: Vec<Coordinate>,
+    pub space_dims: usize,
+    pub unknown_names: Vec<String>,
+    pub names: HashMap<String, NameDef>,
+    pub constants: Vec<ConstDef>,
+    pub lets: Vec<LetDef>,
+}
+
+impl Scope {
+    fn coordinate_list(&self) -> String {
+        let names: Vec<&str> = self.coordinates.iter().map(|c| c.name.as_str()).collect();
+        if names.is_empty() {
+            "none (no `domain` was declared)".into()
+        } else {
+            names.join(", ")
+        }
+    }
+
+    fn has_time(&self) -> bool {
+        self.coordinates.len() > self.space_dims
+    }
+
+    /// The closest defined or built-in name to `name`, for "did you mean".
+    fn suggestion(&self, name: &str) -> Option<String> {
+        let candidates = self
+            .names
+            .keys()
+            .map(String::as_str)
+            .chain(["pi", "e"])
+            .chain(MathFn::ALL.iter().map(|f| f.name()));
+        let mut best: Option<(usize, &str)> = None;
+        for c in candidates {
+            let d = edit_distance(name, c);
+            let limit = if name.len() <= 3 { 1 } else { 2 };
+            if d <= limit && best.is_none_or(|(bd, bc)| (d, c) < (bd, bc)) {
+                best = Some((d, c));
+            }
+        }
+        best.map(|(_, c)| c.to_string())
+    }
+
+    /// If `name` reads as `<unknown>_<coordinate letters>`, returns the
+    /// unknown and the letters.
+    pub fn split_subscript<'n>(&self, name: &'n str) -> Option<(UnknownId, &'n str)> {
+        name.char_indices()
+            .filter(|&(_, c)| c == '_')
+            .find_map(|(i, _)| {
+                let (base, suffix) = (&name[..i], &name[i + 1..]);
+                let unknown = self.unknown_names.iter().position(|u| u == base)?;
+                (!suffix.is_empty() && suffix.chars().all(|c| c.is_ascii_alphabetic()))
+                    .then_some((unknown, suffix))
+            })
+    }
+}
+
+/// Resolves AST expressions within a [`Scope`], collecting diagnostics.
+pub struct Resolver<'s> {
+    pub scope: &'s mut Scope,
+    pub diagnostics: &'s mut Vec<Diagnostic>,
+}
+
+impl Resolver<'_> {
+    fn error(&mut self, diagnostic: Diagnostic) -> Option<Expr> {
+        self.diagnostics.push(diagnostic);
+        None
+    }
+
+    /// Resolves `e` in context `ctx`; `None` if an error was reported.
+    pub fn resolve(&mut self, e: &ast::Expr, ctx: Context<'_>) -> Option<Expr> {
+        match &e.kind {
+            ExprKind::Number(v) => Some(Expr::Number(*v)),
+            ExprKind::Name(name) => self.name(name, e.span, ctx),
+            ExprKind::Neg(a) => {
+                let a = self.resolve(a, ctx)?;
+                Some(match a {
+                    Expr::Number(v) => Expr::Number(-v),
+                    a => Expr::Neg(Box::new(a)),
+                })
+            }
+            ExprKind::Binary { op, lhs, rhs } => {
+                let (a, b) = (self.resolve(lhs, ctx), self.resolve(rhs, ctx));
+                let op = match op {
+                    BinOp::Add => Op::Add,
+                    BinOp::Sub => Op::Sub,
+                    BinOp::Mul => Op::Mul,
+                    BinOp::Div => Op::Div,
+                    BinOp::Pow => Op::Pow,
+                };
+                Some(Expr::Binary(op, Box::new(a?), Box::new(b?)))
+            }
+            ExprKind::Call { function, args } => self.call(function, args, e.span, ctx),
+            ExprKind::Index { base, .. } => self.error(
+                Diagnostic::error(
+                    "E0308",
+                    format!("indexed coordinate `{}[..]` is not supported yet", base.name),
+                    e.span,
+                )
+                .with_note(
+                    "vector coordinates (`domain x in [0, 1]^100`) are reserved for a later release",
+                ),
+            ),
+        }
+    }
+
+    fn name(&mut self, name: &str, span: Span, ctx: Context<'_>) -> Option<Expr> {
+        if let Some(def) = self.scope.names.get(name).cloned() {
+            return self.defined_name(name, def, span, ctx);
+        }
+        match name {
+            "pi" => return Some(Expr::Constant("pi".into(), std::f64::consts::PI)),
+            "e" => return Some(Expr::Constant("e".into(), std::f64::consts::E)),
+            _ => {}
+        }
+        if MathFn::from_name(name).is_some() || BUILTIN_NAMES.contains(&name) {
+            return self.error(
+                Diagnostic::error(
+                    "E0209",
+                    format!("`{name}` is a function, not a value"),
+                    span,
+                )
+                .with_label_message("call it with an argument")
+                .with_note(format!("write `{name}(...)`")),
+            );
+        }
+        if let Some((unknown, letters)) = self.scope.split_subscript(name) {
+            return self.subscript_derivative(name, unknown, letters, span, ctx);
+        }
+        let mut d = Diagnostic::error("E0201", format!("undefined name `{name}`"), span)
+            .with_label_message("not defined");
+        if let Some(s) = self.scope.suggestion(name) {
+            d = d.with_note(format!("did you mean `{s}`?"));
+        }
+        if !self.scope.has_time() && (name == "t" || name == "time") {
+            d = d.with_note("for a time-dependent problem declare `time t in [0, T]`");
+        }
+        self.error(d)
+    }
+
+    fn defined_name(
+        &mut self,
+        name: &str,
+        def: NameDef,
+        span: Span,
+        ctx: Context<'_>,
+    ) -> Option<Expr> {
+        match def.kind {
+            NameKind::Coordinate(c) => match ctx {
+                Context::Constant { what } => self.error(
+                    Diagnostic::error(
+                        "E0204",
+                        format!("{what} must be a constant, but it uses coordinate `{name}`"),
+                        span,
+                    )
+                    .with_label_message("a coordinate")
+                    .with_note("use `let` for expressions that vary in space or time"),
+                ),
+                _ => Some(Expr::Coordinate(c)),
+            },
+            NameKind::Unknown(u) => match ctx {
+                Context::Constant { what } => self.error(
+                    Diagnostic::error(
+                        "E0204",
+                        format!("{what} must be a constant, but it uses unknown `{name}`"),
+                        span,
+                    )
+                    .with_label_message("an unknown"),
+                ),
+                Context::Exact => self.error(
+                    Diagnostic::error(
+                        "E0211",
+                        format!("an exact solution cannot depend on unknown `{name}`"),
+                        span,
+                    )
+                    .with_label_message("an unknown")
+                    .with_note("write the exact solution as a function of the coordinates"),
+                ),
+                _ => Some(Expr::Field {
+                    unknown: u,
+                    derivative: vec![0; self.scope.coordinates.len()],
+                }),
+            },
+            NameKind::Constant(i) => {
+                let c = &self.scope.constants[i];
+                if c.span.start > span.start {
+                    let defined = c.span;
+                    return self.error(used_before_definition(name, span, defined));
+                }
+                Some(Expr::Constant(name.to_string(), c.value?))
+            }
+            NameKind::Let(i) => self.let_use(name, i, span, ctx),
+        }
+    }
+
+    fn let_use(&mut self, name: &str, index: usize, span: Span, ctx: Context<'_>) -> Option<Expr> {
+        let defined = self.scope.lets[index].span;
+        if let Context::Constant { what } = ctx {
+            return self.error(
+                Diagnostic::error(
+                    "E0204",
+                    format!("{what} must be a constant, but it uses `let {name}`"),
+                    span,
+                )
+                .with_secondary(defined, "defined with `let` here")
+                .with_note("use `const` for named numbers"),
+            );
+        }
+        if let Context::Let { index: current } = ctx {
+            if current == index {
+                return self.error(
+                    Diagnostic::error("E0206", format!("`let {name}` refers to itself"), span)
+                        .with_label_message("used in its own definition"),
+                );
+            }
+            if index > current {
+                if let Some(path) = self.let_cycle(index, current) {
+                    let names: Vec<&str> = path
+                        .iter()
+                        .map(|&i| self.scope.lets[i].name.as_str())
+                        .collect();
+                    let current_name = self.scope.lets[current].name.clone();
+                    return self.error(
+                        Diagnostic::error(
+                            "E0206",
+                            format!(
+                                "cyclic definition: {current_name} -> {} -> {current_name}",
+                                names.join(" -> ")
+                            ),
+                            span,
+                        )
+                        .with_secondary(defined, format!("`{name}` is defined here")),
+                    );
+                }
+            }
+        }
+        if defined.start > span.start {
+            return self.error(used_before_definition(name, span, defined));
+        }
+        let body = self.scope.lets[index].resolved.clone()?;
+        if matches!(ctx, Context::Exact) && body.has_unknowns() {
+            return self.error(
+                Diagnostic::error(
+                    "E0211",
+                    format!("an exact solution cannot depend on unknowns (through `let {name}`)"),
+                    span,
+                )
+                .with_secondary(defined, "this `let` uses an unknown"),
+            );
+        }
+        Some(body)
+    }
+
+    /// A path of lets from `from` back to `target` through later lets'
+    /// bodies, if there is one (a cycle through definitions in the wrong order).
+    fn let_cycle(&self, from: usize, target: usize) -> Option<Vec<usize>> {
+        let mut stack = vec![(from, vec![from])];
+        let mut seen = vec![false; self.scope.lets.len()];
+        while let Some((at, path)) = stack.pop() {
+            if std::mem::replace(&mut seen[at], true) {
+                continue;
+            }
+            let mut refs = Vec::new();
+            names_in(&self.scope.lets[at].body, &mut refs);
+            for r in refs {
+                if let Some(NameDef {
+                    kind: NameKind::Let(next),
+                    ..
+                }) = self.scope.names.get(&r)
+                {
+                    if *next == target {
+                        return Some(path);
+                    }
+                    let mut p = path.clone();
+                    p.push(*next);
+                    stack.push((*next, p));
+                }
+            }
+        }
+        None
+    }
+
+    fn subscript_derivative(
+        &mut self,
+        name: &str,
+        unknown: UnknownId,
+        letters: &str,
+        span: Span,
+        ctx: Context<'_>,
+    ) -> Option<Expr> {
+        let scope = &self.scope;
+        if !scope.coordinates.iter().all(|c| c.name.chars().count() == 1) {
+            return self.error(
+                Diagnostic::error(
+                    "E0303",
+                    format!("subscript derivative `{name}` needs single-letter coordinate names"),
+                    span,
+                )
+                .with_note(format!(
+                    "coordinates are {}; write d({}, ...) instead",
+                    scope.coordinate_list(),
+                    scope.unknown_names[unknown]
+                )),
+            );
+        }
+        let mut derivative = vec![0u8; scope.coordinates.len()];
+        for (offset, letter) in letters.char_indices() {
+            let position = scope
+                .coordinates
+                .iter()
+                .position(|c| c.name.len() == 1 && c.name.starts_with(letter));
+            let Some(c) = position else {
+                let at = span.start + name.len() - letters.len() + offset;
+                let mut d = Diagnostic::error(
+                    "E0302",
+                    format!(
+                        "unknown coordinate `{letter}` in derivative `{name}`; coordinates are {}",
+                        scope.coordinate_list()
+                    ),
+                    Span::new(at, at + 1),
+                )
+                .with_label_message("not a coordinate");
+                if !scope.has_time() && letter == 't' {
+                    d = d.with_note(
+                        "time derivatives need a time coordinate: declare `time t in [0, T]`",
+                    );
+                }
+                return self.error(d);
+            };
+            derivative[c] = derivative[c].saturating_add(1);
+        }
+        match ctx {
+            Context::Constant { what } => self.error(
+                Diagnostic::error(
+                    "E0204",
+                    format!("{what} must be a constant, but it uses the derivative `{name}`"),
+                    span,
+                )
+                .with_label_message("a derivative of an unknown"),
+            ),
+            Context::Exact => self.error(
+                Diagnostic::error(
+                    "E0211",
+                    format!("an exact solution cannot depend on the unknown derivative `{name}`"),
+                    span,
+                )
+                .with_label_message("a derivative of an unknown"),
+            ),
+            _ => Some(Expr::Field {
+                unknown,
+                derivative,
+            }),
+        }
+    }
+
+    fn call(
+        &mut self,
+        function: &ast::Ident,
+        args: &[ast::Expr],
+        span: Span,
+        ctx: Context<'_>,
+    ) -> Option<Expr> {
+        let name = function.name.as_str();
+        if let Some(def) = self.scope.names.get(name) {
+            let what = match def.kind {
+                NameKind::Coordinate(_) => "a coordinate",
+                NameKind::Unknown(_) => "an unknown",
+                NameKind::Constant(_) => "a constant",
+                NameKind::Let(_) => "a `let` expression",
+            };
+            let mut d = Diagnostic::error(
+                "E0207",
+                format!("`{name}` is {what}, not a function"),
+                function.span,
+            )
+            .with_secondary(def.span, "defined here");
+            if matches!(def.kind, NameKind::Unknown(_) | NameKind::Let(_)) {
+                d = d.with_note(format!(
+                    "write `{name}` without arguments: it is a function of all coordinates"
+                ));
+            }
+            return self.error(d);
+        }
+        if let Some(f) = MathFn::from_name(name) {
+            if args.len() != f.arity() {
+                return self.error(arity_error(name, f.arity(), args.len(), span));
+            }
+            let a = self.resolve(&args[0], ctx)?;
+            return Some(Expr::Call(f, Box::new(a)));
+        }
+        match name {
+            "d" => self.derivative_call(args, span, ctx),
+            "lap" => {
+                if args.len() != 1 {
+                    return self.error(arity_error("lap", 1, args.len(), span));
+                }
+                if self.scope.space_dims == 0 {
+                    return self.error(Diagnostic::error(
+                        "E0305",
+                        "`lap` needs at least one spatial coordinate (declare `domain`)",
+                        span,
+                    ));
+                }
+                let a = self.resolve(&args[0], ctx)?;
+                if let Context::Constant { what } = ctx {
+                    return self.error(Diagnostic::error(
+                        "E0204",
+                        format!("{what} must be a constant, but it takes a derivative"),
+                        span,
+                    ));
+                }
+                let terms = (0..self.scope.space_dims).map(|c| differentiate(&a, &[c, c]));
+                terms.reduce(|s, t| Expr::Binary(Op::Add, Box::new(s), Box::new(t)))
+            }
+            "grad" | "div" => self.error(
+                Diagnostic::error("E0307", format!("`{name}` is not supported yet"), span)
+                    .with_note("write the derivatives out with `d(expr, x)` or `u_x`, or use `lap`"),
+            ),
+            "sum" | "norm2" => self.error(
+                Diagnostic::error("E0308", format!("`{name}` is not supported yet"), span)
+                    .with_note(
+                        "it belongs to vector coordinates (`domain x in [0, 1]^100`), reserved for a later release",
+                    ),
+            ),
+            "pi" | "e" => self.error(Diagnostic::error(
+                "E0207",
+                format!("`{name}` is a constant, not a function"),
+                function.span,
+            )),
+            _ => {
+                let mut d = Diagnostic::error(
+                    "E0207",
+                    format!("unknown function `{name}`"),
+                    function.span,
+                )
+                .with_label_message("not a function");
+                if let Some(s) = self.scope.suggestion(name) {
+                    d = d.with_note(format!("did you mean `{s}`?"));
+                }
+                let names: Vec<&str> = MathFn::ALL.iter().map(|f| f.name()).collect();
+                self.error(d.with_note(format!(
+                    "functions are {}, and the derivatives d(expr, x) and lap(expr)",
+                    names.join(", ")
+                )))
+            }
+        }
+    }
+
+    /// `d(expr, x)`, `d(expr, x, y)`.
+    fn derivative_call(
+        &mut self,
+        args: &[ast::Expr],
+        span: Span,
+        ctx: Context<'_>,
+    ) -> Option<Expr> {
+        if args.len() < 2 {
+            return self.error(
+                Diagnostic::error(
+                    "E0306",
+                    format!(
+                        "`d` takes an expression and at least one coordinate, got {} argument{}",
+                        args.len(),
+                        if args.len() == 1 { "" } else { "s" }
+                    ),
+                    span,
+                )
+                .with_note("write d(u, x) or d(u, x, y)"),
+            );
+        }
+        let body = self.resolve(&args[0], ctx);
+        let mut wrt = Vec::new();
+        let mut ok = true;
+        for arg in &args[1..] {
+            match self.derivative_variable(arg) {
+                Some(c) => wrt.push(c),
+                None => ok = false,
+            }
+        }
+        let body = body?;
+        if !ok {
+            return None;
+        }
+        if let Context::Constant { what } = ctx {
+            return self.error(Diagnostic::error(
+                "E0204",
+                format!("{what} must be a constant, but it takes a derivative"),
+                span,
+            ));
+        }
+        Some(differentiate(&body, &wrt))
+    }
+
+    /// The coordinate a derivative is taken with respect to.
+    fn derivative_variable(&mut self, arg: &ast::Expr) -> Option<CoordId> {
+        let coordinates = self.scope.coordinate_list();
+        let ExprKind::Name(name) = &arg.kind else {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "E0301",
+                    "a derivative must be taken with respect to a coordinate name",
+                    arg.span,
+                )
+                .with_label_message("not a coordinate")
+                .with_note(format!("coordinates are {coordinates}")),
+            );
+            return None;
+        };
+        let def = self.scope.names.get(name.as_str()).cloned();
+        let what = match def.as_ref().map(|d| &d.kind) {
+            Some(NameKind::Coordinate(c)) => return Some(*c),
+            Some(NameKind::Unknown(_)) => "an unknown",
+            Some(NameKind::Constant(_)) => "a constant",
+            Some(NameKind::Let(_)) => "a `let` expression",
+            None if name == "pi" || name == "e" => "a constant",
+            None => "not defined",
+        };
+        let message = if what == "not defined" {
+            format!("derivative with respect to `{name}`, which is not a coordinate")
+        } else {
+            format!("derivative with respect to `{name}`, which is {what}, not a coordinate")
+        };
+        let mut d = Diagnostic::error("E0301", message, arg.span)
+            .with_label_message("not a coordinate")
+            .with_note(format!("coordinates are {coordinates}"));
+        if let Some(def) = def {
+            d = d.with_secondary(def.span, "defined here");
+        }
+        if !self.scope.has_time() && name == "t" {
+            d = d.with_note("time derivatives need a time coordinate: declare `time t in [0, T]`");
+        }
+        self.diagnostics.push(d);
+        None
+    }
+}
+
+fn used_before_definition(name: &str, span: Span, defined: Span) -> Diagnostic {
+    Diagnostic::error(
+        "E0205",
+        format!("`{name}` is used before its definition"),
+        span,
+    )
+    .with_label_message("used here")
+    .with_secondary(defined, "defined later here")
+    .with_note("move the definition above its first use")
+}
+
+fn arity_error(name: &str, expected: usize, got: usize, span: Span) -> Diagnostic {
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    Diagnostic::error(
+        "E0208",
+        format!(
+            "`{name}` takes {expected} argument{}, got {got}",
+            plural(expected)
+        ),
+        span,
+    )
+}
+
+/// d/d(wrt...) of a checked expression: folded into the field's multi-index
+/// when `e` is a bare field, otherwise a [`Expr::Derivative`] node for the
+/// symbolic stage. Sums and negations are distributed so that `lap(u)` reads
+/// `u_xx + u_yy`.
+pub fn differentiate(e: &Expr, wrt: &[CoordId]) -> Expr {
+    let Some((&first, rest)) = wrt.split_first() else {
+        return e.clone();
+    };
+    let once = match e {
+        Expr::Number(_) | Expr::Constant(..) => Expr::Number(0.0),
+        Expr::Field {
+            unknown,
+            derivative,
+        } => {
+            let mut derivative = derivative.clone();
+            derivative[first] = derivative[first].saturating_add(1);
+            Expr::Field {
+                unknown: *unknown,
+                derivative,
+            }
+        }
+        Expr::Neg(a) => Expr::Neg(Box::new(differentiate(a, &[first]))),
+        Expr::Binary(op @ (Op::Add | Op::Sub), a, b) => Expr::Binary(
+            *op,
+            Box::new(differentiate(a, &[first])),
+            Box::new(differentiate(b, &[first])),
+        ),
+        other => Expr::Derivative(Box::new(other.clone()), first),
+    };
+    differentiate(&once, rest)
+}
+
+/// All plain names mentioned in an AST expression.
+pub fn names_in(e: &ast::Expr, out: &mut Vec<String>) {
+    match &e.kind {
+        ExprKind::Number(_) => {}
+        ExprKind::Name(n) => out.push(n.clone()),
+        ExprKind::Call { args, .. } => args.iter().for_each(|a| names_in(a, out)),
+        ExprKind::Index { index, .. } => names_in(index, out),
+        ExprKind::Neg(a) => names_in(a, out),
+        ExprKind::Binary { lhs, rhs, .. } => {
+            names_in(lhs, out);
+            names_in(rhs, out);
+        }
+    }
+}
+
+/// Levenshtein distance, for "did you mean" suggestions.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let substitute = previous + usize::from(ca != cb);
+            previous = row[j + 1];
+            row[j + 1] = substitute.min(row[j] + 1).min(row[j + 1] + 1);
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edit_distance_counts_single_edits() {
+        assert_eq!(edit_distance("sin", "sin"), 0);
+        assert_eq!(edit_distance("sni", "sin"), 2);
+        assert_eq!(edit_distance("u", "v"), 1);
+        assert_eq!(edit_distance("tanh", "tan"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+    }
+}

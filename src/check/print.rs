@@ -1,0 +1,373 @@
+//! Human-readable forms of a checked problem: expressions with minimal
+//! parentheses, the short summary `pdec check` prints, and the full dump of
+//! `pdec emit --stage problem`.
+
+use std::fmt::{self, Write};
+
+use super::fmt_num;
+use super::spec::*;
+
+/// Prints checked expressions with the problem's names.
+pub struct ExprPrinter<'a> {
+    spec: &'a Spec,
+    /// Print named constants by value (`--stage problem`: "constants folded").
+    pub fold_constants: bool,
+}
+
+// Precedence levels: higher binds tighter.
+const ADD: u8 = 1;
+const MUL: u8 = 2;
+const NEG: u8 = 3;
+const POW: u8 = 4;
+const ATOM: u8 = 5;
+
+impl<'a> ExprPrinter<'a> {
+    /// A printer that shows constants by name.
+    pub fn new(spec: &'a Spec) -> Self {
+        ExprPrinter {
+            spec,
+            fold_constants: false,
+        }
+    }
+
+    /// `e` as text that parses back to the same expression.
+    pub fn print(&self, e: &Expr) -> String {
+        let mut out = String::new();
+        self.write(&mut out, e);
+        out
+    }
+
+    /// The residual `lhs - rhs`, written `lhs` alone when `rhs` is 0.
+    pub fn residual(&self, lhs: &Expr, rhs: &Expr) -> String {
+        match rhs {
+            Expr::Number(v) if *v == 0.0 => self.print(lhs),
+            _ => self.print(&Expr::sub(lhs.clone(), rhs.clone())),
+        }
+    }
+
+    /// The name of d^alpha u: `u_xx` or `d(u, x1, x1)`.
+    pub fn field_name(&self, unknown: UnknownId, derivative: &[u8]) -> String {
+        let name = &self.spec.unknowns[unknown].name;
+        if derivative.iter().all(|&d| d == 0) {
+            return name.clone();
+        }
+        let letters: Vec<&str> = derivative
+            .iter()
+            .enumerate()
+            .flat_map(|(c, &n)| {
+                std::iter::repeat_n(self.spec.coordinates[c].name.as_str(), n as usize)
+            })
+            .collect();
+        if self.spec.subscript_names() {
+            format!("{name}_{}", letters.concat())
+        } else {
+            format!("d({name}, {})", letters.join(", "))
+        }
+    }
+
+    fn precedence(e: &Expr) -> u8 {
+        match e {
+            Expr::Number(v) if *v < 0.0 => NEG,
+            Expr::Binary(Op::Add | Op::Sub, ..) => ADD,
+            Expr::Binary(Op::Mul | Op::Div, ..) => MUL,
+            Expr::Neg(_) => NEG,
+            Expr::Binary(Op::Pow, ..) => POW,
+            _ => ATOM,
+        }
+    }
+
+    fn write_operand(&self, out: &mut String, e: &Expr, parens: bool) {
+        if parens {
+            out.push('(');
+            self.write(out, e);
+            out.push(')');
+        } else {
+            self.write(out, e);
+        }
+    }
+
+    fn write(&self, out: &mut String, e: &Expr) {
+        if self.fold_constants && !matches!(e, Expr::Number(_)) {
+            if let Some(v) = e.eval_constant().filter(|v| v.is_finite()) {
+                let text = fmt_num(v);
+                // A negative value standing for a compound keeps its parentheses.
+                if v < 0.0 && !matches!(e, Expr::Neg(_) | Expr::Constant(..)) {
+                    let _ = write!(out, "({text})");
+                } else {
+                    out.push_str(&text);
+                }
+                return;
+            }
+        }
+        match e {
+            Expr::Number(v) => out.push_str(&fmt_num(*v)),
+            Expr::Constant(name, v) => {
+                if self.fold_constants {
+                    out.push_str(&fmt_num(*v));
+                } else {
+                    out.push_str(name);
+                }
+            }
+            Expr::Coordinate(c) => out.push_str(&self.spec.coordinates[*c].name),
+            Expr::Field {
+                unknown,
+                derivative,
+            } => out.push_str(&self.field_name(*unknown, derivative)),
+            Expr::Neg(a) => {
+                out.push('-');
+                self.write_operand(out, a, Self::precedence(a) < NEG);
+            }
+            Expr::Call(f, a) => {
+                let _ = write!(out, "{}(", f.name());
+                self.write(out, a);
+                out.push(')');
+            }
+            Expr::Derivative(a, c) => {
+                out.push_str("d(");
+                self.write(out, a);
+                let _ = write!(out, ", {})", self.spec.coordinates[*c].name);
+            }
+            Expr::Binary(op, a, b) => {
+                let (pa, pb) = (Self::precedence(a), Self::precedence(b));
+                // Parenthesize exactly where the grammar would parse differently
+                // (factor = neg* power, so `a*-b` and `2^-x` need none).
+                let (symbol, left_parens, right_parens) = match op {
+                    Op::Add => (" + ", false, pb == ADD),
+                    Op::Sub => (" - ", false, pb == ADD),
+                    Op::Mul => ("*", pa == ADD, pb == ADD || pb == MUL),
+                    Op::Div => ("/", pa == ADD, pb == ADD || pb == MUL),
+                    Op::Pow => ("^", pa <= POW, pb < NEG),
+                };
+                self.write_operand(out, a, left_parens);
+                out.push_str(symbol);
+                self.write_operand(out, b, right_parens);
+            }
+        }
+    }
+}
+
+/// The short summary `pdec check` prints on success.
+pub struct Summary<'a>(pub &'a Spec);
+
+impl fmt::Display for Summary<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let spec = self.0;
+        let p = ExprPrinter::new(spec);
+        if let Some(title) = &spec.title {
+            writeln!(f, "problem      {title}")?;
+        }
+        let coordinates: Vec<String> = spec
+            .coordinates
+            .iter()
+            .map(|c| {
+                format!(
+                    "{}{} in [{}, {}]",
+                    if c.is_time { "time " } else { "" },
+                    c.name,
+                    fmt_num(c.lo),
+                    fmt_num(c.hi)
+                )
+            })
+            .collect();
+        writeln!(f, "coordinates  {}", coordinates.join(", "))?;
+        if !spec.constants.is_empty() {
+            let constants: Vec<String> = spec
+                .constants
+                .iter()
+                .map(|(n, v)| format!("{n} = {}", fmt_num(*v)))
+                .collect();
+            writeln!(f, "constants    {}", constants.join(", "))?;
+        }
+        let unknowns: Vec<&str> = spec.unknowns.iter().map(|u| u.name.as_str()).collect();
+        writeln!(f, "unknowns     {}", unknowns.join(", "))?;
+        writeln!(f, "equations    (residual = 0 on interior points)")?;
+        for e in &spec.equations {
+            writeln!(f, "  {} = 0", p.residual(&e.lhs, &e.rhs))?;
+        }
+        if !spec.conditions.is_empty() {
+            writeln!(f, "conditions")?;
+        }
+        for c in &spec.conditions {
+            let kind = match c.kind {
+                ConditionKind::Boundary => "bc     ",
+                ConditionKind::Initial => "initial",
+            };
+            write!(
+                f,
+                "  {kind} {} = 0 on {}",
+                p.residual(&c.lhs, &c.rhs),
+                faces(spec, &c.faces)
+            )?;
+            if c.weight != 1.0 {
+                write!(f, ", weight {}", fmt_num(c.weight))?;
+            }
+            writeln!(f)?;
+        }
+        for (u, exact) in spec.exact.iter().enumerate() {
+            if let Some(e) = exact {
+                writeln!(f, "exact        {} = {}", spec.unknowns[u].name, p.print(e))?;
+            }
+        }
+        writeln!(f, "linearity    {}", linearity_name(spec.linearity))?;
+        writeln!(f, "ansatz       {}", ansatz(&spec.ansatz))?;
+        writeln!(f, "diff         {}", diff(&spec.diff))?;
+        writeln!(f, "train        {}", trainer(&spec.train))?;
+        write!(f, "sample       {}", sampling(spec))?;
+        Ok(())
+    }
+}
+
+/// The full checked problem (`pdec emit --stage problem`): resolved names,
+/// constants folded, `let`s inlined, every default filled in.
+pub struct ProblemDump<'a>(pub &'a Spec);
+
+impl fmt::Display for ProblemDump<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let spec = self.0;
+        let p = ExprPrinter {
+            spec,
+            fold_constants: true,
+        };
+        writeln!(f, "problem {:?}", spec.title.as_deref().unwrap_or(""))?;
+        for (i, c) in spec.coordinates.iter().enumerate() {
+            writeln!(
+                f,
+                "coordinate #{i} {} in [{}, {}]{}",
+                c.name,
+                fmt_num(c.lo),
+                fmt_num(c.hi),
+                if c.is_time { " (time)" } else { "" }
+            )?;
+        }
+        for (n, v) in &spec.constants {
+            writeln!(f, "const {n} = {v:?}")?;
+        }
+        for (i, u) in spec.unknowns.iter().enumerate() {
+            writeln!(f, "unknown #{i} {}", u.name)?;
+        }
+        for (i, e) in spec.equations.iter().enumerate() {
+            writeln!(f, "equation #{i}")?;
+            writeln!(f, "  residual {}", p.residual(&e.lhs, &e.rhs))?;
+            writeln!(
+                f,
+                "  order {}, {}",
+                e.residual().max_derivative_order(),
+                linearity_name(Linearity::of(&e.residual()))
+            )?;
+        }
+        for (i, c) in spec.conditions.iter().enumerate() {
+            let kind = match c.kind {
+                ConditionKind::Boundary => "bc",
+                ConditionKind::Initial => "initial",
+            };
+            writeln!(f, "condition #{i} ({kind})")?;
+            writeln!(f, "  residual {}", p.residual(&c.lhs, &c.rhs))?;
+            writeln!(f, "  on {}", faces(spec, &c.faces))?;
+            writeln!(f, "  weight {}", fmt_num(c.weight))?;
+        }
+        for (u, exact) in spec.exact.iter().enumerate() {
+            if let Some(e) = exact {
+                writeln!(f, "exact {} = {}", spec.unknowns[u].name, p.print(e))?;
+            }
+        }
+        writeln!(f, "linearity {}", linearity_name(spec.linearity))?;
+        writeln!(f, "ansatz {}", ansatz(&spec.ansatz))?;
+        writeln!(f, "diff {}", diff(&spec.diff))?;
+        writeln!(f, "train {}", trainer(&spec.train))?;
+        write!(f, "sample {}", sampling(spec))
+    }
+}
+
+fn linearity_name(l: Linearity) -> &'static str {
+    match l {
+        Linearity::Constant => "constant",
+        Linearity::Linear => "linear",
+        Linearity::Nonlinear => "nonlinear",
+    }
+}
+
+fn faces(spec: &Spec, faces: &[Face]) -> String {
+    let parts: Vec<String> = faces
+        .iter()
+        .map(|face| {
+            let c = &spec.coordinates[face.coordinate];
+            let v = match face.side {
+                Side::Lo => c.lo,
+                Side::Hi => c.hi,
+            };
+            format!("{} = {}", c.name, fmt_num(v))
+        })
+        .collect();
+    parts.join(", ")
+}
+
+/// `rfm(features = 400, activation = tanh, scale = 1, seed = 0)`
+pub fn ansatz(a: &Ansatz) -> String {
+    match a {
+        Ansatz::Rfm {
+            features,
+            activation,
+            scale,
+            seed,
+        } => format!(
+            "rfm(features = {features}, activation = {activation}, scale = {}, seed = {seed})",
+            fmt_num(*scale)
+        ),
+        Ansatz::Shallow {
+            width,
+            activation,
+            seed,
+        } => format!("shallow(width = {width}, activation = {activation}, seed = {seed})"),
+    }
+}
+
+/// `ad`, `fd(h = 0.01, order = 2)`, `stein(...)`
+pub fn diff(d: &DiffMode) -> String {
+    match d {
+        DiffMode::Ad => "ad".into(),
+        DiffMode::Fd { h, order } => format!("fd(h = {}, order = {order})", fmt_num(*h)),
+        DiffMode::Stein {
+            sigma,
+            samples,
+            seed,
+        } => format!(
+            "stein(sigma = {}, samples = {samples}, seed = {seed})",
+            fmt_num(*sigma)
+        ),
+    }
+}
+
+/// `lstsq(cutoff = 1e-13)`, `adam(lr = 0.001, epochs = 5000)`, ...
+pub fn trainer(t: &Trainer) -> String {
+    match t {
+        Trainer::Lstsq { cutoff } => format!("lstsq(cutoff = {})", fmt_num(*cutoff)),
+        Trainer::GaussNewton { iters, tol } => {
+            format!("gauss_newton(iters = {iters}, tol = {})", fmt_num(*tol))
+        }
+        Trainer::Adam { lr, epochs } => {
+            format!("adam(lr = {}, epochs = {epochs})", fmt_num(*lr))
+        }
+        Trainer::Lbfgs { iters, memory } => format!("lbfgs(iters = {iters}, memory = {memory})"),
+    }
+}
+
+fn sampler(s: &Sampler) -> String {
+    match s {
+        Sampler::Grid { n } => format!("grid({n})"),
+        Sampler::Random { n, seed } => format!("random({n}, seed = {seed})"),
+        Sampler::Sobol { n, seed } => format!("sobol({n}, seed = {seed})"),
+    }
+}
+
+fn sampling(spec: &Spec) -> String {
+    let s = &spec.sampling;
+    let mut text = format!(
+        "interior = {}, boundary = {}",
+        sampler(&s.interior),
+        sampler(&s.boundary)
+    );
+    if spec.time().is_some() {
+        let _ = write!(text, ", initial = {}", sampler(&s.initial));
+    }
+    text
+}

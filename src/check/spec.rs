@@ -1,0 +1,380 @@
+//! The checked problem ([`Spec`]): the hand-off type from `check` to every
+//! later stage (symbolic lowering in ad/fd/stein modes, flux rewriting,
+//! finite-difference schemes, trainers, the spectrum analyzer).
+//!
+//! Invariants: every name is resolved (coordinates and unknowns are indices),
+//! constants are folded to numbers, `let`s are inlined, every setting has its
+//! default filled in and is within range, and every equation and condition
+//! involves at least one unknown. Coordinates are numbered space first
+//! (`x = 0, y = 1, ...`), then time (if any) last.
+
+use crate::diag::Span;
+use crate::math::{Activation, MathFn};
+
+/// Index of a coordinate in [`Spec::coordinates`].
+pub type CoordId = usize;
+/// Index of an unknown field in [`Spec::unknowns`].
+pub type UnknownId = usize;
+
+/// A checked PDE problem, ready for lowering.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Spec {
+    pub title: Option<String>,
+    /// Spatial coordinates first, then the time coordinate if declared.
+    pub coordinates: Vec<Coordinate>,
+    /// Number of spatial coordinates (the first `space_dims` coordinates).
+    pub space_dims: usize,
+    pub unknowns: Vec<Unknown>,
+    pub equations: Vec<Equation>,
+    /// Boundary and initial conditions, in source order.
+    pub conditions: Vec<Condition>,
+    /// Exact solution per unknown (indexed like `unknowns`), if given.
+    pub exact: Vec<Option<Expr>>,
+    /// Named constants with their folded values, for reports.
+    pub constants: Vec<(String, f64)>,
+    pub ansatz: Ansatz,
+    pub diff: DiffMode,
+    pub train: Trainer,
+    pub sampling: Sampling,
+    /// Whether every equation and condition is affine in the unknowns.
+    pub linearity: Linearity,
+}
+
+impl Spec {
+    /// The time coordinate, if the problem is time-dependent.
+    pub fn time(&self) -> Option<CoordId> {
+        (self.coordinates.len() > self.space_dims).then_some(self.space_dims)
+    }
+
+    /// Total dimension of the sampled box (space plus time).
+    pub fn dims(&self) -> usize {
+        self.coordinates.len()
+    }
+
+    /// True when every coordinate name is a single letter, so that
+    /// subscript derivatives such as `u_xy` are unambiguous.
+    pub fn subscript_names(&self) -> bool {
+        self.coordinates.iter().all(|c| c.name.chars().count() == 1)
+    }
+}
+
+/// A coordinate with its interval `[lo, hi]`, lo < hi.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Coordinate {
+    pub name: String,
+    pub lo: f64,
+    pub hi: f64,
+    pub is_time: bool,
+    pub span: Span,
+}
+
+/// An unknown field `u`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Unknown {
+    pub name: String,
+    pub span: Span,
+}
+
+/// `lhs = rhs`, trained as the residual `lhs - rhs = 0` on interior points.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Equation {
+    pub lhs: Expr,
+    pub rhs: Expr,
+    pub span: Span,
+}
+
+impl Equation {
+    /// The residual `lhs - rhs`.
+    pub fn residual(&self) -> Expr {
+        Expr::sub(self.lhs.clone(), self.rhs.clone())
+    }
+}
+
+/// One side of a coordinate interval.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Side {
+    Lo,
+    Hi,
+}
+
+/// A face of the space-time box: where coordinate `coordinate` is at its
+/// `side` bound.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Face {
+    pub coordinate: CoordId,
+    pub side: Side,
+}
+
+/// Boundary or initial.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConditionKind {
+    /// `bc ... on ...`: holds on spatial faces.
+    Boundary,
+    /// `initial ...`: holds on the face t = t_min.
+    Initial,
+}
+
+/// A condition `lhs = rhs` on one or more faces, with a training weight.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Condition {
+    pub kind: ConditionKind,
+    pub lhs: Expr,
+    pub rhs: Expr,
+    /// The faces where it holds (for `initial`: the face t = t_min).
+    pub faces: Vec<Face>,
+    /// Multiplies the condition's residual rows (default 1).
+    pub weight: f64,
+    pub span: Span,
+}
+
+impl Condition {
+    /// The residual `lhs - rhs`.
+    pub fn residual(&self) -> Expr {
+        Expr::sub(self.lhs.clone(), self.rhs.clone())
+    }
+}
+
+/// Arithmetic operators of checked expressions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Op {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Pow,
+}
+
+/// A resolved expression of coordinates and unknown fields.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expr {
+    Number(f64),
+    /// A named constant (`pi`, `e`, or a `const`) with its folded value;
+    /// kept by name so that printed equations read as written.
+    Constant(String, f64),
+    Coordinate(CoordId),
+    /// d^alpha u: `derivative[j]` = number of derivatives in coordinate j
+    /// (length = number of coordinates; all zeros = the value of `u`).
+    Field {
+        unknown: UnknownId,
+        derivative: Vec<u8>,
+    },
+    Neg(Box<Expr>),
+    Binary(Op, Box<Expr>, Box<Expr>),
+    Call(MathFn, Box<Expr>),
+    /// d(expr)/d(coordinate) of a compound expression; the symbolic stage
+    /// applies the chain rule (derivatives of a bare field are folded into
+    /// [`Expr::Field`] by the checker).
+    Derivative(Box<Expr>, CoordId),
+}
+
+impl Expr {
+    /// `a - b`
+    pub fn sub(a: Expr, b: Expr) -> Expr {
+        Expr::Binary(Op::Sub, Box::new(a), Box::new(b))
+    }
+
+    /// Calls `f` on every node, parents before children.
+    pub fn visit(&self, f: &mut dyn FnMut(&Expr)) {
+        f(self);
+        match self {
+            Expr::Number(_) | Expr::Constant(..) | Expr::Coordinate(_) | Expr::Field { .. } => {}
+            Expr::Neg(a) | Expr::Call(_, a) | Expr::Derivative(a, _) => a.visit(f),
+            Expr::Binary(_, a, b) => {
+                a.visit(f);
+                b.visit(f);
+            }
+        }
+    }
+
+    /// The value of an expression without coordinates or unknowns (`None`
+    /// if it has any). May be non-finite (`1/0`): callers check.
+    pub fn eval_constant(&self) -> Option<f64> {
+        Some(match self {
+            Expr::Number(v) | Expr::Constant(_, v) => *v,
+            Expr::Coordinate(_) | Expr::Field { .. } | Expr::Derivative(..) => return None,
+            Expr::Neg(a) => -a.eval_constant()?,
+            Expr::Call(f, a) => f.eval(a.eval_constant()?),
+            Expr::Binary(op, a, b) => {
+                let (a, b) = (a.eval_constant()?, b.eval_constant()?);
+                match op {
+                    Op::Add => a + b,
+                    Op::Sub => a - b,
+                    Op::Mul => a * b,
+                    Op::Div => a / b,
+                    Op::Pow => a.powf(b),
+                }
+            }
+        })
+    }
+
+    /// True if the expression involves any unknown field.
+    pub fn has_unknowns(&self) -> bool {
+        let mut found = false;
+        self.visit(&mut |e| found |= matches!(e, Expr::Field { .. }));
+        found
+    }
+
+    /// The highest total derivative order of any field in the expression
+    /// (counting the derivatives of compound expressions too).
+    pub fn max_derivative_order(&self) -> usize {
+        match self {
+            Expr::Number(_) | Expr::Constant(..) | Expr::Coordinate(_) => 0,
+            Expr::Field { derivative, .. } => derivative.iter().map(|&d| d as usize).sum(),
+            Expr::Neg(a) | Expr::Call(_, a) => a.max_derivative_order(),
+            Expr::Derivative(a, _) => 1 + a.max_derivative_order(),
+            Expr::Binary(_, a, b) => a.max_derivative_order().max(b.max_derivative_order()),
+        }
+    }
+}
+
+/// How an expression depends on the unknowns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Linearity {
+    /// No unknowns at all.
+    Constant,
+    /// Affine in the unknowns and their derivatives (`a(x) u_xx + b(x)`).
+    Linear,
+    /// Anything else (`u u_x`, `sin(u)`, `u^3`).
+    Nonlinear,
+}
+
+impl Linearity {
+    /// Classifies `e` without differentiating it: derivatives preserve
+    /// linearity, products of two non-constant factors and functions of the
+    /// unknowns do not.
+    pub fn of(e: &Expr) -> Linearity {
+        use Linearity::*;
+        match e {
+            Expr::Number(_) | Expr::Constant(..) | Expr::Coordinate(_) => Constant,
+            Expr::Field { .. } => Linear,
+            Expr::Neg(a) | Expr::Derivative(a, _) => Linearity::of(a),
+            Expr::Call(_, a) => match Linearity::of(a) {
+                Constant => Constant,
+                _ => Nonlinear,
+            },
+            Expr::Binary(op, a, b) => {
+                let (la, lb) = (Linearity::of(a), Linearity::of(b));
+                match op {
+                    Op::Add | Op::Sub => la.max(lb),
+                    Op::Mul => match (la, lb) {
+                        (Constant, x) | (x, Constant) => x,
+                        _ => Nonlinear,
+                    },
+                    Op::Div => match lb {
+                        Constant => la,
+                        _ => Nonlinear,
+                    },
+                    Op::Pow => match (la, lb, b.as_ref()) {
+                        (Constant, Constant, _) => Constant,
+                        (x, _, Expr::Number(n)) if *n == 1.0 => x,
+                        (x, _, Expr::Constant(_, n)) if *n == 1.0 => x,
+                        _ => Nonlinear,
+                    },
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- settings
+
+/// The neural-network ansatz for every unknown (unknowns share hidden features
+/// and have their own output weights).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Ansatz {
+    /// Random feature model: u(x) = sum_k a_k act(w_k . x + b_k), with w and b
+    /// drawn once from uniform(-scale, scale) by `seed` and frozen; only a is
+    /// trained.
+    Rfm {
+        features: usize,
+        activation: Activation,
+        scale: f64,
+        seed: u64,
+    },
+    /// Two-layer network u(x) = sum_k a_k act(w_k . x + b_k), all of w, b, a trained.
+    Shallow {
+        width: usize,
+        activation: Activation,
+        seed: u64,
+    },
+}
+
+impl Ansatz {
+    /// `rfm` or `shallow`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Ansatz::Rfm { .. } => "rfm",
+            Ansatz::Shallow { .. } => "shallow",
+        }
+    }
+}
+
+/// How derivatives of the ansatz are computed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DiffMode {
+    /// Exact symbolic derivatives ("automatic differentiation").
+    Ad,
+    /// Central finite-difference stencils of the network with step `h`,
+    /// of accuracy order 2 or 4.
+    Fd { h: f64, order: u32 },
+    /// Gaussian-smoothing (Stein) estimators with width `sigma` and
+    /// `samples` forward evaluations per point.
+    Stein { sigma: f64, samples: usize, seed: u64 },
+}
+
+impl DiffMode {
+    /// `ad`, `fd` or `stein`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            DiffMode::Ad => "ad",
+            DiffMode::Fd { .. } => "fd",
+            DiffMode::Stein { .. } => "stein",
+        }
+    }
+}
+
+/// The training method.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Trainer {
+    /// Rank-revealing linear least squares; singular values below
+    /// `cutoff * s_max` are treated as zero.
+    Lstsq { cutoff: f64 },
+    /// Levenberg-Marquardt on the residual vector.
+    GaussNewton { iters: usize, tol: f64 },
+    /// Full-batch Adam.
+    Adam { lr: f64, epochs: usize },
+    /// L-BFGS with a Wolfe line search.
+    Lbfgs { iters: usize, memory: usize },
+}
+
+impl Trainer {
+    /// The setting name as written in files.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Trainer::Lstsq { .. } => "lstsq",
+            Trainer::GaussNewton { .. } => "gauss_newton",
+            Trainer::Adam { .. } => "adam",
+            Trainer::Lbfgs { .. } => "lbfgs",
+        }
+    }
+}
+
+/// How a point set is drawn.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Sampler {
+    /// A tensor grid with `n` points per coordinate.
+    Grid { n: usize },
+    /// `n` uniform random points drawn with `seed`.
+    Random { n: usize, seed: u64 },
+    /// The first `n` points of a scrambled Sobol sequence with `seed`.
+    Sobol { n: usize, seed: u64 },
+}
+
+/// The point sets equations and conditions are trained on.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sampling {
+    pub interior: Sampler,
+    pub boundary: Sampler,
+    /// Points on t = t_min (time-dependent problems only).
+    pub initial: Sampler,
+}

@@ -1,0 +1,349 @@
+//! The command line: argument parsing, file I/O, diagnostic rendering and
+//! exit codes. The only module that touches files and terminals.
+//!
+//! Exit codes: 0 success (warnings allowed), 1 runtime failure (divergence,
+//! singular systems, ...), 2 bad input (syntax, names, settings, unreadable
+//! files, bad flags).
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use codespan_reporting::diagnostic::{Diagnostic as Rendered, Label as RenderedLabel};
+use codespan_reporting::files::SimpleFile;
+use codespan_reporting::term;
+
+use crate::check::{self, Overrides, ProblemDump, Spec, Summary};
+use crate::diag::{has_errors, Diagnostic, Severity};
+use crate::syntax;
+
+/// Exit code for success.
+pub const EXIT_OK: i32 = 0;
+/// Exit code for runtime failures (the input was fine, the computation was not).
+pub const EXIT_RUNTIME: i32 = 1;
+/// Exit code for bad input.
+pub const EXIT_INPUT: i32 = 2;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "pdec",
+    version,
+    about = "Compile a PDE specification (.pde) into neural-network residual code and train it",
+    long_about = "pdec reads a .pde file (domain, unknowns, equations, conditions, exact solution, \
+                  network ansatz), checks it, differentiates the ansatz symbolically (exact AD jets \
+                  or finite-difference stencils), JIT-compiles the residuals and trains them.",
+    after_help = "Example:\n  pdec check examples/poisson1d.pde\n  pdec emit examples/wave.pde --stage problem"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Parse and check .pde files; print a summary of each problem.
+    #[command(after_help = "Example:\n  pdec check examples/*.pde\n  pdec check wave.pde --diff fd --h 1e-3")]
+    Check {
+        /// The .pde files to check.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Treat warnings as errors (exit code 2).
+        #[arg(long)]
+        deny_warnings: bool,
+        #[command(flatten)]
+        overrides: OverrideArgs,
+    },
+    /// Print one stage of the compilation pipeline.
+    #[command(after_help = "Example:\n  pdec emit examples/wave.pde --stage ast\n  pdec emit examples/wave.pde --stage problem --features 200")]
+    Emit {
+        /// The .pde file.
+        file: PathBuf,
+        /// Which stage to print.
+        #[arg(long, value_enum, default_value = "problem")]
+        stage: Stage,
+        #[command(flatten)]
+        overrides: OverrideArgs,
+    },
+}
+
+/// Pipeline stages `emit` can print.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Stage {
+    /// The parsed syntax tree, with line:col positions.
+    Ast,
+    /// The checked problem: names resolved, constants folded, defaults filled in.
+    Problem,
+}
+
+/// Command-line overrides of the settings in the file.
+#[derive(Args, Debug, Default, Clone)]
+#[command(next_help_heading = "Overrides of the file's settings")]
+struct OverrideArgs {
+    /// Ansatz: rfm | shallow.
+    #[arg(long)]
+    ansatz: Option<String>,
+    /// Number of random features (rfm).
+    #[arg(long)]
+    features: Option<f64>,
+    /// Hidden width (shallow).
+    #[arg(long)]
+    width: Option<f64>,
+    /// Activation: tanh | sin | cos | sigmoid | gauss | softplus.
+    #[arg(long)]
+    activation: Option<String>,
+    /// Seed of the ansatz's random weights.
+    #[arg(long)]
+    seed: Option<f64>,
+    /// Derivatives: ad | fd | stein.
+    #[arg(long)]
+    diff: Option<String>,
+    /// Finite-difference step (fd).
+    #[arg(long)]
+    h: Option<f64>,
+    /// Finite-difference accuracy order, 2 or 4 (fd).
+    #[arg(long)]
+    order: Option<f64>,
+    /// Trainer: lstsq | gauss_newton | adam | lbfgs.
+    #[arg(long)]
+    train: Option<String>,
+    /// Epochs (adam).
+    #[arg(long)]
+    epochs: Option<f64>,
+    /// Learning rate (adam).
+    #[arg(long)]
+    lr: Option<f64>,
+    /// Iterations (gauss_newton, lbfgs).
+    #[arg(long)]
+    iters: Option<f64>,
+}
+
+impl From<OverrideArgs> for Overrides {
+    fn from(a: OverrideArgs) -> Overrides {
+        Overrides {
+            ansatz: a.ansatz,
+            features: a.features,
+            width: a.width,
+            activation: a.activation,
+            seed: a.seed,
+            diff: a.diff,
+            h: a.h,
+            order: a.order,
+            train: a.train,
+            epochs: a.epochs,
+            lr: a.lr,
+            iters: a.iters,
+        }
+    }
+}
+
+/// Runs pdec with `args` (including the program name), writing to the given
+/// streams; returns the exit code. `color` turns on ANSI colors in diagnostics.
+pub fn run(
+    args: impl IntoIterator<Item = impl Into<OsString> + Clone>,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+    color: bool,
+) -> i32 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_INPUT } else { EXIT_OK };
+            let text = if color { e.render().ansi().to_string() } else { e.render().to_string() };
+            let out: &mut dyn Write = if e.use_stderr() { stderr } else { stdout };
+            let _ = write!(out, "{text}");
+            return code;
+        }
+    };
+    let mut session = Session {
+        stdout,
+        stderr,
+        color,
+    };
+    match cli.command {
+        Command::Check {
+            files,
+            deny_warnings,
+            overrides,
+        } => {
+            let overrides = Overrides::from(overrides);
+            let mut code = EXIT_OK;
+            for (i, path) in files.iter().enumerate() {
+                if files.len() > 1 {
+                    let _ = writeln!(
+                        session.stdout,
+                        "{}== {} ==",
+                        if i > 0 { "\n" } else { "" },
+                        path.display()
+                    );
+                }
+                let result = session.check_file(path, &overrides, deny_warnings);
+                code = code.max(match result {
+                    Some(spec) => {
+                        let _ = writeln!(session.stdout, "{}", Summary(&spec));
+                        EXIT_OK
+                    }
+                    None => EXIT_INPUT,
+                });
+            }
+            code
+        }
+        Command::Emit {
+            file,
+            stage,
+            overrides,
+        } => {
+            let overrides = Overrides::from(overrides);
+            match stage {
+                Stage::Ast => {
+                    let Some(source) = session.read(&file) else {
+                        return EXIT_INPUT;
+                    };
+                    let (tree, diagnostics) = syntax::parse(&source);
+                    session.report(&file, &source, &diagnostics);
+                    match tree {
+                        Some(tree) if !has_errors(&diagnostics) => {
+                            let _ = write!(session.stdout, "{}", syntax::dump(&tree, &source));
+                            EXIT_OK
+                        }
+                        _ => EXIT_INPUT,
+                    }
+                }
+                Stage::Problem => match session.check_file(&file, &overrides, false) {
+                    Some(spec) => {
+                        let _ = writeln!(session.stdout, "{}", ProblemDump(&spec));
+                        EXIT_OK
+                    }
+                    None => EXIT_INPUT,
+                },
+            }
+        }
+    }
+}
+
+/// The output streams of one invocation.
+struct Session<'a> {
+    stdout: &'a mut dyn Write,
+    stderr: &'a mut dyn Write,
+    color: bool,
+}
+
+impl Session<'_> {
+    /// Reads a source file; reports an unreadable file as an input error.
+    fn read(&mut self, path: &Path) -> Option<String> {
+        match std::fs::read(path) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => Some(text),
+                Err(e) => {
+                    let _ = writeln!(
+                        self.stderr,
+                        "error[E0001]: {} is not UTF-8 text (invalid byte at offset {})",
+                        path.display(),
+                        e.utf8_error().valid_up_to()
+                    );
+                    None
+                }
+            },
+            Err(e) => {
+                let _ = writeln!(
+                    self.stderr,
+                    "error[E0001]: cannot read {}: {}",
+                    path.display(),
+                    io_reason(&e)
+                );
+                None
+            }
+        }
+    }
+
+    /// Reads, parses and checks one file, reporting every diagnostic.
+    /// Returns the problem when there were no errors (and, with
+    /// `deny_warnings`, no warnings).
+    fn check_file(&mut self, path: &Path, overrides: &Overrides, deny_warnings: bool) -> Option<Spec> {
+        let source = self.read(path)?;
+        let (tree, mut diagnostics) = syntax::parse(&source);
+        let spec = match tree {
+            Some(tree) if !has_errors(&diagnostics) => {
+                let (spec, more) = check::check(&tree, overrides);
+                diagnostics.extend(more);
+                spec
+            }
+            _ => None,
+        };
+        if deny_warnings {
+            for d in &mut diagnostics {
+                d.severity = Severity::Error;
+            }
+        }
+        self.report(path, &source, &diagnostics);
+        spec.filter(|_| !has_errors(&diagnostics))
+    }
+
+    /// Renders diagnostics rustc-style (file:line:col, source line, carets) to stderr.
+    fn report(&mut self, path: &Path, source: &str, diagnostics: &[Diagnostic]) {
+        let text = render(path, source, diagnostics, self.color);
+        let _ = write!(self.stderr, "{text}");
+        let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+        if errors > 0 {
+            let _ = writeln!(
+                self.stderr,
+                "{}: {errors} error{} in {}",
+                if self.color { "\x1b[1;31merror\x1b[0m" } else { "error" },
+                if errors == 1 { "" } else { "s" },
+                path.display()
+            );
+        }
+    }
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ if e.raw_os_error() == Some(21) => "it is a directory".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// Renders diagnostics against their source with codespan-reporting.
+pub fn render(path: &Path, source: &str, diagnostics: &[Diagnostic], color: bool) -> String {
+    let file = SimpleFile::new(path.display().to_string(), source);
+    let config = term::Config::default();
+    let mut out = String::new();
+    for d in diagnostics {
+        let rendered = match d.severity {
+            Severity::Error => Rendered::error(),
+            Severity::Warning => Rendered::warning(),
+        }
+        .with_code(d.code)
+        .with_message(&d.message)
+        .with_labels(
+            d.labels
+                .iter()
+                .map(|l| {
+                    let span = l.span.start.min(source.len())..l.span.end.min(source.len());
+                    let label = if l.primary {
+                        RenderedLabel::primary((), span)
+                    } else {
+                        RenderedLabel::secondary((), span)
+                    };
+                    label.with_message(&l.message)
+                })
+                .collect(),
+        )
+        .with_notes(d.notes.clone());
+        if color {
+            let mut buffer = term::termcolor::Buffer::ansi();
+            let styles = term::Styles::default();
+            let mut writer = term::StylesWriter::new(&mut buffer, &styles);
+            if term::emit_to_write_style(&mut writer, &config, &file, &rendered).is_ok() {
+                out.push_str(&String::from_utf8_lossy(buffer.as_slice()));
+                continue;
+            }
+        }
+        if let Ok(text) = term::emit_into_string(&config, &file, &rendered) {
+            out.push_str(&text);
+        }
+    }
+    out
+}

@@ -1,0 +1,1 @@
+//! Symbolic expressions (placeholder until the module lands).

@@ -1,0 +1,206 @@
+//! The abstract syntax tree: what the user wrote, with a span on every node.
+//!
+//! Invariants: names are not resolved here (a `Name` may be a coordinate, a
+//! constant, an unknown or a subscript derivative such as `u_xx`); numbers are
+//! finite; spans are byte ranges into the source the tree was parsed from.
+
+use crate::diag::Span;
+
+/// A parsed `.pde` file: its statements in source order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct File {
+    pub statements: Vec<Statement>,
+}
+
+/// A name as written, with its span.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ident {
+    pub name: String,
+    pub span: Span,
+}
+
+/// One statement (one line, possibly continued).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Statement {
+    pub kind: StatementKind,
+    pub span: Span,
+    /// The span of the leading keyword (`domain`, `bc`, ...).
+    pub keyword: Span,
+}
+
+/// What a statement declares.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StatementKind {
+    /// `problem "title"`
+    Problem { title: String },
+    /// `domain x in [0, 1], y in [-1, 1]`
+    Domain(Vec<IntervalDecl>),
+    /// `time t in [0, 2]`
+    Time(IntervalDecl),
+    /// `const c = 2, k = 3*pi`
+    Const(Vec<Binding>),
+    /// `let f = sin(pi*x)`
+    Let(Vec<Binding>),
+    /// `unknown u, v`
+    Unknown(Vec<Ident>),
+    /// `equation lhs = rhs`
+    Equation(Relation),
+    /// `bc lhs = rhs on x = 0, x = 1 weight 10`
+    Bc {
+        relation: Relation,
+        faces: Vec<Face>,
+        weight: Option<Expr>,
+    },
+    /// `initial lhs = rhs weight 10`
+    Initial {
+        relation: Relation,
+        weight: Option<Expr>,
+    },
+    /// `exact u = expr`
+    Exact { unknown: Ident, value: Expr },
+    /// `ansatz rfm(features = 400)`
+    Ansatz(Setting),
+    /// `sample interior = grid(64), boundary = random(100)`
+    Sample(Vec<SampleSet>),
+    /// `diff fd(h = 1e-2)`
+    Diff(Setting),
+    /// `train adam(lr = 1e-3)`
+    Train(Setting),
+}
+
+impl StatementKind {
+    /// The statement's keyword, as written in source.
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            StatementKind::Problem { .. } => "problem",
+            StatementKind::Domain(_) => "domain",
+            StatementKind::Time(_) => "time",
+            StatementKind::Const(_) => "const",
+            StatementKind::Let(_) => "let",
+            StatementKind::Unknown(_) => "unknown",
+            StatementKind::Equation(_) => "equation",
+            StatementKind::Bc { .. } => "bc",
+            StatementKind::Initial { .. } => "initial",
+            StatementKind::Exact { .. } => "exact",
+            StatementKind::Ansatz(_) => "ansatz",
+            StatementKind::Sample(_) => "sample",
+            StatementKind::Diff(_) => "diff",
+            StatementKind::Train(_) => "train",
+        }
+    }
+}
+
+/// `x in [lo, hi]`, or the reserved vector form `x in [lo, hi]^n`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IntervalDecl {
+    pub name: Ident,
+    pub lo: Expr,
+    pub hi: Expr,
+    /// `^n`: a vector coordinate with n components (reserved, not supported yet).
+    pub power: Option<(u64, Span)>,
+    pub span: Span,
+}
+
+/// `name = value` in `const` and `let`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Binding {
+    pub name: Ident,
+    pub value: Expr,
+    pub span: Span,
+}
+
+/// `lhs = rhs`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Relation {
+    pub lhs: Expr,
+    pub rhs: Expr,
+    pub span: Span,
+}
+
+/// Where a boundary condition holds.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Face {
+    /// `on boundary`: every face of the spatial box.
+    Boundary(Span),
+    /// `on x = 0`: the face where coordinate `coordinate` equals `value`.
+    Coordinate {
+        coordinate: Ident,
+        value: Expr,
+        span: Span,
+    },
+}
+
+/// `interior = grid(64)` in a `sample` statement.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SampleSet {
+    pub set: Ident,
+    pub setting: Setting,
+    pub span: Span,
+}
+
+/// A named setting with optional arguments: `fd(h = 1e-2, order = 2)`, `lstsq`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Setting {
+    pub name: Ident,
+    pub args: Vec<SettingArg>,
+    pub span: Span,
+}
+
+/// `key = value` or a positional `value` inside a setting.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SettingArg {
+    pub key: Option<Ident>,
+    pub value: Expr,
+    pub span: Span,
+}
+
+/// An expression node.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub span: Span,
+}
+
+/// The expression forms.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExprKind {
+    /// A finite number literal.
+    Number(f64),
+    /// A name: coordinate, constant, let, unknown, built-in constant or `u_xx`.
+    Name(String),
+    /// `f(a, b)`: built-in function, `d(expr, x)`, `lap(expr)`, ...
+    Call { function: Ident, args: Vec<Expr> },
+    /// `x[3]`: component of a vector coordinate (reserved).
+    Index { base: Ident, index: Box<Expr> },
+    /// `-a`
+    Neg(Box<Expr>),
+    /// `a op b`
+    Binary {
+        op: BinOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
+}
+
+/// Binary operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Pow,
+}
+
+impl BinOp {
+    /// The operator as written.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Mul => "*",
+            BinOp::Div => "/",
+            BinOp::Pow => "^",
+        }
+    }
+}

@@ -1,0 +1,560 @@
+//! From source text to [`File`]: runs the pest grammar (`grammar/pde.pest`)
+//! and converts its parse tree into the AST.
+//!
+//! pest's errors are converted here, at the edge of the stage, into
+//! [`Diagnostic`]s whose expected-token sets are written in words. Each
+//! conversion function names the grammar rule it reads.
+
+use pest::iterators::Pair;
+use pest::Parser;
+use pest_derive::Parser;
+
+use super::ast::*;
+use crate::diag::{Diagnostic, Span};
+
+#[derive(Parser)]
+#[grammar = "../grammar/pde.pest"]
+struct PdeParser;
+
+/// Parses a whole file. On a syntax error the file is `None` and the
+/// diagnostic says what was expected where; otherwise further diagnostics
+/// (such as two statements on one line) may accompany the tree.
+pub fn parse(source: &str) -> (Option<File>, Vec<Diagnostic>) {
+    pest::set_error_detail(true);
+    let pairs = match PdeParser::parse(Rule::file, source) {
+        Ok(pairs) => pairs,
+        Err(error) => return (None, vec![syntax_error(source, &error)]),
+    };
+    let mut builder = AstBuilder {
+        diagnostics: Vec::new(),
+    };
+    let mut statements = Vec::new();
+    for pair in pairs.flatten().filter(|p| p.as_rule() == Rule::file) {
+        for statement in pair.into_inner() {
+            if statement.as_rule() != Rule::EOI {
+                statements.push(builder.statement(statement));
+            }
+        }
+    }
+    one_statement_per_line(source, &statements, &mut builder.diagnostics);
+    (Some(File { statements }), builder.diagnostics)
+}
+
+/// Every statement must start on a line of its own (the grammar lets
+/// newlines appear between any two tokens; this is where the line structure
+/// the language promises is enforced).
+fn one_statement_per_line(source: &str, statements: &[Statement], out: &mut Vec<Diagnostic>) {
+    for pair in statements.windows(2) {
+        let (previous, next) = (&pair[0], &pair[1]);
+        let between = &source[previous.span.end..next.span.start];
+        if !between.contains('\n') {
+            out.push(
+                Diagnostic::error(
+                    "E0102",
+                    format!(
+                        "`{}` starts on the same line as the previous statement",
+                        next.kind.keyword()
+                    ),
+                    next.keyword,
+                )
+                .with_label_message("start a new line here")
+                .with_secondary(previous.span, "previous statement")
+                .with_note("write one statement per line"),
+            );
+        }
+    }
+}
+
+/// The span of a pair without the whitespace and comments pest may have
+/// consumed after its last token (it ends where its last leaf token ends).
+fn span_of(pair: &Pair<'_, Rule>) -> Span {
+    let s = pair.as_span();
+    let end = pair
+        .clone()
+        .into_inner()
+        .flatten()
+        .filter(|p| p.clone().into_inner().next().is_none())
+        .map(|p| p.as_span().end())
+        .max()
+        .unwrap_or(s.end());
+    Span::new(s.start(), end)
+}
+
+/// Converts pest pairs into AST nodes. The grammar guarantees the shape of
+/// each pair, so the only failure left is a number that does not fit in f64
+/// (reported as a diagnostic, with 0 standing in so conversion can continue).
+struct AstBuilder {
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl AstBuilder {
+    /// statement = problem_stmt | domain_stmt | ... (one arm per statement rule)
+    fn statement(&mut self, pair: Pair<'_, Rule>) -> Statement {
+        let span = span_of(&pair);
+        let rule = pair.as_rule();
+        let mut inner = pair.into_inner();
+        let keyword = inner.next().map(|k| span_of(&k)).unwrap_or(span);
+        let rest: Vec<Pair<'_, Rule>> = inner.collect();
+        let kind = match rule {
+            // problem_stmt = { kw_problem ~ string }
+            Rule::problem_stmt => StatementKind::Problem {
+                title: rest
+                    .first()
+                    .and_then(|s| s.clone().into_inner().next())
+                    .map(|b| b.as_str().to_string())
+                    .unwrap_or_default(),
+            },
+            // domain_stmt = { kw_domain ~ interval_decl ~ ("," ~ interval_decl)* }
+            Rule::domain_stmt => {
+                StatementKind::Domain(rest.into_iter().map(|p| self.interval(p)).collect())
+            }
+            // time_stmt = { kw_time ~ interval_decl }
+            Rule::time_stmt => {
+                StatementKind::Time(self.interval(rest.into_iter().next().expect("grammar")))
+            }
+            // const_stmt = { kw_const ~ binding ~ ("," ~ binding)* }
+            Rule::const_stmt => {
+                StatementKind::Const(rest.into_iter().map(|p| self.binding(p)).collect())
+            }
+            // let_stmt = { kw_let ~ binding ~ ("," ~ binding)* }
+            Rule::let_stmt => {
+                StatementKind::Let(rest.into_iter().map(|p| self.binding(p)).collect())
+            }
+            // unknown_stmt = { kw_unknown ~ ident ~ ("," ~ ident)* }
+            Rule::unknown_stmt => StatementKind::Unknown(rest.iter().map(ident).collect()),
+            // equation_stmt = { kw_equation ~ relation }
+            Rule::equation_stmt => {
+                StatementKind::Equation(self.relation(rest.into_iter().next().expect("grammar")))
+            }
+            // bc_stmt = { kw_bc ~ relation ~ kw_on ~ face ~ ("," ~ face)* ~ weight? }
+            Rule::bc_stmt => {
+                let mut relation = None;
+                let mut faces = Vec::new();
+                let mut weight = None;
+                for p in rest {
+                    match p.as_rule() {
+                        Rule::relation => relation = Some(self.relation(p)),
+                        Rule::face => faces.push(self.face(p)),
+                        Rule::weight => weight = Some(self.weight(p)),
+                        _ => {} // kw_on
+                    }
+                }
+                StatementKind::Bc {
+                    relation: relation.expect("grammar: bc has a relation"),
+                    faces,
+                    weight,
+                }
+            }
+            // initial_stmt = { kw_initial ~ relation ~ weight? }
+            Rule::initial_stmt => {
+                let mut it = rest.into_iter();
+                let relation = self.relation(it.next().expect("grammar"));
+                let weight = it.next().map(|p| self.weight(p));
+                StatementKind::Initial { relation, weight }
+            }
+            // exact_stmt = { kw_exact ~ ident ~ "=" ~ expr }
+            Rule::exact_stmt => {
+                let mut it = rest.into_iter();
+                let unknown = ident(&it.next().expect("grammar"));
+                let value = self.expr(it.next().expect("grammar"));
+                StatementKind::Exact { unknown, value }
+            }
+            // ansatz_stmt = { kw_ansatz ~ setting }
+            Rule::ansatz_stmt => {
+                StatementKind::Ansatz(self.setting(rest.into_iter().next().expect("grammar")))
+            }
+            // sample_stmt = { kw_sample ~ sample_set ~ ("," ~ sample_set)* }
+            Rule::sample_stmt => StatementKind::Sample(
+                rest.into_iter()
+                    .map(|p| {
+                        let span = span_of(&p);
+                        let mut it = p.into_inner();
+                        let set = ident(&it.next().expect("grammar"));
+                        let setting = self.setting(it.next().expect("grammar"));
+                        SampleSet { set, setting, span }
+                    })
+                    .collect(),
+            ),
+            // diff_stmt = { kw_diff ~ setting }
+            Rule::diff_stmt => {
+                StatementKind::Diff(self.setting(rest.into_iter().next().expect("grammar")))
+            }
+            // train_stmt = { kw_train ~ setting }
+            Rule::train_stmt => {
+                StatementKind::Train(self.setting(rest.into_iter().next().expect("grammar")))
+            }
+            other => unreachable!("grammar: {other:?} is not a statement"),
+        };
+        Statement {
+            kind,
+            span,
+            keyword,
+        }
+    }
+
+    /// interval_decl = { ident ~ kw_in ~ "[" ~ expr ~ "," ~ expr ~ "]" ~ ("^" ~ integer)? }
+    fn interval(&mut self, pair: Pair<'_, Rule>) -> IntervalDecl {
+        let span = span_of(&pair);
+        let mut it = pair.into_inner().filter(|p| p.as_rule() != Rule::kw_in);
+        let name = ident(&it.next().expect("grammar"));
+        let lo = self.expr(it.next().expect("grammar"));
+        let hi = self.expr(it.next().expect("grammar"));
+        let power = it.next().map(|p| {
+            // An integer too large for u64 is certainly unsupported; keep the maximum.
+            (p.as_str().parse::<u64>().unwrap_or(u64::MAX), span_of(&p))
+        });
+        IntervalDecl {
+            name,
+            lo,
+            hi,
+            power,
+            span,
+        }
+    }
+
+    /// binding = { ident ~ "=" ~ expr }
+    fn binding(&mut self, pair: Pair<'_, Rule>) -> Binding {
+        let span = span_of(&pair);
+        let mut it = pair.into_inner();
+        let name = ident(&it.next().expect("grammar"));
+        let value = self.expr(it.next().expect("grammar"));
+        Binding { name, value, span }
+    }
+
+    /// relation = { expr ~ "=" ~ expr }
+    fn relation(&mut self, pair: Pair<'_, Rule>) -> Relation {
+        let span = span_of(&pair);
+        let mut it = pair.into_inner();
+        let lhs = self.expr(it.next().expect("grammar"));
+        let rhs = self.expr(it.next().expect("grammar"));
+        Relation { lhs, rhs, span }
+    }
+
+    /// face = { boundary_face | coord_face }
+    fn face(&mut self, pair: Pair<'_, Rule>) -> Face {
+        let inner = pair.into_inner().next().expect("grammar");
+        let span = span_of(&inner);
+        match inner.as_rule() {
+            Rule::boundary_face => Face::Boundary(span),
+            _ => {
+                // coord_face = { ident ~ "=" ~ expr }
+                let mut it = inner.into_inner();
+                let coordinate = ident(&it.next().expect("grammar"));
+                let value = self.expr(it.next().expect("grammar"));
+                Face::Coordinate {
+                    coordinate,
+                    value,
+                    span,
+                }
+            }
+        }
+    }
+
+    /// weight = { kw_weight ~ expr }
+    fn weight(&mut self, pair: Pair<'_, Rule>) -> Expr {
+        let expr = pair
+            .into_inner()
+            .find(|p| p.as_rule() == Rule::expr)
+            .expect("grammar");
+        self.expr(expr)
+    }
+
+    /// setting = { ident ~ ("(" ~ (setting_arg ~ ("," ~ setting_arg)*)? ~ ","? ~ ")")? }
+    fn setting(&mut self, pair: Pair<'_, Rule>) -> Setting {
+        let span = span_of(&pair);
+        let mut it = pair.into_inner();
+        let name = ident(&it.next().expect("grammar"));
+        let args = it
+            .map(|arg| {
+                // setting_arg = { (ident ~ "=")? ~ expr }
+                let span = span_of(&arg);
+                let parts: Vec<_> = arg.into_inner().collect();
+                let (key, value) = match parts.len() {
+                    2 => (Some(ident(&parts[0])), parts[1].clone()),
+                    _ => (None, parts[0].clone()),
+                };
+                SettingArg {
+                    key,
+                    value: self.expr(value),
+                    span,
+                }
+            })
+            .collect();
+        Setting { name, args, span }
+    }
+
+    /// expr = { product ~ (add_op ~ product)* }, likewise product with mul_op.
+    fn expr(&mut self, pair: Pair<'_, Rule>) -> Expr {
+        let span = span_of(&pair);
+        match pair.as_rule() {
+            Rule::expr | Rule::product => {
+                let mut it = pair.into_inner();
+                let mut acc = self.expr(it.next().expect("grammar"));
+                while let (Some(op), Some(rhs)) = (it.next(), it.next()) {
+                    let op = match op.as_str() {
+                        "+" => BinOp::Add,
+                        "-" => BinOp::Sub,
+                        "*" => BinOp::Mul,
+                        _ => BinOp::Div,
+                    };
+                    let rhs = self.expr(rhs);
+                    let span = acc.span.to(rhs.span);
+                    acc = Expr {
+                        kind: ExprKind::Binary {
+                            op,
+                            lhs: Box::new(acc),
+                            rhs: Box::new(rhs),
+                        },
+                        span,
+                    };
+                }
+                acc
+            }
+            // factor = { neg* ~ power }
+            Rule::factor => {
+                let parts: Vec<_> = pair.into_inner().collect();
+                let (negs, power) = parts.split_at(parts.len() - 1);
+                let mut acc = self.expr(power[0].clone());
+                for neg in negs.iter().rev() {
+                    let span = span_of(neg).to(acc.span);
+                    acc = Expr {
+                        kind: ExprKind::Neg(Box::new(acc)),
+                        span,
+                    };
+                }
+                acc
+            }
+            // power = { primary ~ (pow_op ~ factor)? }
+            Rule::power => {
+                let mut it = pair.into_inner();
+                let base = self.expr(it.next().expect("grammar"));
+                match (it.next(), it.next()) {
+                    (Some(_), Some(exponent)) => {
+                        let exponent = self.expr(exponent);
+                        Expr {
+                            kind: ExprKind::Binary {
+                                op: BinOp::Pow,
+                                lhs: Box::new(base),
+                                rhs: Box::new(exponent),
+                            },
+                            span,
+                        }
+                    }
+                    _ => base,
+                }
+            }
+            // number = @{ digits ("." digits)? (exponent)? }
+            Rule::number => {
+                let value = pair.as_str().parse::<f64>().unwrap_or(f64::INFINITY);
+                if !value.is_finite() {
+                    self.diagnostics.push(
+                        Diagnostic::error(
+                            "E0103",
+                            format!("number `{}` is too large for a 64-bit float", pair.as_str()),
+                            span,
+                        )
+                        .with_note("the largest finite value is about 1.8e308"),
+                    );
+                }
+                Expr {
+                    kind: ExprKind::Number(if value.is_finite() { value } else { 0.0 }),
+                    span,
+                }
+            }
+            // call = { ident ~ "(" ~ (expr ~ ("," ~ expr)*)? ~ ")" }
+            Rule::call => {
+                let mut it = pair.into_inner();
+                let function = ident(&it.next().expect("grammar"));
+                let args = it.map(|p| self.expr(p)).collect();
+                Expr {
+                    kind: ExprKind::Call { function, args },
+                    span,
+                }
+            }
+            // index = { ident ~ "[" ~ expr ~ "]" }
+            Rule::index => {
+                let mut it = pair.into_inner();
+                let base = ident(&it.next().expect("grammar"));
+                let index = Box::new(self.expr(it.next().expect("grammar")));
+                Expr {
+                    kind: ExprKind::Index { base, index },
+                    span,
+                }
+            }
+            // name = { ident }
+            Rule::name => Expr {
+                kind: ExprKind::Name(pair.as_str().to_string()),
+                span,
+            },
+            other => unreachable!("grammar: {other:?} is not an expression"),
+        }
+    }
+}
+
+/// ident = @{ !keyword ~ ASCII_ALPHA ~ (ASCII_ALPHANUMERIC | "_")* }
+fn ident(pair: &Pair<'_, Rule>) -> Ident {
+    Ident {
+        name: pair.as_str().to_string(),
+        span: span_of(pair),
+    }
+}
+
+// ------------------------------------------------------------ syntax errors
+
+const STATEMENT_KEYWORDS: [Rule; 14] = [
+    Rule::kw_problem,
+    Rule::kw_domain,
+    Rule::kw_time,
+    Rule::kw_const,
+    Rule::kw_let,
+    Rule::kw_unknown,
+    Rule::kw_equation,
+    Rule::kw_bc,
+    Rule::kw_initial,
+    Rule::kw_exact,
+    Rule::kw_ansatz,
+    Rule::kw_sample,
+    Rule::kw_diff,
+    Rule::kw_train,
+];
+
+/// Words for what a grammar rule stands for in an "expected ..." list.
+fn describe_rule(rule: Rule) -> Option<&'static str> {
+    Some(match rule {
+        Rule::expr
+        | Rule::product
+        | Rule::factor
+        | Rule::power
+        | Rule::number
+        | Rule::call
+        | Rule::index
+        | Rule::name
+        | Rule::neg => "an expression",
+        Rule::add_op | Rule::mul_op | Rule::pow_op => "an operator",
+        Rule::ident => "a name",
+        Rule::integer => "a whole number",
+        Rule::string | Rule::string_body => "a quoted string",
+        Rule::EOI => "the end of the file",
+        Rule::face | Rule::coord_face | Rule::boundary_face | Rule::kw_boundary => {
+            "a face (`x = 0` or `boundary`)"
+        }
+        Rule::setting | Rule::setting_arg => "a setting",
+        Rule::sample_set | Rule::set_name => "a point set (`interior = grid(64)`)",
+        Rule::interval_decl => "a coordinate interval (`x in [0, 1]`)",
+        Rule::binding => "a definition (`name = value`)",
+        Rule::relation => "a relation (`lhs = rhs`)",
+        Rule::kw_in => "`in`",
+        Rule::kw_on => "`on`",
+        Rule::kw_weight => "`weight`",
+        _ => return None,
+    })
+}
+
+/// The token found at byte `pos`, in words, and its span.
+fn found_at(source: &str, pos: usize) -> (String, Span) {
+    let rest = &source[pos.min(source.len())..];
+    let Some(first) = rest.chars().next() else {
+        return ("the end of the file".into(), Span::new(pos, pos));
+    };
+    if first.is_ascii_alphanumeric() || first == '_' || first == '.' {
+        let len = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
+            .unwrap_or(rest.len());
+        let word = &rest[..len];
+        let what = if first.is_ascii_digit() || first == '.' {
+            format!("number `{word}`")
+        } else if is_keyword(word) {
+            format!("keyword `{word}`")
+        } else {
+            format!("`{word}`")
+        };
+        (what, Span::new(pos, pos + len))
+    } else {
+        let len = first.len_utf8();
+        (format!("`{first}`"), Span::new(pos, pos + len))
+    }
+}
+
+fn is_keyword(word: &str) -> bool {
+    matches!(
+        word,
+        "problem"
+            | "domain"
+            | "time"
+            | "const"
+            | "let"
+            | "unknown"
+            | "equation"
+            | "bc"
+            | "initial"
+            | "exact"
+            | "ansatz"
+            | "sample"
+            | "diff"
+            | "train"
+            | "in"
+            | "on"
+            | "boundary"
+            | "weight"
+    )
+}
+
+/// Rewrites a pest error into a diagnostic with the expected tokens in words.
+fn syntax_error(source: &str, error: &pest::error::Error<Rule>) -> Diagnostic {
+    use pest::error::{ErrorVariant, InputLocation};
+    let pos = match error.location {
+        InputLocation::Pos(p) => p,
+        InputLocation::Span((s, _)) => s,
+    };
+    let mut expected: Vec<String> = Vec::new();
+    let mut push = |s: String| {
+        if !expected.contains(&s) {
+            expected.push(s);
+        }
+    };
+    if let ErrorVariant::ParsingError { positives, .. } = &error.variant {
+        let statement_expected = positives.iter().any(|r| STATEMENT_KEYWORDS.contains(r));
+        if statement_expected {
+            push("a statement (`domain`, `unknown`, `equation`, `bc`, ...)".into());
+        }
+        for rule in positives {
+            if STATEMENT_KEYWORDS.contains(rule) {
+                continue;
+            }
+            if let Some(words) = describe_rule(*rule) {
+                push(words.to_string());
+            }
+        }
+    }
+    // Punctuation the grammar wanted (pest lists only rules in `positives`).
+    if let Some(attempts) = error.parse_attempts() {
+        if attempts.max_position == pos {
+            for token in attempts.expected_tokens() {
+                // Literal tokens display as themselves; ranges and built-in
+                // rules contain letters or digits and are described by rules.
+                let token = token.to_string();
+                if !token.is_empty() && token.chars().all(|c| !c.is_alphanumeric()) {
+                    push(format!("`{token}`"));
+                }
+            }
+        }
+    }
+    let (found, span) = found_at(source, pos);
+    let expected_text = match expected.len() {
+        0 => "something else".to_string(),
+        1 => expected[0].clone(),
+        n => format!("{} or {}", expected[..n - 1].join(", "), expected[n - 1]),
+    };
+    let mut diagnostic = Diagnostic::error(
+        "E0101",
+        format!("syntax error: expected {expected_text}, found {found}"),
+        span,
+    )
+    .with_label_message(format!("expected {expected_text}"));
+    // A statement keyword where an expression was expected usually means the
+    // previous line stopped too early.
+    if found.starts_with("keyword") && expected.iter().any(|e| e == "an expression") {
+        diagnostic = diagnostic.with_note("the statement before it looks incomplete");
+    }
+    diagnostic
+}

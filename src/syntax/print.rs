@@ -1,0 +1,140 @@
+//! A readable dump of the AST (`pdec emit --stage ast`): one node per line,
+//! indented, with `line:col` positions and expressions as S-expressions.
+
+use std::fmt::Write;
+
+use super::ast::*;
+use crate::diag::Span;
+
+/// Renders `file` as indented text; `source` is only used for line:col.
+pub fn dump(file: &File, source: &str) -> String {
+    let mut out = String::new();
+    let at = |span: Span| {
+        let (l, c) = span.line_col(source);
+        format!("@{l}:{c}")
+    };
+    for statement in &file.statements {
+        let _ = writeln!(out, "{} {}", statement.kind.keyword(), at(statement.span));
+        match &statement.kind {
+            StatementKind::Problem { title } => {
+                let _ = writeln!(out, "  title {title:?}");
+            }
+            StatementKind::Domain(intervals) => {
+                for i in intervals {
+                    line(&mut out, &interval(i), at(i.span));
+                }
+            }
+            StatementKind::Time(i) => line(&mut out, &interval(i), at(i.span)),
+            StatementKind::Const(bindings) | StatementKind::Let(bindings) => {
+                for b in bindings {
+                    let text = format!("{} = {}", b.name.name, sexpr(&b.value));
+                    line(&mut out, &text, at(b.span));
+                }
+            }
+            StatementKind::Unknown(names) => {
+                for n in names {
+                    line(&mut out, &n.name, at(n.span));
+                }
+            }
+            StatementKind::Equation(r) => relation(&mut out, r, &at),
+            StatementKind::Bc {
+                relation: r,
+                faces,
+                weight,
+            } => {
+                relation(&mut out, r, &at);
+                for face in faces {
+                    match face {
+                        Face::Boundary(span) => line(&mut out, "on boundary", at(*span)),
+                        Face::Coordinate {
+                            coordinate,
+                            value,
+                            span,
+                        } => {
+                            let text = format!("on {} = {}", coordinate.name, sexpr(value));
+                            line(&mut out, &text, at(*span));
+                        }
+                    }
+                }
+                if let Some(w) = weight {
+                    line(&mut out, &format!("weight {}", sexpr(w)), at(w.span));
+                }
+            }
+            StatementKind::Initial { relation: r, weight } => {
+                relation(&mut out, r, &at);
+                if let Some(w) = weight {
+                    line(&mut out, &format!("weight {}", sexpr(w)), at(w.span));
+                }
+            }
+            StatementKind::Exact { unknown, value } => {
+                let text = format!("{} = {}", unknown.name, sexpr(value));
+                line(&mut out, &text, at(unknown.span.to(value.span)));
+            }
+            StatementKind::Ansatz(s) | StatementKind::Diff(s) | StatementKind::Train(s) => {
+                line(&mut out, &setting(s), at(s.span));
+            }
+            StatementKind::Sample(sets) => {
+                for set in sets {
+                    let text = format!("{} = {}", set.set.name, setting(&set.setting));
+                    line(&mut out, &text, at(set.span));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn line(out: &mut String, text: &str, at: String) {
+    let _ = writeln!(out, "  {text} {at}");
+}
+
+fn relation(out: &mut String, r: &Relation, at: &dyn Fn(Span) -> String) {
+    line(out, &format!("lhs {}", sexpr(&r.lhs)), at(r.lhs.span));
+    line(out, &format!("rhs {}", sexpr(&r.rhs)), at(r.rhs.span));
+}
+
+fn interval(i: &IntervalDecl) -> String {
+    let mut text = format!("{} in [{}, {}]", i.name.name, sexpr(&i.lo), sexpr(&i.hi));
+    if let Some((n, _)) = i.power {
+        let _ = write!(text, "^{n}");
+    }
+    text
+}
+
+fn setting(s: &Setting) -> String {
+    let mut text = s.name.name.clone();
+    if !s.args.is_empty() {
+        let args: Vec<String> = s
+            .args
+            .iter()
+            .map(|a| match &a.key {
+                Some(k) => format!("{} = {}", k.name, sexpr(&a.value)),
+                None => sexpr(&a.value),
+            })
+            .collect();
+        let _ = write!(text, "({})", args.join(", "));
+    }
+    text
+}
+
+/// An expression as an S-expression: `(* 2 (sin x))`.
+pub fn sexpr(e: &Expr) -> String {
+    match &e.kind {
+        ExprKind::Number(v) => format!("{v}"),
+        ExprKind::Name(n) => n.clone(),
+        ExprKind::Call { function, args } => {
+            let mut s = format!("({}", function.name);
+            for a in args {
+                s.push(' ');
+                s.push_str(&sexpr(a));
+            }
+            s.push(')');
+            s
+        }
+        ExprKind::Index { base, index } => format!("(index {} {})", base.name, sexpr(index)),
+        ExprKind::Neg(a) => format!("(neg {})", sexpr(a)),
+        ExprKind::Binary { op, lhs, rhs } => {
+            format!("({} {} {})", op.symbol(), sexpr(lhs), sexpr(rhs))
+        }
+    }
+}
