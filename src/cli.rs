@@ -43,7 +43,9 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Parse and check .pde files; print a summary of each problem.
-    #[command(after_help = "Example:\n  pdec check examples/*.pde\n  pdec check wave.pde --diff fd --h 1e-3")]
+    #[command(
+        after_help = "Example:\n  pdec check examples/*.pde\n  pdec check wave.pde --diff fd --h 1e-3"
+    )]
     Check {
         /// The .pde files to check.
         #[arg(required = true)]
@@ -55,7 +57,9 @@ enum Command {
         overrides: OverrideArgs,
     },
     /// Print one stage of the compilation pipeline.
-    #[command(after_help = "Example:\n  pdec emit examples/wave.pde --stage ast\n  pdec emit examples/wave.pde --stage problem --features 200")]
+    #[command(
+        after_help = "Example:\n  pdec emit examples/wave.pde --stage ast\n  pdec emit examples/wave.pde --stage problem --features 200"
+    )]
     Emit {
         /// The .pde file.
         file: PathBuf,
@@ -149,7 +153,11 @@ pub fn run(
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { EXIT_INPUT } else { EXIT_OK };
-            let text = if color { e.render().ansi().to_string() } else { e.render().to_string() };
+            let text = if color {
+                e.render().ansi().to_string()
+            } else {
+                e.render().to_string()
+            };
             let out: &mut dyn Write = if e.use_stderr() { stderr } else { stdout };
             let _ = write!(out, "{text}");
             return code;
@@ -259,7 +267,12 @@ impl Session<'_> {
     /// Reads, parses and checks one file, reporting every diagnostic.
     /// Returns the problem when there were no errors (and, with
     /// `deny_warnings`, no warnings).
-    fn check_file(&mut self, path: &Path, overrides: &Overrides, deny_warnings: bool) -> Option<Spec> {
+    fn check_file(
+        &mut self,
+        path: &Path,
+        overrides: &Overrides,
+        deny_warnings: bool,
+    ) -> Option<Spec> {
         let source = self.read(path)?;
         let (tree, mut diagnostics) = syntax::parse(&source);
         let spec = match tree {
@@ -288,7 +301,11 @@ impl Session<'_> {
             let _ = writeln!(
                 self.stderr,
                 "{}: {errors} error{} in {}",
-                if self.color { "\x1b[1;31merror\x1b[0m" } else { "error" },
+                if self.color {
+                    "\x1b[1;31merror\x1b[0m"
+                } else {
+                    "error"
+                },
                 if errors == 1 { "" } else { "s" },
                 path.display()
             );

@@ -10,6 +10,7 @@
 pub mod check;
 pub mod cli;
 pub mod diag;
+pub mod ir;
 pub mod math;
 pub mod symbolic;
 pub mod syntax;

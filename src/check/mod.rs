@@ -44,7 +44,11 @@ fn unique<'f>(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<&'f ast::Statement> {
     let mut found: Option<&ast::Statement> = None;
-    for statement in file.statements.iter().filter(|s| s.kind.keyword() == keyword) {
+    for statement in file
+        .statements
+        .iter()
+        .filter(|s| s.kind.keyword() == keyword)
+    {
         match found {
             None => found = Some(statement),
             Some(first) => diagnostics.push(
@@ -329,7 +333,9 @@ impl<'d> Checker<'d> {
                                 "`initial` needs a time coordinate",
                                 statement.keyword,
                             )
-                            .with_note("declare `time t in [0, T]`, or use `bc` for a stationary problem"),
+                            .with_note(
+                                "declare `time t in [0, T]`, or use `bc` for a stationary problem",
+                            ),
                         );
                         continue;
                     }
@@ -366,11 +372,13 @@ impl<'d> Checker<'d> {
                                     unknown.span,
                                 )
                                 .with_label_message("not an unknown")
-                                .with_note(if declared.is_empty() {
-                                    "no unknowns are declared; add `unknown u`".to_string()
-                                } else {
-                                    format!("unknowns are {}", declared.join(", "))
-                                }),
+                                .with_note(
+                                    if declared.is_empty() {
+                                        "no unknowns are declared; add `unknown u`".to_string()
+                                    } else {
+                                        format!("unknowns are {}", declared.join(", "))
+                                    },
+                                ),
                             );
                             None
                         }
@@ -425,7 +433,9 @@ impl<'d> Checker<'d> {
                             unknown.span,
                         )
                         .with_label_message("declared here")
-                        .with_note("every unknown must be determined by an equation; remove it or use it"),
+                        .with_note(
+                            "every unknown must be determined by an equation; remove it or use it",
+                        ),
                     );
                 }
             }
@@ -520,12 +530,8 @@ impl<'d> Checker<'d> {
             Some(value)
         } else {
             self.diagnostics.push(
-                Diagnostic::error(
-                    "E0404",
-                    format!("{what} evaluates to {value}"),
-                    e.span,
-                )
-                .with_label_message("not a finite number"),
+                Diagnostic::error("E0404", format!("{what} evaluates to {value}"), e.span)
+                    .with_label_message("not a finite number"),
             );
             None
         }
@@ -538,9 +544,13 @@ impl<'d> Checker<'d> {
         let (lhs, rhs) = (lhs?, rhs?);
         if !lhs.has_unknowns() && !rhs.has_unknowns() {
             self.diagnostics.push(
-                Diagnostic::error("E0410", format!("{what} without any unknown"), relation.span)
-                    .with_label_message("involves no unknown")
-                    .with_note("an equation or condition must constrain at least one unknown"),
+                Diagnostic::error(
+                    "E0410",
+                    format!("{what} without any unknown"),
+                    relation.span,
+                )
+                .with_label_message("involves no unknown")
+                .with_note("an equation or condition must constrain at least one unknown"),
             );
             return None;
         }

@@ -356,7 +356,11 @@ impl Resolver<'_> {
         ctx: Context<'_>,
     ) -> Option<Expr> {
         let scope = &self.scope;
-        if !scope.coordinates.iter().all(|c| c.name.chars().count() == 1) {
+        if !scope
+            .coordinates
+            .iter()
+            .all(|c| c.name.chars().count() == 1)
+        {
             return self.error(
                 Diagnostic::error(
                     "E0303",

@@ -65,7 +65,12 @@ impl<'a> ExprPrinter<'a> {
         }
     }
 
-    fn precedence(e: &Expr) -> u8 {
+    fn precedence(&self, e: &Expr) -> u8 {
+        if self.fold_constants {
+            if let Some(v) = e.eval_constant().filter(|v| v.is_finite()) {
+                return if v < 0.0 { NEG } else { ATOM };
+            }
+        }
         match e {
             Expr::Number(v) if *v < 0.0 => NEG,
             Expr::Binary(Op::Add | Op::Sub, ..) => ADD,
@@ -89,13 +94,7 @@ impl<'a> ExprPrinter<'a> {
     fn write(&self, out: &mut String, e: &Expr) {
         if self.fold_constants && !matches!(e, Expr::Number(_)) {
             if let Some(v) = e.eval_constant().filter(|v| v.is_finite()) {
-                let text = fmt_num(v);
-                // A negative value standing for a compound keeps its parentheses.
-                if v < 0.0 && !matches!(e, Expr::Neg(_) | Expr::Constant(..)) {
-                    let _ = write!(out, "({text})");
-                } else {
-                    out.push_str(&text);
-                }
+                out.push_str(&fmt_num(v));
                 return;
             }
         }
@@ -115,7 +114,7 @@ impl<'a> ExprPrinter<'a> {
             } => out.push_str(&self.field_name(*unknown, derivative)),
             Expr::Neg(a) => {
                 out.push('-');
-                self.write_operand(out, a, Self::precedence(a) < NEG);
+                self.write_operand(out, a, self.precedence(a) < NEG);
             }
             Expr::Call(f, a) => {
                 let _ = write!(out, "{}(", f.name());
@@ -128,7 +127,7 @@ impl<'a> ExprPrinter<'a> {
                 let _ = write!(out, ", {})", self.spec.coordinates[*c].name);
             }
             Expr::Binary(op, a, b) => {
-                let (pa, pb) = (Self::precedence(a), Self::precedence(b));
+                let (pa, pb) = (self.precedence(a), self.precedence(b));
                 // Parenthesize exactly where the grammar would parse differently
                 // (factor = neg* power, so `a*-b` and `2^-x` need none).
                 let (symbol, left_parens, right_parens) = match op {

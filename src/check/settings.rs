@@ -130,7 +130,12 @@ pub const SCHEMAS: &[Schema] = &[
         params: &[
             p("features", Kind::Count, 400.0, "number of random features"),
             ACTIVATION,
-            p("scale", Kind::Positive, 1.0, "w, b ~ uniform(-scale, scale)"),
+            p(
+                "scale",
+                Kind::Positive,
+                1.0,
+                "w, b ~ uniform(-scale, scale)",
+            ),
             p("seed", Kind::Seed, 0.0, "seed of the random features"),
         ],
         positional: 0,
@@ -159,7 +164,12 @@ pub const SCHEMAS: &[Schema] = &[
         name: "fd",
         params: &[
             p("h", Kind::Positive, 1e-2, "finite-difference step"),
-            p("order", Kind::Order, 2.0, "accuracy order of the stencils (2 or 4)"),
+            p(
+                "order",
+                Kind::Order,
+                2.0,
+                "accuracy order of the stencils (2 or 4)",
+            ),
         ],
         positional: 0,
         doc: "central finite-difference stencils of the ansatz",
@@ -168,8 +178,18 @@ pub const SCHEMAS: &[Schema] = &[
         group: Group::Diff,
         name: "stein",
         params: &[
-            p("sigma", Kind::Positive, 0.1, "width of the Gaussian smoothing"),
-            p("samples", Kind::Count, 64.0, "forward evaluations per point"),
+            p(
+                "sigma",
+                Kind::Positive,
+                0.1,
+                "width of the Gaussian smoothing",
+            ),
+            p(
+                "samples",
+                Kind::Count,
+                64.0,
+                "forward evaluations per point",
+            ),
             p("seed", Kind::Seed, 0.0, "seed of the Gaussian samples"),
         ],
         positional: 0,
@@ -192,7 +212,12 @@ pub const SCHEMAS: &[Schema] = &[
         name: "gauss_newton",
         params: &[
             p("iters", Kind::Count, 20.0, "maximum iterations"),
-            p("tol", Kind::Fraction, 1e-12, "stop when the loss decreases by less than this, relatively"),
+            p(
+                "tol",
+                Kind::Fraction,
+                1e-12,
+                "stop when the loss decreases by less than this, relatively",
+            ),
         ],
         positional: 0,
         doc: "Levenberg-Marquardt (rfm, nonlinear problems)",
@@ -212,7 +237,12 @@ pub const SCHEMAS: &[Schema] = &[
         name: "lbfgs",
         params: &[
             p("iters", Kind::Count, 500.0, "maximum iterations"),
-            p("memory", Kind::Count, 10.0, "number of stored correction pairs"),
+            p(
+                "memory",
+                Kind::Count,
+                10.0,
+                "number of stored correction pairs",
+            ),
         ],
         positional: 0,
         doc: "L-BFGS with a Wolfe line search",
@@ -242,9 +272,7 @@ pub const SCHEMAS: &[Schema] = &[
 
 /// Looks up a schema by group and name.
 pub fn schema(group: Group, name: &str) -> Option<&'static Schema> {
-    SCHEMAS
-        .iter()
-        .find(|s| s.group == group && s.name == name)
+    SCHEMAS.iter().find(|s| s.group == group && s.name == name)
 }
 
 fn names_of(group: Group) -> String {
@@ -390,13 +418,13 @@ impl Resolver<'_> {
                     Some(key) => schema.params.iter().find(|p| p.key == key.name),
                     None => {
                         positional += 1;
-                        (positional <= schema.positional)
-                            .then(|| &schema.params[positional - 1])
+                        (positional <= schema.positional).then(|| &schema.params[positional - 1])
                     }
                 };
                 let Some(param) = param else {
                     ok = false;
-                    self.diagnostics.push(unexpected_argument(schema, arg, positional));
+                    self.diagnostics
+                        .push(unexpected_argument(schema, arg, positional));
                     continue;
                 };
                 if values.contains_key(param.key) {
@@ -422,9 +450,9 @@ impl Resolver<'_> {
                             .map(RawValue::Number)
                     }
                 };
-                match raw.and_then(|raw| {
-                    self.validate(schema, param, raw, Origin::File(arg.value.span))
-                }) {
+                match raw
+                    .and_then(|raw| self.validate(schema, param, raw, Origin::File(arg.value.span)))
+                {
                     Some(v) => {
                         values.insert(param.key, v);
                     }
@@ -520,7 +548,10 @@ impl Resolver<'_> {
                 }
                 Kind::Positive if v <= 0.0 => format!("`{}` must be positive, got {v}", param.key),
                 Kind::Fraction if v <= 0.0 || v >= 1.0 => {
-                    format!("`{}` must be between 0 and 1 (exclusive), got {v}", param.key)
+                    format!(
+                        "`{}` must be between 0 and 1 (exclusive), got {v}",
+                        param.key
+                    )
                 }
                 Kind::Order if v != 2.0 && v != 4.0 => {
                     format!("`{}` must be 2 or 4, got {v}", param.key)
@@ -528,11 +559,18 @@ impl Resolver<'_> {
                 _ => return Some(Value::Number(v)),
             },
         };
-        let message = format!("{problem} (in `{} {}`)", schema.group.keyword(), schema.name);
+        let message = format!(
+            "{problem} (in `{} {}`)",
+            schema.group.keyword(),
+            schema.name
+        );
         let d = match origin {
-            Origin::File(span) => Diagnostic::error("E0504", message, span)
-                .with_label_message(param.doc),
-            Origin::Flag(flag) => Diagnostic::error_without_span("E0504", format!("{flag}: {message}")),
+            Origin::File(span) => {
+                Diagnostic::error("E0504", message, span).with_label_message(param.doc)
+            }
+            Origin::Flag(flag) => {
+                Diagnostic::error_without_span("E0504", format!("{flag}: {message}"))
+            }
         };
         self.diagnostics.push(d);
         None
@@ -549,7 +587,11 @@ fn describe_group(group: Group) -> &'static str {
 }
 
 fn unexpected_argument(schema: &Schema, arg: &ast::SettingArg, positional: usize) -> Diagnostic {
-    let keys: Vec<String> = schema.params.iter().map(|p| format!("`{}`", p.key)).collect();
+    let keys: Vec<String> = schema
+        .params
+        .iter()
+        .map(|p| format!("`{}`", p.key))
+        .collect();
     let expected = if keys.is_empty() {
         format!("`{}` takes no arguments", schema.name)
     } else {

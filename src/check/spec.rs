@@ -319,7 +319,11 @@ pub enum DiffMode {
     Fd { h: f64, order: u32 },
     /// Gaussian-smoothing (Stein) estimators with width `sigma` and
     /// `samples` forward evaluations per point.
-    Stein { sigma: f64, samples: usize, seed: u64 },
+    Stein {
+        sigma: f64,
+        samples: usize,
+        seed: u64,
+    },
 }
 
 impl DiffMode {

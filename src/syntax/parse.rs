@@ -475,6 +475,47 @@ fn found_at(source: &str, pos: usize) -> (String, Span) {
     }
 }
 
+/// The byte offset of the last bracket in `text` that is not closed
+/// (comments are skipped).
+fn unclosed_bracket(text: &str) -> Option<usize> {
+    let mut stack = Vec::new();
+    let mut in_comment = false;
+    for (i, c) in text.char_indices() {
+        match c {
+            '\n' => in_comment = false,
+            _ if in_comment => {}
+            '#' => in_comment = true,
+            '(' | '[' => stack.push(i),
+            ')' | ']' => {
+                stack.pop();
+            }
+            _ => {}
+        }
+    }
+    stack.pop()
+}
+
+const STATEMENT_WORDS: [&str; 14] = [
+    "problem", "domain", "time", "const", "let", "unknown", "equation", "bc", "initial", "exact",
+    "ansatz", "sample", "diff", "train",
+];
+
+/// Levenshtein distance (for keyword suggestions).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let substitute = previous + usize::from(ca != cb);
+            previous = row[j + 1];
+            row[j + 1] = substitute.min(row[j] + 1).min(row[j + 1] + 1);
+        }
+    }
+    row[b.len()]
+}
+
 fn is_keyword(word: &str) -> bool {
     matches!(
         word,
@@ -507,37 +548,49 @@ fn syntax_error(source: &str, error: &pest::error::Error<Rule>) -> Diagnostic {
         InputLocation::Span((s, _)) => s,
     };
     let mut expected: Vec<String> = Vec::new();
-    let mut push = |s: String| {
+    fn push(expected: &mut Vec<String>, s: String) {
         if !expected.contains(&s) {
             expected.push(s);
         }
-    };
+    }
     if let ErrorVariant::ParsingError { positives, .. } = &error.variant {
         let statement_expected = positives.iter().any(|r| STATEMENT_KEYWORDS.contains(r));
         if statement_expected {
-            push("a statement (`domain`, `unknown`, `equation`, `bc`, ...)".into());
+            push(
+                &mut expected,
+                "a statement (`domain`, `unknown`, `equation`, `bc`, ...)".into(),
+            );
         }
         for rule in positives {
             if STATEMENT_KEYWORDS.contains(rule) {
                 continue;
             }
             if let Some(words) = describe_rule(*rule) {
-                push(words.to_string());
+                push(&mut expected, words.to_string());
             }
         }
     }
     // Punctuation the grammar wanted (pest lists only rules in `positives`).
+    // Operators are already covered by "an operator"; an opening bracket
+    // right after an operand only means "this name could have been a call".
+    let after_operand = expected.iter().any(|e| e == "an operator");
     if let Some(attempts) = error.parse_attempts() {
         if attempts.max_position == pos {
             for token in attempts.expected_tokens() {
-                // Literal tokens display as themselves; ranges and built-in
-                // rules contain letters or digits and are described by rules.
                 let token = token.to_string();
-                if !token.is_empty() && token.chars().all(|c| !c.is_alphanumeric()) {
-                    push(format!("`{token}`"));
+                let wanted = match token.as_str() {
+                    "=" | "," | ")" | "]" => true,
+                    "(" | "[" => !after_operand,
+                    _ => false,
+                };
+                if wanted {
+                    push(&mut expected, format!("`{token}`"));
                 }
             }
         }
+    }
+    if expected.iter().any(|e| e.starts_with("a statement")) {
+        expected.retain(|e| e != "the end of the file");
     }
     let (found, span) = found_at(source, pos);
     let expected_text = match expected.len() {
@@ -555,6 +608,23 @@ fn syntax_error(source: &str, error: &pest::error::Error<Rule>) -> Diagnostic {
     // previous line stopped too early.
     if found.starts_with("keyword") && expected.iter().any(|e| e == "an expression") {
         diagnostic = diagnostic.with_note("the statement before it looks incomplete");
+    }
+    // An unclosed bracket: show where it was opened.
+    if expected.iter().any(|e| e == "`)`" || e == "`]`") {
+        if let Some(open) = unclosed_bracket(&source[..pos.min(source.len())]) {
+            diagnostic =
+                diagnostic.with_secondary(Span::new(open, open + 1), "this bracket is not closed");
+        }
+    }
+    // A misspelled statement keyword.
+    let word = &source[span.start..span.end];
+    if expected.iter().any(|e| e.starts_with("a statement")) {
+        if let Some(keyword) = STATEMENT_WORDS
+            .iter()
+            .find(|k| word.len() > 1 && edit_distance(word, k) <= 2)
+        {
+            diagnostic = diagnostic.with_note(format!("did you mean `{keyword}`?"));
+        }
     }
     diagnostic
 }

@@ -60,7 +60,10 @@ pub fn dump(file: &File, source: &str) -> String {
                     line(&mut out, &format!("weight {}", sexpr(w)), at(w.span));
                 }
             }
-            StatementKind::Initial { relation: r, weight } => {
+            StatementKind::Initial {
+                relation: r,
+                weight,
+            } => {
                 relation(&mut out, r, &at);
                 if let Some(w) = weight {
                     line(&mut out, &format!("weight {}", sexpr(w)), at(w.span));

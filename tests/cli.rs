@@ -1,0 +1,199 @@
+//! End-to-end tests of `pdec check` and `pdec emit` through the same entry
+//! point the binary uses. Every rendered diagnostic is a reviewed snapshot.
+
+use std::path::Path;
+
+/// Runs pdec with `args`; returns (exit code, stdout, stderr).
+fn pdec(args: &[&str]) -> (i32, String, String) {
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    let mut full = vec!["pdec"];
+    full.extend_from_slice(args);
+    let code = pdec::cli::run(full, &mut out, &mut err, false);
+    (
+        code,
+        String::from_utf8(out).expect("stdout is UTF-8"),
+        String::from_utf8(err).expect("stderr is UTF-8"),
+    )
+}
+
+fn relative(path: &Path) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .to_string_lossy()
+        .replace('\\', "/")
+}
+
+/// Each file under tests/bad/ holds one mistake: the check must fail with
+/// exit code 2, and the rendered diagnostics are snapshotted.
+#[test]
+fn bad_inputs_are_reported_with_location() {
+    insta::glob!("bad/*.pde", |path| {
+        let path = relative(path);
+        let (code, stdout, stderr) = pdec(&["check", &path]);
+        assert_eq!(code, 2, "{path} should be rejected:\n{stderr}");
+        assert!(stdout.is_empty(), "{path}: nothing on stdout on failure");
+        assert!(
+            stderr.contains(&format!("{path}:")) || stderr.contains("error[E05"),
+            "{path}: diagnostics must point at file:line:col\n{stderr}"
+        );
+        insta::assert_snapshot!(stderr);
+    });
+}
+
+/// Every example passes `check` with no warning at all.
+#[test]
+fn every_example_checks_cleanly() {
+    let mut count = 0;
+    for entry in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples"))
+        .expect("examples/ exists")
+    {
+        let path = entry.expect("readable entry").path();
+        if path.extension().is_some_and(|e| e == "pde") {
+            count += 1;
+            let path = relative(&path);
+            let (code, _, stderr) = pdec(&["check", "--deny-warnings", &path]);
+            assert_eq!(code, 0, "{path} must check cleanly:\n{stderr}");
+            assert!(stderr.is_empty(), "{path} printed diagnostics:\n{stderr}");
+        }
+    }
+    assert!(count >= 7, "expected at least 7 examples, found {count}");
+}
+
+/// The summaries `check` prints for the examples are reviewed text.
+#[test]
+fn example_summaries() {
+    insta::glob!("../examples", "*.pde", |path| {
+        let path = relative(path);
+        let (code, stdout, _) = pdec(&["check", &path]);
+        assert_eq!(code, 0);
+        insta::assert_snapshot!(stdout);
+    });
+}
+
+#[test]
+fn emit_ast_and_problem_for_wave() {
+    let (code, ast, _) = pdec(&["emit", "examples/wave.pde", "--stage", "ast"]);
+    assert_eq!(code, 0);
+    insta::assert_snapshot!("wave_ast", ast);
+    let (code, problem, _) = pdec(&["emit", "examples/wave.pde", "--stage", "problem"]);
+    assert_eq!(code, 0);
+    insta::assert_snapshot!("wave_problem", problem);
+}
+
+#[test]
+fn overrides_replace_file_settings() {
+    let (code, out, err) = pdec(&[
+        "check",
+        "examples/poisson1d.pde",
+        "--diff",
+        "fd",
+        "--h",
+        "1e-3",
+        "--order",
+        "4",
+        "--features",
+        "50",
+        "--seed",
+        "7",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("diff         fd(h = 0.001, order = 4)"),
+        "{out}"
+    );
+    assert!(out.contains("features = 50"), "{out}");
+    assert!(out.contains("seed = 7"), "{out}");
+}
+
+#[test]
+fn overrides_are_validated_like_file_settings() {
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--diff", "fd", "--h", "-1"],
+            "--h: `h` must be positive, got -1",
+        ),
+        (&["--h", "1e-3"], "--h does not apply to `diff ad`"),
+        (&["--width", "10"], "--width does not apply to `ansatz rfm`"),
+        (&["--diff", "spectral"], "unknown diff mode `spectral`"),
+        (
+            &["--features", "2.5"],
+            "`features` must be a whole number >= 1, got 2.5",
+        ),
+        (&["--activation", "relu"], "unknown activation `relu`"),
+        (
+            &["--diff", "fd", "--order", "3"],
+            "`order` must be 2 or 4, got 3",
+        ),
+        (
+            &["--ansatz", "shallow", "--train", "lstsq"],
+            "cannot train a `shallow` network",
+        ),
+    ];
+    for (flags, expected) in cases {
+        let mut args = vec!["check", "examples/poisson1d.pde"];
+        args.extend_from_slice(flags);
+        let (code, _, err) = pdec(&args);
+        assert_eq!(code, 2, "{flags:?} must be rejected");
+        assert!(
+            err.contains(expected),
+            "{flags:?}: expected {expected:?} in\n{err}"
+        );
+    }
+}
+
+#[test]
+fn unreadable_files_are_input_errors() {
+    let (code, _, err) = pdec(&["check", "tests/does-not-exist.pde"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("cannot read tests/does-not-exist.pde: no such file"),
+        "{err}"
+    );
+    let (code, _, err) = pdec(&["check", "tests"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot read tests"), "{err}");
+}
+
+#[test]
+fn bad_command_lines_exit_with_2() {
+    assert_eq!(pdec(&["check"]).0, 2);
+    assert_eq!(pdec(&["frobnicate"]).0, 2);
+    assert_eq!(pdec(&["emit", "examples/wave.pde", "--stage", "nope"]).0, 2);
+    assert_eq!(pdec(&["check", "examples/wave.pde", "--h", "abc"]).0, 2);
+}
+
+#[test]
+fn help_shows_purpose_and_example() {
+    for sub in [&["--help"][..], &["check", "--help"], &["emit", "--help"]] {
+        let (code, out, _) = pdec(sub);
+        assert_eq!(code, 0);
+        assert!(
+            out.contains("Example:"),
+            "{sub:?} help lacks an example:\n{out}"
+        );
+    }
+}
+
+#[test]
+fn several_independent_errors_are_reported_in_one_run() {
+    let dir = std::env::temp_dir().join(format!("pdec-multi-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("multi.pde");
+    std::fs::write(
+        &file,
+        "domain x in [0, 1]\nunknown u\nequation -u_xx = q\nbc u = 0 on x = 2\nansatz rfm(features = 0)\n",
+    )
+    .unwrap();
+    let (code, _, err) = pdec(&["check", file.to_str().unwrap()]);
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(code, 2);
+    assert!(err.contains("undefined name `q`"), "{err}");
+    assert!(err.contains("x = 2 is not a face of the domain"), "{err}");
+    assert!(
+        err.contains("`features` must be a whole number >= 1, got 0"),
+        "{err}"
+    );
+    assert!(err.contains("3 errors"), "{err}");
+}
