@@ -12,5 +12,7 @@ pub mod cli;
 pub mod diag;
 pub mod ir;
 pub mod math;
+pub mod random;
+pub mod sample;
 pub mod symbolic;
 pub mod syntax;

@@ -841,6 +841,20 @@ impl<'d> Checker<'d> {
                 Sampler::Grid { n } => (n as f64).powi(face_dims as i32),
                 Sampler::Random { n, .. } | Sampler::Sobol { n, .. } => n as f64,
             };
+            if let Sampler::Sobol { n, .. } = sampler {
+                if n > SOBOL_MAX_POINTS || dims > SOBOL_MAX_DIMS {
+                    let message = format!(
+                        "`sobol` supports at most {SOBOL_MAX_POINTS} points in at most {SOBOL_MAX_DIMS} dimensions; the `{set}` set asks for {n} points in {dims}"
+                    );
+                    let d = match written {
+                        Some(s) => Diagnostic::error("E0504", message, s.span),
+                        None => Diagnostic::error_without_span("E0504", message),
+                    };
+                    self.diagnostics
+                        .push(d.with_note("use `random(n)` for larger point sets"));
+                    return None;
+                }
+            }
             if points > MAX_POINTS {
                 let message = format!(
                     "the `{set}` point set would have {points:e} points (at most {MAX_POINTS:e})"

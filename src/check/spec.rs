@@ -363,6 +363,11 @@ impl Trainer {
     }
 }
 
+/// The most points `sobol(n)` can produce (a limit of the sequence tables).
+pub const SOBOL_MAX_POINTS: usize = 1 << 16;
+/// The most dimensions `sobol(n)` supports.
+pub const SOBOL_MAX_DIMS: usize = 256;
+
 /// How a point set is drawn.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Sampler {

@@ -1,0 +1,338 @@
+//! Point sets for training and testing on box domains (space or space-time).
+//!
+//! - Interior grids exclude the faces: `grid(n)` puts n points per
+//!   coordinate at `lo + (j + 1) (hi - lo) / (n + 1)`.
+//! - Each face gets its own grid over the face's other coordinates. So that
+//!   every edge and corner belongs to exactly one face, a face of coordinate
+//!   `c` includes the bounds of the coordinates after `c` (closed: n points
+//!   from lo to hi) and excludes those of the coordinates before `c` (open,
+//!   as for interior grids).
+//! - The initial face t = t_min is a face of the time coordinate (the last
+//!   one), so its grid excludes the spatial boundary, which the boundary
+//!   conditions cover.
+//! - `random(n)` draws n uniform points with [`SeededRng`]; `sobol(n)` takes
+//!   the first n points of an Owen-scrambled Sobol sequence (at most 2^16
+//!   points and 256 dimensions). On faces, n is split evenly across the
+//!   faces of a condition, each face with its own stream.
+
+use crate::check::{
+    Condition, ConditionKind, Face, Sampler, Side, Spec, SOBOL_MAX_DIMS, SOBOL_MAX_POINTS,
+};
+use crate::random::SeededRng;
+
+/// Points in `dims` dimensions, stored row-major (`coords[i*dims + j]`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PointSet {
+    pub dims: usize,
+    pub coords: Vec<f64>,
+}
+
+impl PointSet {
+    /// An empty set in `dims` dimensions.
+    pub fn new(dims: usize) -> PointSet {
+        PointSet {
+            dims,
+            coords: Vec::new(),
+        }
+    }
+
+    /// Number of points.
+    pub fn len(&self) -> usize {
+        self.coords.len().checked_div(self.dims).unwrap_or(0)
+    }
+
+    /// True if there are no points.
+    pub fn is_empty(&self) -> bool {
+        self.coords.is_empty()
+    }
+
+    /// Point `i`.
+    pub fn point(&self, i: usize) -> &[f64] {
+        &self.coords[i * self.dims..(i + 1) * self.dims]
+    }
+
+    fn extend(&mut self, other: PointSet) {
+        self.coords.extend(other.coords);
+    }
+}
+
+/// The training points of a problem: the interior set for the equations and
+/// one set per condition (the union of its faces' points).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainingPoints {
+    pub interior: PointSet,
+    /// Indexed like [`Spec::conditions`].
+    pub conditions: Vec<PointSet>,
+}
+
+/// Samples the training points of `spec`.
+pub fn training_points(spec: &Spec) -> TrainingPoints {
+    let bounds: Vec<(f64, f64)> = spec.coordinates.iter().map(|c| (c.lo, c.hi)).collect();
+    let interior = box_points(&spec.sampling.interior, &bounds, None, 0);
+    let conditions = spec
+        .conditions
+        .iter()
+        .map(|c| condition_points(spec, c, &bounds))
+        .collect();
+    TrainingPoints {
+        interior,
+        conditions,
+    }
+}
+
+fn condition_points(spec: &Spec, condition: &Condition, bounds: &[(f64, f64)]) -> PointSet {
+    let sampler = match condition.kind {
+        ConditionKind::Boundary => &spec.sampling.boundary,
+        ConditionKind::Initial => &spec.sampling.initial,
+    };
+    let faces = condition.faces.len().max(1);
+    let per_face = match *sampler {
+        Sampler::Grid { n } => Sampler::Grid { n },
+        Sampler::Random { n, seed } => Sampler::Random {
+            n: n.div_ceil(faces),
+            seed,
+        },
+        Sampler::Sobol { n, seed } => Sampler::Sobol {
+            n: n.div_ceil(faces),
+            seed,
+        },
+    };
+    let mut set = PointSet::new(bounds.len());
+    for face in &condition.faces {
+        // Each face has its own random stream, shared by every condition on
+        // that face, so conditions on one face see the same points.
+        let stream = 1 + 2 * face.coordinate as u64 + u64::from(face.side == Side::Hi);
+        set.extend(box_points(&per_face, bounds, Some(*face), stream));
+    }
+    set
+}
+
+/// Points of `sampler` in the box `bounds`, or on one of its faces.
+pub fn box_points(
+    sampler: &Sampler,
+    bounds: &[(f64, f64)],
+    face: Option<Face>,
+    stream: u64,
+) -> PointSet {
+    let dims = bounds.len();
+    let fixed = face.map(|f| {
+        let (lo, hi) = bounds[f.coordinate];
+        (
+            f.coordinate,
+            match f.side {
+                Side::Lo => lo,
+                Side::Hi => hi,
+            },
+        )
+    });
+    match *sampler {
+        Sampler::Grid { n } => {
+            let axes: Vec<Vec<f64>> = (0..dims)
+                .map(|c| match fixed {
+                    Some((fc, v)) if fc == c => vec![v],
+                    Some((fc, _)) if c > fc => closed_axis(bounds[c], n),
+                    _ => open_axis(bounds[c], n),
+                })
+                .collect();
+            tensor(&axes)
+        }
+        Sampler::Random { n, seed } => {
+            let mut rng = SeededRng::new(seed, stream);
+            let mut set = PointSet::new(dims);
+            set.coords.reserve(n * dims);
+            for _ in 0..n {
+                for (c, &(lo, hi)) in bounds.iter().enumerate() {
+                    let v = match fixed {
+                        Some((fc, v)) if fc == c => v,
+                        _ => rng.uniform_in(lo, hi),
+                    };
+                    set.coords.push(v);
+                }
+            }
+            set
+        }
+        Sampler::Sobol { n, seed } => {
+            let mut set = PointSet::new(dims);
+            let n = n.min(SOBOL_MAX_POINTS);
+            let seed = (seed ^ stream.wrapping_mul(0x9E37_79B9)) as u32;
+            set.coords.reserve(n * dims);
+            for i in 0..n {
+                let mut dimension = 0u32;
+                for (c, &(lo, hi)) in bounds.iter().enumerate() {
+                    let v = match fixed {
+                        Some((fc, v)) if fc == c => v,
+                        _ => {
+                            let u = sobol_burley::sample(
+                                i as u32,
+                                dimension.min(SOBOL_MAX_DIMS as u32 - 1),
+                                seed,
+                            );
+                            dimension += 1;
+                            lo + (hi - lo) * f64::from(u)
+                        }
+                    };
+                    set.coords.push(v);
+                }
+            }
+            set
+        }
+    }
+}
+
+/// n points strictly inside (lo, hi), equally spaced.
+fn open_axis((lo, hi): (f64, f64), n: usize) -> Vec<f64> {
+    (0..n)
+        .map(|j| lo + (hi - lo) * (j + 1) as f64 / (n + 1) as f64)
+        .collect()
+}
+
+/// n points from lo to hi inclusive (the midpoint for n = 1).
+fn closed_axis((lo, hi): (f64, f64), n: usize) -> Vec<f64> {
+    if n == 1 {
+        return vec![0.5 * (lo + hi)];
+    }
+    (0..n)
+        .map(|j| {
+            if j + 1 == n {
+                hi
+            } else {
+                lo + (hi - lo) * j as f64 / (n - 1) as f64
+            }
+        })
+        .collect()
+}
+
+/// The tensor product of the axes, last coordinate fastest.
+fn tensor(axes: &[Vec<f64>]) -> PointSet {
+    let dims = axes.len();
+    let total: usize = axes.iter().map(Vec::len).product();
+    let mut set = PointSet::new(dims);
+    set.coords.reserve(total * dims);
+    let mut index = vec![0usize; dims];
+    for _ in 0..total {
+        for (c, axis) in axes.iter().enumerate() {
+            set.coords.push(axis[index[c]]);
+        }
+        for c in (0..dims).rev() {
+            index[c] += 1;
+            if index[c] < axes[c].len() {
+                break;
+            }
+            index[c] = 0;
+        }
+    }
+    set
+}
+
+/// The dense test set for error reports: a closed grid of 101 points per
+/// coordinate up to 2-D, 41 in 3-D, and 20,000 Sobol points above that.
+pub fn test_points(spec: &Spec) -> PointSet {
+    let bounds: Vec<(f64, f64)> = spec.coordinates.iter().map(|c| (c.lo, c.hi)).collect();
+    match bounds.len() {
+        0..=2 | 3 => {
+            let n = if bounds.len() <= 2 { 101 } else { 41 };
+            tensor(&bounds.iter().map(|&b| closed_axis(b, n)).collect::<Vec<_>>())
+        }
+        _ => box_points(
+            &Sampler::Sobol {
+                n: 20_000,
+                seed: 12345,
+            },
+            &bounds,
+            None,
+            99,
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit_square_faces() -> Vec<Face> {
+        let mut faces = Vec::new();
+        for coordinate in 0..2 {
+            for side in [Side::Lo, Side::Hi] {
+                faces.push(Face { coordinate, side });
+            }
+        }
+        faces
+    }
+
+    #[test]
+    fn interior_grid_excludes_faces_and_has_n_per_coordinate() {
+        let bounds = [(0.0, 1.0), (-1.0, 1.0)];
+        let set = box_points(&Sampler::Grid { n: 4 }, &bounds, None, 0);
+        assert_eq!(set.len(), 16);
+        for i in 0..set.len() {
+            let p = set.point(i);
+            assert!(p[0] > 0.0 && p[0] < 1.0 && p[1] > -1.0 && p[1] < 1.0);
+        }
+        assert_eq!(set.point(0), &[0.2, -0.6]);
+    }
+
+    #[test]
+    fn every_boundary_grid_point_lies_on_exactly_one_face_set() {
+        let bounds = [(0.0, 1.0), (0.0, 2.0)];
+        let n = 5;
+        let mut all = Vec::new();
+        for face in unit_square_faces() {
+            let set = box_points(&Sampler::Grid { n }, &bounds, Some(face), 0);
+            for i in 0..set.len() {
+                all.push((set.point(i)[0], set.point(i)[1]));
+            }
+        }
+        // x-faces: 5 closed points each; y-faces: 5 open points each
+        assert_eq!(all.len(), 20);
+        for corner in [(0.0, 0.0), (0.0, 2.0), (1.0, 0.0), (1.0, 2.0)] {
+            assert_eq!(all.iter().filter(|&&p| p == corner).count(), 1, "{corner:?}");
+        }
+        let mut dedup = all.clone();
+        dedup.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        dedup.dedup();
+        assert_eq!(dedup.len(), all.len(), "no point is on two faces");
+    }
+
+    #[test]
+    fn random_points_are_reproducible_and_inside() {
+        let bounds = [(2.0, 3.0), (-1.0, 0.0)];
+        let s = Sampler::Random { n: 100, seed: 5 };
+        let a = box_points(&s, &bounds, None, 0);
+        let b = box_points(&s, &bounds, None, 0);
+        let c = box_points(&Sampler::Random { n: 100, seed: 6 }, &bounds, None, 0);
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        for i in 0..a.len() {
+            let p = a.point(i);
+            assert!((2.0..3.0).contains(&p[0]) && (-1.0..0.0).contains(&p[1]));
+        }
+        let face = Face {
+            coordinate: 1,
+            side: Side::Hi,
+        };
+        let on_face = box_points(&s, &bounds, Some(face), 3);
+        assert!((0..on_face.len()).all(|i| on_face.point(i)[1] == 0.0));
+    }
+
+    #[test]
+    fn sobol_points_fill_the_box_evenly() {
+        let bounds = [(0.0, 1.0), (0.0, 1.0)];
+        let set = box_points(&Sampler::Sobol { n: 1024, seed: 0 }, &bounds, None, 0);
+        assert_eq!(set.len(), 1024);
+        // Each of the 16 cells of a 4x4 partition gets close to 64 points.
+        let mut cells = [0usize; 16];
+        for i in 0..set.len() {
+            let p = set.point(i);
+            cells[(p[0] * 4.0) as usize * 4 + (p[1] * 4.0) as usize] += 1;
+        }
+        assert!(cells.iter().all(|&c| (56..=72).contains(&c)), "{cells:?}");
+    }
+
+    #[test]
+    fn closed_axis_hits_both_ends_exactly() {
+        let axis = closed_axis((0.1, 0.7), 7);
+        assert_eq!(axis[0], 0.1);
+        assert_eq!(axis[6], 0.7);
+        assert_eq!(closed_axis((0.0, 2.0), 1), vec![1.0]);
+    }
+}
