@@ -17,6 +17,7 @@ use codespan_reporting::term;
 use crate::check::{self, Overrides, ProblemDump, Spec, Summary};
 use crate::diag::{has_errors, Diagnostic, Severity};
 use crate::syntax;
+use crate::verify;
 
 /// Exit code for success.
 pub const EXIT_OK: i32 = 0;
@@ -187,8 +188,11 @@ pub fn run(
                 }
                 let result = session.check_file(path, &overrides, deny_warnings);
                 code = code.max(match result {
-                    Some(spec) => {
-                        let _ = writeln!(session.stdout, "{}", Summary(&spec));
+                    Some(checked) => {
+                        let _ = writeln!(session.stdout, "{}", Summary(&checked.spec));
+                        if let Some(line) = checked.exact_line {
+                            let _ = writeln!(session.stdout, "exact check  {line}");
+                        }
                         EXIT_OK
                     }
                     None => EXIT_INPUT,
@@ -218,8 +222,8 @@ pub fn run(
                     }
                 }
                 Stage::Problem => match session.check_file(&file, &overrides, false) {
-                    Some(spec) => {
-                        let _ = writeln!(session.stdout, "{}", ProblemDump(&spec));
+                    Some(checked) => {
+                        let _ = writeln!(session.stdout, "{}", ProblemDump(&checked.spec));
                         EXIT_OK
                     }
                     None => EXIT_INPUT,
@@ -227,6 +231,12 @@ pub fn run(
             }
         }
     }
+}
+
+/// A checked problem and the one-line outcome of its exact-solution check.
+struct Checked {
+    spec: Spec,
+    exact_line: Option<String>,
 }
 
 /// The output streams of one invocation.
@@ -272,7 +282,7 @@ impl Session<'_> {
         path: &Path,
         overrides: &Overrides,
         deny_warnings: bool,
-    ) -> Option<Spec> {
+    ) -> Option<Checked> {
         let source = self.read(path)?;
         let (tree, mut diagnostics) = syntax::parse(&source);
         let spec = match tree {
@@ -283,13 +293,27 @@ impl Session<'_> {
             }
             _ => None,
         };
+        let mut exact_line = None;
+        if let Some(spec) = &spec {
+            match verify::check_exact(spec) {
+                Ok(checks) => {
+                    diagnostics.extend(verify::diagnostics(spec, &checks));
+                    exact_line = verify::summary_line(&checks);
+                }
+                Err(e) => diagnostics.push(Diagnostic::warning_without_span(
+                    "W0603",
+                    format!("the exact solution could not be checked: {e}"),
+                )),
+            }
+        }
         if deny_warnings {
             for d in &mut diagnostics {
                 d.severity = Severity::Error;
             }
         }
         self.report(path, &source, &diagnostics);
-        spec.filter(|_| !has_errors(&diagnostics))
+        let spec = spec.filter(|_| !has_errors(&diagnostics))?;
+        Some(Checked { spec, exact_line })
     }
 
     /// Renders diagnostics rustc-style (file:line:col, source line, carets) to stderr.

@@ -80,6 +80,11 @@ impl Diagnostic {
         Diagnostic::new(Severity::Error, code, message, None)
     }
 
+    /// A warning that belongs to no place in the file.
+    pub fn warning_without_span(code: &'static str, message: impl Into<String>) -> Diagnostic {
+        Diagnostic::new(Severity::Warning, code, message, None)
+    }
+
     fn new(
         severity: Severity,
         code: &'static str,

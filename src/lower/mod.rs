@@ -1,0 +1,366 @@
+//! Stage 4, lowering: the network ansatz substituted into the problem's
+//! residuals, with the ansatz's derivatives computed exactly (`ad`) or by
+//! finite-difference stencils of the network (`fd`), and turned into kernel
+//! IR.
+//!
+//! The ansatz for every unknown m is u_m(x) = sum_k a_{m,k} phi_k(x) with
+//! the shared hidden features phi_k(x) = act(w_k . x + b_k). A residual
+//! r(x, J) depends on the jet J_{m,alpha} = d^alpha u_m(x); we write
+//! G_{m,alpha} = dr/dJ_{m,alpha}. Then
+//! - for a linear problem and a random feature model, the least-squares
+//!   matrix has entries A[i, (m,k)] = sum_alpha G_{m,alpha}(x_i) D_alpha phi_k(x_i)
+//!   and right-hand side b_i = -r(x_i, 0) (module [`kernels`], `rows_*`);
+//! - for network training (Gauss-Newton, Adam, L-BFGS) the residual is
+//!   evaluated with J accumulated over the neurons, and its gradient with
+//!   respect to every trained parameter follows from G by the chain rule
+//!   (`network_*` kernels). No tape: every derivative is a closed-form
+//!   expression per neuron.
+//!
+//! `D_alpha phi_k` is where the diff modes differ: `ad` differentiates
+//! act(w . x + b) symbolically (one transcendental per neuron, higher
+//! derivatives as polynomials of it); `fd` takes tensor products of central
+//! stencils ([`stencil::Stencil`]) of network values at shifted points.
+//! A third mode (Gaussian smoothing, Stein's identity) is another arm of
+//! [`Jets::derivative`]: a weighted sum of network values at random shifts.
+
+mod emit;
+pub mod kernels;
+pub mod stencil;
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use crate::check::{Ansatz, DiffMode, Spec};
+use crate::math::Activation;
+use crate::symbolic::problem::SymbolicProblem;
+use crate::symbolic::{ExprId, Graph, SizeLimitExceeded, SymbolId};
+use stencil::Stencil;
+
+pub use kernels::{KernelRole, LoweredKernel, ParameterLayout};
+
+/// Why lowering failed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LowerError {
+    /// The expressions grew beyond the graph's node limit.
+    TooLarge(SizeLimitExceeded),
+    /// A diff mode that this version cannot lower.
+    Unsupported(String),
+}
+
+impl std::fmt::Display for LowerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LowerError::TooLarge(e) => write!(
+                f,
+                "the generated code would be too large ({e}); reduce the derivative order or simplify the equation"
+            ),
+            LowerError::Unsupported(what) => write!(f, "{what} is not supported yet"),
+        }
+    }
+}
+
+impl std::error::Error for LowerError {}
+
+impl From<SizeLimitExceeded> for LowerError {
+    fn from(e: SizeLimitExceeded) -> Self {
+        LowerError::TooLarge(e)
+    }
+}
+
+/// The symbols of one generic neuron k (the kernels load them per k).
+#[derive(Clone, Debug)]
+pub struct NeuronSymbols {
+    /// w_k, one per coordinate.
+    pub w: Vec<SymbolId>,
+    /// b_k
+    pub b: SymbolId,
+    /// a_{m,k}, one per unknown.
+    pub a: Vec<SymbolId>,
+}
+
+/// How the derivatives D_alpha phi_k of one neuron are built.
+pub struct Jets<'a> {
+    pub activation: Activation,
+    pub diff: &'a DiffMode,
+    pub coordinates: &'a [SymbolId],
+    pub neuron: &'a NeuronSymbols,
+    /// Memo of D_alpha phi per multi-index.
+    cache: BTreeMap<Vec<u8>, ExprId>,
+    /// The stencils used (fd), for `emit --stage sym`.
+    pub stencils: BTreeMap<(u32, u32), Stencil>,
+}
+
+impl<'a> Jets<'a> {
+    /// Jets of `act(w . x + b)` in the given diff mode.
+    pub fn new(
+        activation: Activation,
+        diff: &'a DiffMode,
+        coordinates: &'a [SymbolId],
+        neuron: &'a NeuronSymbols,
+    ) -> Self {
+        Jets {
+            activation,
+            diff,
+            coordinates,
+            neuron,
+            cache: BTreeMap::new(),
+            stencils: BTreeMap::new(),
+        }
+    }
+
+    /// phi(x + shift*h): the neuron at a shifted point (shift = 0: at x).
+    fn neuron_at(&self, g: &mut Graph, shift: &[i32], h: f64) -> ExprId {
+        let mut z = g.symbol(self.neuron.b);
+        for (j, (&x, &w)) in self.coordinates.iter().zip(&self.neuron.w).enumerate() {
+            let mut xj = g.symbol(x);
+            if shift[j] != 0 {
+                let offset = g.num(f64::from(shift[j]) * h);
+                xj = g.add(xj, offset);
+            }
+            let w = g.symbol(w);
+            let term = g.mul(w, xj);
+            z = g.add(z, term);
+        }
+        g.act(self.activation, z)
+    }
+
+    /// D_alpha phi for the multi-index `alpha` (counts per coordinate).
+    pub fn derivative(&mut self, g: &mut Graph, alpha: &[u8]) -> Result<ExprId, LowerError> {
+        if let Some(&e) = self.cache.get(alpha) {
+            return Ok(e);
+        }
+        let dims = self.coordinates.len();
+        let e = match *self.diff {
+            DiffMode::Ad => {
+                let phi = self.neuron_at(g, &vec![0; dims], 0.0);
+                let wrt: Vec<SymbolId> = alpha
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(j, &n)| std::iter::repeat_n(self.coordinates[j], n as usize))
+                    .collect();
+                g.diff_multi(phi, &wrt)?
+            }
+            DiffMode::Fd { h, order } => {
+                // Tensor product of 1-D central stencils over the
+                // differentiated coordinates.
+                let mut nodes: Vec<(Vec<i32>, f64)> = vec![(vec![0; dims], 1.0)];
+                let mut total_order = 0i32;
+                for (j, &n) in alpha.iter().enumerate() {
+                    if n == 0 {
+                        continue;
+                    }
+                    total_order += i32::from(n);
+                    let s = self
+                        .stencils
+                        .entry((u32::from(n), order))
+                        .or_insert_with(|| Stencil::central(u32::from(n), order))
+                        .clone();
+                    let mut next = Vec::new();
+                    for (shift, weight) in &nodes {
+                        for (&o, &w) in s.offsets.iter().zip(&s.weights) {
+                            if w == 0.0 {
+                                continue;
+                            }
+                            let mut shifted = shift.clone();
+                            shifted[j] += o;
+                            next.push((shifted, weight * w));
+                        }
+                    }
+                    nodes = next;
+                }
+                let scale = 1.0 / h.powi(total_order);
+                let mut terms = Vec::with_capacity(nodes.len());
+                for (shift, weight) in nodes {
+                    let value = self.neuron_at(g, &shift, h);
+                    let w = g.num(weight * scale);
+                    terms.push(g.mul(w, value));
+                }
+                g.check_size()?;
+                g.add_all(&terms)
+            }
+            DiffMode::Stein { .. } => {
+                return Err(LowerError::Unsupported(
+                    "`diff stein` (Gaussian-smoothing estimators)".into(),
+                ))
+            }
+        };
+        self.cache.insert(alpha.to_vec(), e);
+        Ok(e)
+    }
+}
+
+/// A residual with its fields replaced by jet symbols J_{m,alpha}.
+#[derive(Clone, Debug)]
+pub struct JetResidual {
+    /// Index in [`JetProblem::residuals`] (equations first, then conditions).
+    pub index: usize,
+    pub name: String,
+    pub weight: f64,
+    /// r(x, J) over coordinate and jet symbols.
+    pub expr: ExprId,
+    /// r(x, 0): the residual with every field set to zero (minus the
+    /// forcing term, for a linear problem).
+    pub constant: ExprId,
+    /// The jets it uses: (unknown m, alpha, symbol J_{m,alpha}), in a fixed order.
+    pub jets: Vec<(u32, Vec<u8>, SymbolId)>,
+}
+
+/// The problem's residuals over jet symbols, and the neuron's symbols, in one graph.
+pub struct JetProblem {
+    pub graph: Graph,
+    pub coordinates: Vec<SymbolId>,
+    pub neuron: NeuronSymbols,
+    pub residuals: Vec<JetResidual>,
+    pub unknowns: usize,
+}
+
+impl JetProblem {
+    /// Builds the symbolic problem and replaces each field d^alpha u_m by a
+    /// jet symbol named like the field (`u_xx`).
+    pub fn new(spec: &Spec) -> Result<JetProblem, LowerError> {
+        let SymbolicProblem {
+            mut graph,
+            coordinates,
+            residuals: symbolic,
+            ..
+        } = SymbolicProblem::new(spec)?;
+        let dims = spec.coordinates.len();
+        let printer = crate::check::ExprPrinter::new(spec);
+        let mut jet_symbols: BTreeMap<(u32, Vec<u8>), SymbolId> = BTreeMap::new();
+        let mut residuals = Vec::new();
+        for (index, r) in symbolic.into_iter().enumerate() {
+            let constant = graph.substitute_fields(
+                &[r.expr],
+                &mut |g: &mut Graph, _, _| -> Result<ExprId, LowerError> { Ok(g.num(0.0)) },
+            )?[0];
+            let mut used: Vec<(u32, Vec<u8>)> = Vec::new();
+            let replaced = graph.substitute_fields(
+                &[r.expr],
+                &mut |g: &mut Graph, field, derivative| -> Result<ExprId, LowerError> {
+                    let key = (field, derivative.to_vec());
+                    let symbol = match jet_symbols.get(&key) {
+                        Some(&s) => s,
+                        None => {
+                            let name = printer.field_name(field as usize, derivative);
+                            let s = g.parameter(&name).map_err(|e| {
+                                LowerError::Unsupported(format!("jet symbol {name}: {e}"))
+                            })?;
+                            jet_symbols.insert(key.clone(), s);
+                            s
+                        }
+                    };
+                    if !used.contains(&key) {
+                        used.push(key);
+                    }
+                    Ok(g.symbol(symbol))
+                },
+            )?;
+            used.sort();
+            let jets = used
+                .into_iter()
+                .map(|(m, alpha)| {
+                    let s = jet_symbols[&(m, alpha.clone())];
+                    (m, alpha, s)
+                })
+                .collect();
+            residuals.push(JetResidual {
+                index,
+                constant,
+                name: r.name,
+                weight: r.weight,
+                expr: replaced[0],
+                jets,
+            });
+        }
+        let parameter = |g: &mut Graph, name: String| {
+            g.parameter(&name)
+                .map_err(|e| LowerError::Unsupported(format!("parameter {name}: {e}")))
+        };
+        let mut w = Vec::new();
+        for c in &spec.coordinates {
+            w.push(parameter(&mut graph, format!("w_{}", c.name))?);
+        }
+        let b = parameter(&mut graph, "b".into())?;
+        let mut a = Vec::new();
+        for u in &spec.unknowns {
+            a.push(parameter(&mut graph, format!("a_{}", u.name))?);
+        }
+        debug_assert_eq!(w.len(), dims);
+        Ok(JetProblem {
+            graph,
+            coordinates,
+            neuron: NeuronSymbols { w, b, a },
+            residuals,
+            unknowns: spec.unknowns.len(),
+        })
+    }
+}
+
+/// Everything `solve` and `emit` need from lowering.
+pub struct Lowered {
+    pub graph: Graph,
+    pub kernels: Vec<LoweredKernel>,
+    pub layout: ParameterLayout,
+    /// Readable per-neuron formulas (`pdec emit --stage sym`).
+    pub sym: String,
+}
+
+/// The activation and neuron count of the spec's ansatz.
+pub fn ansatz_shape(spec: &Spec) -> (Activation, usize) {
+    match spec.ansatz {
+        Ansatz::Rfm {
+            features,
+            activation,
+            ..
+        } => (activation, features),
+        Ansatz::Shallow {
+            width, activation, ..
+        } => (activation, width),
+    }
+}
+
+/// Lowers a checked problem to kernels for its ansatz, diff mode and trainer.
+pub fn lower(spec: &Spec) -> Result<Lowered, LowerError> {
+    let mut problem = JetProblem::new(spec)?;
+    let (activation, neurons) = ansatz_shape(spec);
+    let layout = ParameterLayout::new(spec, neurons);
+    let coordinates = problem.coordinates.clone();
+    let neuron = problem.neuron.clone();
+    let mut jets = Jets::new(activation, &spec.diff, &coordinates, &neuron);
+    let mut sym = String::new();
+    let linear_rows = matches!(spec.ansatz, Ansatz::Rfm { .. })
+        && spec.linearity != crate::check::Linearity::Nonlinear;
+    let mut out = Vec::new();
+    for r in problem.residuals.clone() {
+        let kernel = if linear_rows {
+            kernels::rows_kernel(&mut problem.graph, &r, &mut jets, &layout, &mut sym)?
+        } else {
+            kernels::network_kernel(&mut problem.graph, &r, &mut jets, &layout, &mut sym)?
+        };
+        out.push(kernel);
+    }
+    out.push(kernels::value_kernel(
+        &mut problem.graph,
+        &mut jets,
+        &layout,
+        &mut sym,
+    )?);
+    if !jets.stencils.is_empty() {
+        let _ = writeln!(sym, "stencils (weights for unit step, divided by h^m):");
+        for ((m, p), s) in &jets.stencils {
+            let nodes: Vec<String> = s
+                .offsets
+                .iter()
+                .zip(&s.weights)
+                .map(|(o, w)| format!("{o:+}: {}", crate::check::fmt_num(*w)))
+                .collect();
+            let _ = writeln!(sym, "  d^{m}, order {p}: {}", nodes.join(", "));
+        }
+    }
+    Ok(Lowered {
+        graph: problem.graph,
+        kernels: out,
+        layout,
+        sym,
+    })
+}

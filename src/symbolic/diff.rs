@@ -1,0 +1,293 @@
+//! Symbolic differentiation and field substitution: the operations that
+//! multiply the size of a graph, so the ones that enforce its node limit.
+//!
+//! Invariants: every derivative rule is stated once, in [`Graph::diff`]'s
+//! per-node step and the two tables [`Graph::function_derivative`] and
+//! [`Graph::activation_derivative`]; higher orders come only from repeated
+//! differentiation. Results are memoized per (expression, variable) in the
+//! graph, so differentiating a DAG costs O(reachable nodes) and the result is
+//! again a DAG sharing subexpressions with its input. Both operations walk
+//! nodes in id order (children first) without recursion.
+
+use std::collections::HashMap;
+
+use super::graph::{ExprId, Graph, Node, SizeLimitExceeded, SymbolId, SymbolKind};
+use crate::math::{Activation, MathFn};
+
+/// The callback of [`Graph::substitute_fields`]: given the graph, a field
+/// number and its derivative multi-index alpha, returns the expression that
+/// replaces d^alpha u_field (or an error that aborts the substitution).
+pub type FieldReplacement<'a, E> = dyn FnMut(&mut Graph, u32, &[u8]) -> Result<ExprId, E> + 'a;
+
+impl Graph {
+    /// d(expr)/d(wrt), simplified.
+    ///
+    /// Rules: d(c) = 0; d(x)/dx = 1, other symbols 0; a field's derivative in
+    /// coordinate `j` raises `alpha_j` by one (0 for parameters); sum rule;
+    /// product rule over all factors of an n-ary product; d(a^b) =
+    /// b a^(b-1) a' when b does not depend on `wrt`, else
+    /// a^b (b' log a + b a'/a); chain rule through every function and
+    /// activation, with f' from [`Graph::function_derivative`] and
+    /// [`Graph::activation_derivative`].
+    ///
+    /// Errors: [`SizeLimitExceeded::Nodes`] when the graph grows past its
+    /// node limit (checked before each node), or
+    /// [`SizeLimitExceeded::DerivativeOrder`] for a field derivative count
+    /// above 255. Derivatives completed before an error stay memoized.
+    pub fn diff(&mut self, expr: ExprId, wrt: SymbolId) -> Result<ExprId, SizeLimitExceeded> {
+        if self.is_constant(expr) {
+            return Ok(self.num(0.0));
+        }
+        if let Some(&known) = self.diff_cache.get(&(expr, wrt)) {
+            return Ok(known);
+        }
+        let order = self.reachable_in_order(&[expr], |id| {
+            self.is_constant(id) || self.diff_cache.contains_key(&(id, wrt))
+        });
+        for id in order {
+            self.check_size()?;
+            let derivative = self.diff_node(id, wrt)?;
+            self.diff_cache.insert((id, wrt), derivative);
+        }
+        Ok(self.known_derivative(expr, wrt))
+    }
+
+    /// d^n(expr)/d(wrt[0]) ... d(wrt[n-1]): repeated [`Graph::diff`].
+    pub fn diff_multi(
+        &mut self,
+        expr: ExprId,
+        wrt: &[SymbolId],
+    ) -> Result<ExprId, SizeLimitExceeded> {
+        wrt.iter()
+            .try_fold(expr, |current, &symbol| self.diff(current, symbol))
+    }
+
+    /// The derivative of a node whose operands are already differentiated
+    /// (or constant).
+    fn known_derivative(&mut self, id: ExprId, wrt: SymbolId) -> ExprId {
+        if self.is_constant(id) {
+            return self.num(0.0);
+        }
+        *self
+            .diff_cache
+            .get(&(id, wrt))
+            .expect("invariant: operands are differentiated before their parents")
+    }
+
+    /// One step of [`Graph::diff`]: the derivative of node `id`, given the
+    /// memoized derivatives of its operands.
+    fn diff_node(&mut self, id: ExprId, wrt: SymbolId) -> Result<ExprId, SizeLimitExceeded> {
+        let node = self.node(id).clone();
+        Ok(match node {
+            Node::Num(_) => self.num(0.0),
+            Node::Symbol(symbol) => self.num(if symbol == wrt { 1.0 } else { 0.0 }),
+            Node::Field { field, derivative } => match self.symbol_kind(wrt) {
+                Some(SymbolKind::Coordinate(j)) if j < derivative.len() => {
+                    let mut raised = derivative.to_vec();
+                    raised[j] =
+                        raised[j]
+                            .checked_add(1)
+                            .ok_or(SizeLimitExceeded::DerivativeOrder {
+                                field,
+                                coordinate: j,
+                            })?;
+                    self.field(field, &raised)
+                }
+                _ => self.num(0.0),
+            },
+            Node::Add(terms) => {
+                let derivatives: Vec<ExprId> = terms
+                    .iter()
+                    .map(|&t| self.known_derivative(t, wrt))
+                    .collect();
+                self.add_all(&derivatives)
+            }
+            Node::Mul(factors) => {
+                let mut terms = Vec::with_capacity(factors.len());
+                for (i, &factor) in factors.iter().enumerate() {
+                    let derivative = self.known_derivative(factor, wrt);
+                    if self.is_zero(derivative) {
+                        continue;
+                    }
+                    let mut product = factors.to_vec();
+                    product[i] = derivative;
+                    terms.push(self.mul_all(&product));
+                }
+                self.add_all(&terms)
+            }
+            Node::Pow(base, exponent) => {
+                let d_base = self.known_derivative(base, wrt);
+                let d_exponent = self.known_derivative(exponent, wrt);
+                if self.is_zero(d_exponent) {
+                    if self.is_zero(d_base) {
+                        return Ok(self.num(0.0));
+                    }
+                    // b a^(b-1) a'
+                    let minus_one = self.num(-1.0);
+                    let lowered = self.add(exponent, minus_one);
+                    let power = self.pow(base, lowered);
+                    self.mul_all(&[exponent, power, d_base])
+                } else {
+                    // a^b (b' log a + b a'/a)
+                    let log_base = self.call(MathFn::Log, base);
+                    let mut inner = vec![self.mul(d_exponent, log_base)];
+                    if !self.is_zero(d_base) {
+                        let reciprocal = self.powi(base, -1);
+                        inner.push(self.mul_all(&[exponent, d_base, reciprocal]));
+                    }
+                    let inner = self.add_all(&inner);
+                    self.mul(id, inner)
+                }
+            }
+            Node::Call(function, arg) => {
+                let d_arg = self.known_derivative(arg, wrt);
+                if self.is_zero(d_arg) {
+                    return Ok(self.num(0.0));
+                }
+                let outer = self.function_derivative(function, arg, id);
+                self.mul(outer, d_arg)
+            }
+            Node::Act(activation, arg) => {
+                let d_arg = self.known_derivative(arg, wrt);
+                if self.is_zero(d_arg) {
+                    return Ok(self.num(0.0));
+                }
+                let outer = self.activation_derivative(activation, arg, id);
+                self.mul(outer, d_arg)
+            }
+        })
+    }
+
+    /// f'(a) for a built-in function, where `value` is the node `f(a)`
+    /// itself (reused so that code evaluates the transcendental once):
+    /// sin' = cos, cos' = -sin, tan' = 1 + tan^2, exp' = exp, log' = 1/a,
+    /// sqrt' = 1/(2 sqrt a), tanh' = 1 - tanh^2, sinh' = cosh, cosh' = sinh,
+    /// abs' = a/|a| (undefined at a = 0, where it evaluates to NaN).
+    pub fn function_derivative(&mut self, function: MathFn, arg: ExprId, value: ExprId) -> ExprId {
+        match function {
+            MathFn::Sin => self.call(MathFn::Cos, arg),
+            MathFn::Cos => {
+                let sin = self.call(MathFn::Sin, arg);
+                self.neg(sin)
+            }
+            MathFn::Tan => {
+                let one = self.num(1.0);
+                let square = self.powi(value, 2);
+                self.add(one, square)
+            }
+            MathFn::Exp => value,
+            MathFn::Log => self.powi(arg, -1),
+            MathFn::Sqrt => {
+                let half = self.num(0.5);
+                let reciprocal = self.powi(value, -1);
+                self.mul(half, reciprocal)
+            }
+            MathFn::Tanh => {
+                let one = self.num(1.0);
+                let square = self.powi(value, 2);
+                self.sub(one, square)
+            }
+            MathFn::Sinh => self.call(MathFn::Cosh, arg),
+            MathFn::Cosh => self.call(MathFn::Sinh, arg),
+            MathFn::Abs => {
+                let reciprocal = self.powi(value, -1);
+                self.mul(arg, reciprocal)
+            }
+        }
+    }
+
+    /// act'(z) for an activation, expressed through the activation's own
+    /// node `value` where possible so each neuron needs one transcendental:
+    /// tanh' = 1 - tanh^2, sigmoid' = s (1 - s), gauss' = -2 z gauss(z),
+    /// softplus' = sigmoid(z), sin' = cos(z), cos' = -sin(z).
+    pub fn activation_derivative(
+        &mut self,
+        activation: Activation,
+        arg: ExprId,
+        value: ExprId,
+    ) -> ExprId {
+        match activation {
+            Activation::Tanh => {
+                let one = self.num(1.0);
+                let square = self.powi(value, 2);
+                self.sub(one, square)
+            }
+            Activation::Sin => self.act(Activation::Cos, arg),
+            Activation::Cos => {
+                let sin = self.act(Activation::Sin, arg);
+                self.neg(sin)
+            }
+            Activation::Sigmoid => {
+                let one = self.num(1.0);
+                let complement = self.sub(one, value);
+                self.mul(value, complement)
+            }
+            Activation::Gauss => {
+                let minus_two = self.num(-2.0);
+                self.mul_all(&[minus_two, arg, value])
+            }
+            Activation::Softplus => self.act(Activation::Sigmoid, arg),
+        }
+    }
+
+    /// Replaces every field node reachable from `roots` by
+    /// `replace(graph, field, derivative)` and rebuilds the expressions above
+    /// it with the simplifying constructors; returns the new roots in order.
+    ///
+    /// Memoized over the DAG: each distinct field node is replaced once and
+    /// shared subexpressions stay shared. Expressions returned by `replace`
+    /// are used as they are (fields inside them are not substituted again).
+    /// Errors from `replace` are passed through; the node limit is checked
+    /// before each node.
+    pub fn substitute_fields<E: From<SizeLimitExceeded>>(
+        &mut self,
+        roots: &[ExprId],
+        replace: &mut FieldReplacement<'_, E>,
+    ) -> Result<Vec<ExprId>, E> {
+        let order = self.reachable_in_order(roots, |id| self.is_constant(id));
+        let mut image: HashMap<ExprId, ExprId> = HashMap::with_capacity(order.len());
+        for id in order {
+            self.check_size()?;
+            let node = self.node(id).clone();
+            let new = match &node {
+                Node::Field { field, derivative } => replace(self, *field, derivative)?,
+                _ => {
+                    let mut changed = false;
+                    node.for_each_child(|child| changed |= image.contains_key(&child));
+                    if changed {
+                        self.rebuild(&node, &image)
+                    } else {
+                        id
+                    }
+                }
+            };
+            if new != id {
+                image.insert(id, new);
+            }
+        }
+        Ok(roots
+            .iter()
+            .map(|root| image.get(root).copied().unwrap_or(*root))
+            .collect())
+    }
+
+    /// Rebuilds `node` with each operand replaced by its image (operands
+    /// without an image are kept), through the simplifying constructors.
+    fn rebuild(&mut self, node: &Node, image: &HashMap<ExprId, ExprId>) -> ExprId {
+        let map = |id: ExprId| image.get(&id).copied().unwrap_or(id);
+        match node {
+            Node::Add(ops) => {
+                let ops: Vec<ExprId> = ops.iter().map(|&op| map(op)).collect();
+                self.add_all(&ops)
+            }
+            Node::Mul(ops) => {
+                let ops: Vec<ExprId> = ops.iter().map(|&op| map(op)).collect();
+                self.mul_all(&ops)
+            }
+            &Node::Pow(base, exponent) => self.pow(map(base), map(exponent)),
+            &Node::Call(function, arg) => self.call(function, map(arg)),
+            &Node::Act(activation, arg) => self.act(activation, map(arg)),
+            Node::Num(_) | Node::Symbol(_) | Node::Field { .. } => self.intern(node.clone()),
+        }
+    }
+}
