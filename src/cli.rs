@@ -16,6 +16,7 @@ use codespan_reporting::term;
 
 use crate::check::{self, Overrides, ProblemDump, Spec, Summary};
 use crate::diag::{has_errors, Diagnostic, Severity};
+use crate::lower;
 use crate::syntax;
 use crate::verify;
 
@@ -79,6 +80,10 @@ enum Stage {
     Ast,
     /// The checked problem: names resolved, constants folded, defaults filled in.
     Problem,
+    /// The residuals with the ansatz substituted, per neuron (and the fd stencils).
+    Sym,
+    /// The kernel IR.
+    Ir,
 }
 
 /// Command-line overrides of the settings in the file.
@@ -228,6 +233,26 @@ pub fn run(
                     }
                     None => EXIT_INPUT,
                 },
+                Stage::Sym | Stage::Ir => {
+                    let Some(checked) = session.check_file(&file, &overrides, false) else {
+                        return EXIT_INPUT;
+                    };
+                    let lowered = match lower::lower(&checked.spec) {
+                        Ok(l) => l,
+                        Err(e) => {
+                            let _ = writeln!(session.stderr, "error: {e}");
+                            return EXIT_RUNTIME;
+                        }
+                    };
+                    if stage == Stage::Sym {
+                        let _ = write!(session.stdout, "{}", lowered.sym);
+                    } else {
+                        for k in &lowered.kernels {
+                            let _ = write!(session.stdout, "{}", k.kernel);
+                        }
+                    }
+                    EXIT_OK
+                }
             }
         }
     }

@@ -82,7 +82,13 @@ pub fn check_exact(spec: &Spec) -> Result<Vec<ResidualCheck>, SizeLimitExceeded>
                 (condition.span, set)
             }
         };
-        results.push(evaluate(&problem, residual.name.clone(), span, substituted, &points));
+        results.push(evaluate(
+            &problem,
+            residual.name.clone(),
+            span,
+            substituted,
+            &points,
+        ));
     }
     Ok(results)
 }
@@ -96,21 +102,23 @@ fn substitute_exact(
     let exact = problem.exact.clone();
     let coordinates = problem.coordinates.clone();
     let mut missing = false;
-    let out = problem.graph.substitute_fields(
-        &[residual],
-        &mut |graph: &mut Graph, field, derivative| -> Result<ExprId, SizeLimitExceeded> {
-            let Some(Some(solution)) = exact.get(field as usize) else {
-                missing = true;
-                return Ok(graph.num(0.0));
-            };
-            let wrt: Vec<_> = derivative
-                .iter()
-                .enumerate()
-                .flat_map(|(j, &n)| std::iter::repeat_n(coordinates[j], n as usize))
-                .collect();
-            graph.diff_multi(*solution, &wrt)
-        },
-    )?;
+    let out = problem
+        .graph
+        .substitute_fields(
+            &[residual],
+            &mut |graph: &mut Graph, field, derivative| -> Result<ExprId, SizeLimitExceeded> {
+                let Some(Some(solution)) = exact.get(field as usize) else {
+                    missing = true;
+                    return Ok(graph.num(0.0));
+                };
+                let wrt: Vec<_> = derivative
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(j, &n)| std::iter::repeat_n(coordinates[j], n as usize))
+                    .collect();
+                graph.diff_multi(*solution, &wrt)
+            },
+        )?;
     Ok((!missing).then(|| out[0]))
 }
 
@@ -201,7 +209,9 @@ pub fn diagnostics(spec: &Spec, checks: &[ResidualCheck]) -> Vec<Diagnostic> {
 
 /// `equation 1`, `bc 2`, `initial 1` from a residual name (1-based for people).
 fn describe(name: &str) -> String {
-    let split = name.find(|c: char| c.is_ascii_digit()).unwrap_or(name.len());
+    let split = name
+        .find(|c: char| c.is_ascii_digit())
+        .unwrap_or(name.len());
     let (kind, index) = name.split_at(split);
     let index: usize = index.parse().unwrap_or(0);
     let kind = match kind {

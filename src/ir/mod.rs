@@ -266,6 +266,49 @@ impl Kernel {
         Ok(())
     }
 
+    /// Removes definitions whose values are never used (by a store, an
+    /// accumulator update or a used definition). Keeps value numbering.
+    pub fn eliminate_dead_code(&mut self) {
+        fn mark(block: &[Stmt], used: &mut [bool]) {
+            // Walk backwards so that a use is seen before its definition.
+            for stmt in block.iter().rev() {
+                match stmt {
+                    Stmt::Store { value, .. } | Stmt::Set(_, value) => {
+                        used[value.0 as usize] = true
+                    }
+                    Stmt::Def(v, inst) if used[v.0 as usize] => match *inst {
+                        Inst::Unary(_, a) | Inst::Powi(a, _) => used[a.0 as usize] = true,
+                        Inst::Binary(_, a, b) => {
+                            used[a.0 as usize] = true;
+                            used[b.0 as usize] = true;
+                        }
+                        Inst::Const(_) | Inst::Load { .. } | Inst::Read(_) => {}
+                    },
+                    Stmt::Def(..) => {}
+                    Stmt::ForNeurons(body) => mark(body, used),
+                }
+            }
+        }
+        fn sweep(block: &mut Vec<Stmt>, used: &[bool]) {
+            block.retain_mut(|stmt| match stmt {
+                Stmt::Def(v, _) => used[v.0 as usize],
+                Stmt::ForNeurons(body) => {
+                    sweep(body, used);
+                    true
+                }
+                _ => true,
+            });
+        }
+        let mut used = vec![false; self.values as usize];
+        // A loop body may use values defined before it and be followed by
+        // uses of accumulators; two passes reach the fixed point for the
+        // kernels pdec generates (one loop level).
+        for _ in 0..2 {
+            mark(&self.body, &mut used);
+        }
+        sweep(&mut self.body, &used);
+    }
+
     /// The number of elements each array must hold for points `0..end` and
     /// `neurons` neurons (0 if the array is never accessed).
     pub fn required_lengths(&self, end: usize, neurons: usize) -> Vec<usize> {
@@ -349,9 +392,10 @@ impl KernelBuilder {
         r
     }
 
-    /// The finished kernel.
+    /// The finished kernel, without dead definitions.
     pub fn finish(mut self) -> Kernel {
         self.kernel.body = self.blocks.pop().unwrap_or_default();
+        self.kernel.eliminate_dead_code();
         self.kernel
     }
 }

@@ -19,7 +19,11 @@ use crate::symbolic::{ExprId, Graph, Node, SymbolId};
 #[derive(Clone, Copy, Debug)]
 pub enum Source {
     /// Coordinate j of point i: `points[i*dims + j]`.
-    Point { array: ArrayId, dims: usize, j: usize },
+    Point {
+        array: ArrayId,
+        dims: usize,
+        j: usize,
+    },
     /// A per-neuron parameter: `array[k*stride + offset]`.
     Neuron {
         array: ArrayId,

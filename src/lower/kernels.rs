@@ -259,7 +259,11 @@ pub fn network_kernel(
     sym: &mut String,
 ) -> Result<LoweredKernel, LowerError> {
     let name = format!("network_{}", r.name);
-    let _ = writeln!(sym, "{} (network residual and gradient, weight {}):", r.name, r.weight);
+    let _ = writeln!(
+        sym,
+        "{} (network residual and gradient, weight {}):",
+        r.name, r.weight
+    );
     let _ = writeln!(sym, "  residual = {}", g.display(r.expr));
     // Pass 1: J_{m,alpha} = sum_k a_{m,k} D_alpha phi_k.
     let mut contributions = Vec::new();
@@ -267,12 +271,7 @@ pub fn network_kernel(
         let d = jets.derivative(g, alpha)?;
         let a = g.symbol(jets.neuron.a[*field as usize]);
         let c = g.mul(a, d);
-        let _ = writeln!(
-            sym,
-            "  {} = sum_k {}",
-            g.symbol_name(*symbol),
-            g.display(c)
-        );
+        let _ = writeln!(sym, "  {} = sum_k {}", g.symbol_name(*symbol), g.display(c));
         contributions.push(c);
     }
     // After pass 1: the residual and G_{m,alpha} at point level.
@@ -325,7 +324,11 @@ pub fn network_kernel(
     }
     g.check_size()?;
     for (theta, e) in &entries {
-        let _ = writeln!(sym, "  d residual / d theta[{theta} + k-offset] = {}", g.display(*e));
+        let _ = writeln!(
+            sym,
+            "  d residual / d theta[{theta} + k-offset] = {}",
+            g.display(*e)
+        );
     }
     let builder = KernelBuilder::new(
         name.clone(),
@@ -441,7 +444,9 @@ pub fn value_kernel(
     );
     let mut emitter = Emitter::new(g, builder);
     bind_common(&mut emitter, jets, layout, true);
-    let vars: Vec<_> = (0..layout.unknowns).map(|_| emitter.builder.var()).collect();
+    let vars: Vec<_> = (0..layout.unknowns)
+        .map(|_| emitter.builder.var())
+        .collect();
     let zero = emitter.builder.def(Inst::Const(0.0));
     for &v in &vars {
         emitter.builder.push(Stmt::Set(v, zero));

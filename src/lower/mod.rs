@@ -229,32 +229,34 @@ impl JetProblem {
         let mut jet_symbols: BTreeMap<(u32, Vec<u8>), SymbolId> = BTreeMap::new();
         let mut residuals = Vec::new();
         for (index, r) in symbolic.into_iter().enumerate() {
-            let constant = graph.substitute_fields(
-                &[r.expr],
-                &mut |g: &mut Graph, _, _| -> Result<ExprId, LowerError> { Ok(g.num(0.0)) },
-            )?[0];
+            let constant =
+                graph.substitute_fields(
+                    &[r.expr],
+                    &mut |g: &mut Graph, _, _| -> Result<ExprId, LowerError> { Ok(g.num(0.0)) },
+                )?[0];
             let mut used: Vec<(u32, Vec<u8>)> = Vec::new();
-            let replaced = graph.substitute_fields(
-                &[r.expr],
-                &mut |g: &mut Graph, field, derivative| -> Result<ExprId, LowerError> {
-                    let key = (field, derivative.to_vec());
-                    let symbol = match jet_symbols.get(&key) {
-                        Some(&s) => s,
-                        None => {
-                            let name = printer.field_name(field as usize, derivative);
-                            let s = g.parameter(&name).map_err(|e| {
-                                LowerError::Unsupported(format!("jet symbol {name}: {e}"))
-                            })?;
-                            jet_symbols.insert(key.clone(), s);
-                            s
+            let replaced =
+                graph.substitute_fields(
+                    &[r.expr],
+                    &mut |g: &mut Graph, field, derivative| -> Result<ExprId, LowerError> {
+                        let key = (field, derivative.to_vec());
+                        let symbol = match jet_symbols.get(&key) {
+                            Some(&s) => s,
+                            None => {
+                                let name = printer.field_name(field as usize, derivative);
+                                let s = g.parameter(&name).map_err(|e| {
+                                    LowerError::Unsupported(format!("jet symbol {name}: {e}"))
+                                })?;
+                                jet_symbols.insert(key.clone(), s);
+                                s
+                            }
+                        };
+                        if !used.contains(&key) {
+                            used.push(key);
                         }
-                    };
-                    if !used.contains(&key) {
-                        used.push(key);
-                    }
-                    Ok(g.symbol(symbol))
-                },
-            )?;
+                        Ok(g.symbol(symbol))
+                    },
+                )?;
             used.sort();
             let jets = used
                 .into_iter()

@@ -231,7 +231,12 @@ pub fn test_points(spec: &Spec) -> PointSet {
     match bounds.len() {
         0..=2 | 3 => {
             let n = if bounds.len() <= 2 { 101 } else { 41 };
-            tensor(&bounds.iter().map(|&b| closed_axis(b, n)).collect::<Vec<_>>())
+            tensor(
+                &bounds
+                    .iter()
+                    .map(|&b| closed_axis(b, n))
+                    .collect::<Vec<_>>(),
+            )
         }
         _ => box_points(
             &Sampler::Sobol {
@@ -285,7 +290,11 @@ mod tests {
         // x-faces: 5 closed points each; y-faces: 5 open points each
         assert_eq!(all.len(), 20);
         for corner in [(0.0, 0.0), (0.0, 2.0), (1.0, 0.0), (1.0, 2.0)] {
-            assert_eq!(all.iter().filter(|&&p| p == corner).count(), 1, "{corner:?}");
+            assert_eq!(
+                all.iter().filter(|&&p| p == corner).count(),
+                1,
+                "{corner:?}"
+            );
         }
         let mut dedup = all.clone();
         dedup.sort_by(|a, b| a.partial_cmp(b).unwrap());
