@@ -17,4 +17,5 @@ pub mod random;
 pub mod sample;
 pub mod symbolic;
 pub mod syntax;
+pub mod train;
 pub mod verify;

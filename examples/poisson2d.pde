@@ -1,0 +1,16 @@
+# Poisson equation on the unit square with zero Dirichlet data:
+#   -(u_xx + u_yy) = 2 pi^2 sin(pi x) sin(pi y)  in (0, 1)^2,   u = 0 on the boundary.
+# Exact solution: u = sin(pi x) sin(pi y).
+problem "Poisson 2-D, unit square"
+
+domain   x in [0, 1], y in [0, 1]
+unknown  u
+
+equation -lap(u) = 2*pi^2*sin(pi*x)*sin(pi*y)
+bc       u = 0 on boundary
+
+exact    u = sin(pi*x)*sin(pi*y)
+
+ansatz   rfm(features = 1600, activation = tanh, scale = 3)
+sample   interior = grid(60), boundary = grid(60)
+train    lstsq

@@ -1,0 +1,3 @@
+//! Stage 7, training: fits the ansatz's parameters to the residuals.
+
+pub mod lstsq;
