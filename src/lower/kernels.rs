@@ -283,7 +283,8 @@ pub fn network_kernel(
         coefficients.push(c);
     }
     // Pass 2: gradient entries per neuron.
-    let mut entries: Vec<(usize, ExprId)> = Vec::new(); // (theta offset within neuron block, expr)
+    let mut entries: Vec<(usize, ExprId)> = Vec::new(); // (theta index for neuron 0, expr)
+    let mut labels: Vec<String> = Vec::new();
     let mut gradient_wrt = |g: &mut Graph,
                             jets: &mut Jets<'_>,
                             theta: usize,
@@ -309,6 +310,12 @@ pub fn network_kernel(
         }
         let sum = g.add_all(&terms);
         entries.push((theta, sum));
+        let label = match (param, only_field) {
+            (Some(p), _) => g.symbol_name(p).to_string(),
+            (None, Some(m)) => g.symbol_name(jets.neuron.a[m as usize]).to_string(),
+            (None, None) => String::new(),
+        };
+        labels.push(label);
         Ok(())
     };
     if layout.train_hidden {
@@ -323,12 +330,8 @@ pub fn network_kernel(
         gradient_wrt(g, jets, layout.a(m, 0), None, Some(m as u32))?;
     }
     g.check_size()?;
-    for (theta, e) in &entries {
-        let _ = writeln!(
-            sym,
-            "  d residual / d theta[{theta} + k-offset] = {}",
-            g.display(*e)
-        );
+    for ((_, e), label) in entries.iter().zip(&labels) {
+        let _ = writeln!(sym, "  d residual / d {label}[k] = {}", g.display(*e));
     }
     let builder = KernelBuilder::new(
         name.clone(),
