@@ -251,6 +251,11 @@ fn network_gradients_match_finite_differences_of_the_residual() {
                 ..Overrides::default()
             },
         ),
+        // An unknown named like a generated parameter must not alias it.
+        (
+            "domain x in [0, 1]\nunknown b\nequation -b_xx + b^2 = x\nbc b = 0 on boundary\nansatz shallow(width = 3)\n",
+            Overrides::default(),
+        ),
     ] {
         let lowered = lower::lower(&spec(source, &overrides)).unwrap();
         let layout = lowered.layout.clone();

@@ -244,9 +244,7 @@ impl JetProblem {
                             Some(&s) => s,
                             None => {
                                 let name = printer.field_name(field as usize, derivative);
-                                let s = g.parameter(&name).map_err(|e| {
-                                    LowerError::Unsupported(format!("jet symbol {name}: {e}"))
-                                })?;
+                                let s = fresh_parameter(g, &name)?;
                                 jet_symbols.insert(key.clone(), s);
                                 s
                             }
@@ -274,10 +272,7 @@ impl JetProblem {
                 jets,
             });
         }
-        let parameter = |g: &mut Graph, name: String| {
-            g.parameter(&name)
-                .map_err(|e| LowerError::Unsupported(format!("parameter {name}: {e}")))
-        };
+        let parameter = |g: &mut Graph, name: String| fresh_parameter(g, &name);
         let mut w = Vec::new();
         for c in &spec.coordinates {
             w.push(parameter(&mut graph, format!("w_{}", c.name))?);
@@ -296,6 +291,18 @@ impl JetProblem {
             unknowns: spec.unknowns.len(),
         })
     }
+}
+
+/// A new parameter symbol named `base`, or `base'`, `base''`, ... if the
+/// name is taken (a user's unknown may be called `b`, a coordinate `w_x`),
+/// so generated symbols never alias the problem's own.
+fn fresh_parameter(g: &mut Graph, base: &str) -> Result<SymbolId, LowerError> {
+    let mut name = base.to_string();
+    while g.lookup_symbol(&name).is_some() {
+        name.push('\'');
+    }
+    g.parameter(&name)
+        .map_err(|e| LowerError::Unsupported(format!("internal: parameter {name}: {e}")))
 }
 
 /// Everything `solve` and `emit` need from lowering.
