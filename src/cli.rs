@@ -94,37 +94,37 @@ struct OverrideArgs {
     #[arg(long)]
     ansatz: Option<String>,
     /// Number of random features (rfm).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     features: Option<f64>,
     /// Hidden width (shallow).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     width: Option<f64>,
     /// Activation: tanh | sin | cos | sigmoid | gauss | softplus.
     #[arg(long)]
     activation: Option<String>,
     /// Seed of the ansatz's random weights.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     seed: Option<f64>,
     /// Derivatives: ad | fd | stein.
     #[arg(long)]
     diff: Option<String>,
     /// Finite-difference step (fd).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     h: Option<f64>,
     /// Finite-difference accuracy order, 2 or 4 (fd).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     order: Option<f64>,
     /// Trainer: lstsq | gauss_newton | adam | lbfgs.
     #[arg(long)]
     train: Option<String>,
     /// Epochs (adam).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     epochs: Option<f64>,
     /// Learning rate (adam).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     lr: Option<f64>,
     /// Iterations (gauss_newton, lbfgs).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     iters: Option<f64>,
 }
 

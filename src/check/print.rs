@@ -131,9 +131,11 @@ impl<'a> ExprPrinter<'a> {
                 // Parenthesize exactly where the grammar would parse differently
                 // (factor = neg* power, so `a*-b` and `2^-x` need none).
                 let (symbol, left_parens, right_parens) = match op {
-                    Op::Add => (" + ", false, pb == ADD),
-                    Op::Sub => (" - ", false, pb == ADD),
-                    Op::Mul => ("*", pa == ADD, pb == ADD || pb == MUL),
+                    // A negative right operand gets parentheses for the reader
+                    // (`a - (-b)` rather than `a - -b`).
+                    Op::Add => (" + ", false, pb == ADD || pb == NEG),
+                    Op::Sub => (" - ", false, pb == ADD || pb == NEG),
+                    Op::Mul => ("*", pa == ADD, pb == ADD || pb == MUL || pb == NEG),
                     Op::Div => ("/", pa == ADD, pb == ADD || pb == MUL),
                     Op::Pow => ("^", pa <= POW, pb < NEG),
                 };
