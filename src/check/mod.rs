@@ -125,11 +125,11 @@ impl<'d> Checker<'d> {
                 self.diagnostics.push(
                     Diagnostic::error(
                         "E0212",
-                        format!("`{name}` would hide the derivative notation `{unknown}_{letters}`"),
+                        format!("`{name}` clashes with the derivative notation of unknown `{unknown}`"),
                         ident.span,
                     )
                     .with_note(format!(
-                        "`{unknown}_...` names derivatives of unknown `{unknown}`; choose another name"
+                        "`{unknown}_{letters}` already means a derivative of `{unknown}`; choose another name"
                     )),
                 );
                 return false;
