@@ -217,7 +217,8 @@ fn emit_stages_for_poisson1d_and_wave() {
 /// Every example can be emitted at every stage in both diff modes.
 #[test]
 fn every_example_emits_every_stage() {
-    for entry in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples")).unwrap() {
+    for entry in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples")).unwrap()
+    {
         let path = relative(&entry.unwrap().path());
         if !path.ends_with(".pde") {
             continue;

@@ -24,6 +24,8 @@ pub enum RunError {
         need: usize,
         len: usize,
     },
+    /// There is no kernel number `index`.
+    NoSuchKernel { index: usize },
 }
 
 impl std::fmt::Display for RunError {
@@ -36,6 +38,7 @@ impl std::fmt::Display for RunError {
             RunError::TooShort { name, need, len } => {
                 write!(f, "array {name} has {len} elements, the call needs {need}")
             }
+            RunError::NoSuchKernel { index } => write!(f, "there is no kernel number {index}"),
         }
     }
 }

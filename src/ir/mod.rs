@@ -120,6 +120,37 @@ pub struct Kernel {
     pub body: Vec<Stmt>,
 }
 
+/// Something that can run a set of kernels: the reference interpreter
+/// ([`Interpreted`]) or compiled machine code (`jit::Compiled`).
+pub trait Executor {
+    /// Runs kernel number `index` for `points` with `neurons` neurons.
+    fn run(
+        &self,
+        index: usize,
+        arrays: &mut [ArrayArg<'_>],
+        neurons: usize,
+        points: std::ops::Range<usize>,
+    ) -> Result<(), RunError>;
+}
+
+/// The reference interpreter as an [`Executor`].
+pub struct Interpreted(pub Vec<Kernel>);
+
+impl Executor for Interpreted {
+    fn run(
+        &self,
+        index: usize,
+        arrays: &mut [ArrayArg<'_>],
+        neurons: usize,
+        points: std::ops::Range<usize>,
+    ) -> Result<(), RunError> {
+        match self.0.get(index) {
+            Some(kernel) => run(kernel, arrays, neurons, points),
+            None => Err(RunError::NoSuchKernel { index }),
+        }
+    }
+}
+
 /// A structural error in a kernel (a bug in the lowering, not a user error).
 #[derive(Clone, Debug, PartialEq)]
 pub struct VerifyError(pub String);

@@ -1,0 +1,89 @@
+//! Assembly of the least-squares system of a random feature model: every
+//! residual's rows kernel on its own point set, stacked in residual order.
+
+use std::ops::Range;
+
+use faer::Mat;
+
+use super::init::split;
+use crate::ir::{ArrayArg, Executor, RunError};
+use crate::lower::{KernelRole, Lowered};
+use crate::sample::{PointSet, TrainingPoints};
+
+/// The stacked system A x = b and which rows belong to which residual.
+pub struct LinearSystem {
+    pub matrix: Mat<f64>,
+    pub rhs: Vec<f64>,
+    /// (residual name, its rows), in order.
+    pub blocks: Vec<(String, Range<usize>)>,
+}
+
+/// The point set residual number `residual` is trained on.
+pub fn points_of<'p>(
+    training: &'p TrainingPoints,
+    equations: usize,
+    residual: usize,
+) -> &'p PointSet {
+    if residual < equations {
+        &training.interior
+    } else {
+        &training.conditions[residual - equations]
+    }
+}
+
+/// Runs every rows kernel of `lowered` (kernel i of `executor` must be
+/// `lowered.kernels[i]`) and stacks the rows.
+pub fn assemble(
+    executor: &dyn Executor,
+    lowered: &Lowered,
+    training: &TrainingPoints,
+    equations: usize,
+    theta: &[f64],
+) -> Result<LinearSystem, RunError> {
+    let layout = &lowered.layout;
+    let (w, b, _) = split(theta, layout);
+    let columns = layout.unknowns * layout.neurons;
+    let mut pieces = Vec::new();
+    let mut total = 0;
+    for (index, kernel) in lowered.kernels.iter().enumerate() {
+        let KernelRole::Rows { residual } = kernel.role else {
+            continue;
+        };
+        let points = points_of(training, equations, residual);
+        let n = points.len();
+        let mut rows = vec![0.0; n * columns];
+        let mut rhs = vec![0.0; n];
+        executor.run(
+            index,
+            &mut [
+                ArrayArg::In(&points.coords),
+                ArrayArg::In(w),
+                ArrayArg::In(b),
+                ArrayArg::Out(&mut rows),
+                ArrayArg::Out(&mut rhs),
+            ],
+            layout.neurons,
+            0..n,
+        )?;
+        let name = kernel.name.trim_start_matches("rows_").to_string();
+        pieces.push((name, total..total + n, rows, rhs));
+        total += n;
+    }
+    let mut matrix = Mat::<f64>::zeros(total, columns);
+    let mut rhs = Vec::with_capacity(total);
+    let mut blocks = Vec::new();
+    for (name, range, rows, block_rhs) in pieces {
+        for (local, i) in range.clone().enumerate() {
+            for j in 0..columns {
+                matrix[(i, j)] = rows[local * columns + j];
+            }
+        }
+        rhs.extend(block_rhs);
+        blocks.push((name, range));
+    }
+    Ok(LinearSystem {
+        matrix,
+        rhs,
+        blocks,
+    })
+}

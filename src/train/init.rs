@@ -1,0 +1,51 @@
+//! Initial parameters theta = [w (K x d), b (K), a (M x K)], from the
+//! ansatz's seed (see `lower::ParameterLayout`).
+//!
+//! - Random feature model: w and b ~ uniform(-scale, scale), independent
+//!   streams of the seed; a = 0 (it is what training computes).
+//! - Two-layer network (Glorot/Xavier uniform): w ~ uniform(-s1, s1) with
+//!   s1 = sqrt(6 / (d + K)), b = 0, a ~ uniform(-s2, s2) with
+//!   s2 = sqrt(6 / (K + M)).
+
+use crate::check::{Ansatz, Spec};
+use crate::lower::ParameterLayout;
+use crate::random::SeededRng;
+
+/// The initial parameter vector for `spec`'s ansatz.
+pub fn initial_parameters(spec: &Spec, layout: &ParameterLayout) -> Vec<f64> {
+    let (k, d, m) = (layout.neurons, layout.dims, layout.unknowns);
+    let mut theta = vec![0.0; layout.total()];
+    match spec.ansatz {
+        Ansatz::Rfm { scale, seed, .. } => {
+            let mut weights = SeededRng::new(seed, 1);
+            let mut biases = SeededRng::new(seed, 2);
+            for v in &mut theta[..k * d] {
+                *v = weights.uniform_in(-scale, scale);
+            }
+            for v in &mut theta[k * d..k * (d + 1)] {
+                *v = biases.uniform_in(-scale, scale);
+            }
+        }
+        Ansatz::Shallow { seed, .. } => {
+            let mut weights = SeededRng::new(seed, 1);
+            let mut outputs = SeededRng::new(seed, 3);
+            let s1 = (6.0 / (d + k) as f64).sqrt();
+            let s2 = (6.0 / (k + m) as f64).sqrt();
+            for v in &mut theta[..k * d] {
+                *v = weights.uniform_in(-s1, s1);
+            }
+            for v in &mut theta[k * (d + 1)..] {
+                *v = outputs.uniform_in(-s2, s2);
+            }
+        }
+    }
+    theta
+}
+
+/// Splits theta into (w, b, a).
+pub fn split<'t>(theta: &'t [f64], layout: &ParameterLayout) -> (&'t [f64], &'t [f64], &'t [f64]) {
+    let (k, d) = (layout.neurons, layout.dims);
+    let (w, rest) = theta.split_at(k * d);
+    let (b, a) = rest.split_at(k);
+    (w, b, a)
+}
