@@ -16,9 +16,14 @@ use codespan_reporting::term;
 
 use crate::check::{self, Overrides, ProblemDump, Spec, Summary};
 use crate::diag::{has_errors, Diagnostic, Severity};
+use crate::ir::Interpreted;
 use crate::lower;
+use crate::report::{self, Report};
+use crate::sample;
 use crate::syntax;
+use crate::train;
 use crate::verify;
+use std::time::Instant;
 
 /// Exit code for success.
 pub const EXIT_OK: i32 = 0;
@@ -55,6 +60,22 @@ enum Command {
         /// Treat warnings as errors (exit code 2).
         #[arg(long)]
         deny_warnings: bool,
+        #[command(flatten)]
+        overrides: OverrideArgs,
+    },
+    /// Compile, train and report the error against the exact solution.
+    #[command(
+        after_help = "Example:\n  pdec solve examples/poisson1d.pde\n  pdec solve examples/wave.pde --diff fd --h 1e-3 --json"
+    )]
+    Solve {
+        /// The .pde file.
+        file: PathBuf,
+        /// Print the report as one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// No progress lines on stderr.
+        #[arg(long)]
+        quiet: bool,
         #[command(flatten)]
         overrides: OverrideArgs,
     },
@@ -205,6 +226,31 @@ pub fn run(
             }
             code
         }
+        Command::Solve {
+            file,
+            json,
+            quiet,
+            overrides,
+        } => {
+            let overrides = Overrides::from(overrides);
+            let Some(checked) = session.check_file(&file, &overrides, false) else {
+                return EXIT_INPUT;
+            };
+            match solve(&checked.spec, quiet, session.stderr) {
+                Ok(report) => {
+                    if json {
+                        let _ = writeln!(session.stdout, "{}", report.to_json());
+                    } else {
+                        let _ = write!(session.stdout, "{report}");
+                    }
+                    EXIT_OK
+                }
+                Err(message) => {
+                    let _ = writeln!(session.stderr, "error: {message}");
+                    EXIT_RUNTIME
+                }
+            }
+        }
         Command::Emit {
             file,
             stage,
@@ -256,6 +302,65 @@ pub fn run(
             }
         }
     }
+}
+
+/// Compiles, samples, trains and evaluates one problem.
+fn solve(spec: &Spec, quiet: bool, progress: &mut dyn Write) -> Result<Report, String> {
+    let start = Instant::now();
+    let lowered = lower::lower(spec).map_err(|e| e.to_string())?;
+    let executor = Interpreted(lowered.kernels.iter().map(|k| k.kernel.clone()).collect());
+    let compile_seconds = start.elapsed().as_secs_f64();
+    let training = sample::training_points(spec);
+    let mut point_sets = vec![("interior".to_string(), training.interior.len())];
+    let boundary: usize = spec
+        .conditions
+        .iter()
+        .zip(&training.conditions)
+        .filter(|(c, _)| c.kind == check::ConditionKind::Boundary)
+        .map(|(_, p)| p.len())
+        .sum();
+    let initial: usize = spec
+        .conditions
+        .iter()
+        .zip(&training.conditions)
+        .filter(|(c, _)| c.kind == check::ConditionKind::Initial)
+        .map(|(_, p)| p.len())
+        .sum();
+    if boundary > 0 {
+        point_sets.push(("boundary".into(), boundary));
+    }
+    if initial > 0 {
+        point_sets.push(("initial".into(), initial));
+    }
+    let every = match spec.train {
+        check::Trainer::Adam { epochs, .. } => (epochs / 20).max(1),
+        _ => 1,
+    };
+    let fit = train::fit(spec, &lowered, &executor, &training, |i, loss| {
+        if !quiet && i % every == 0 {
+            let _ = writeln!(progress, "iteration {i:>6}  loss {loss:.6e}");
+        }
+    })
+    .map_err(|e| e.to_string())?;
+    let test = sample::test_points(spec);
+    let predicted =
+        report::predict(&executor, &lowered, &fit.theta, &test).map_err(|e| e.to_string())?;
+    if predicted.iter().any(|v| !v.is_finite()) {
+        return Err("the trained network is not finite on the test points".into());
+    }
+    let errors = match report::exact_values(spec, &test) {
+        Some(exact) => report::errors(spec, &predicted, &exact),
+        None => Vec::new(),
+    };
+    Ok(Report::new(
+        spec,
+        &lowered,
+        &fit,
+        point_sets,
+        compile_seconds,
+        test.len(),
+        errors,
+    ))
 }
 
 /// A checked problem and the one-line outcome of its exact-solution check.

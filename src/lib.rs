@@ -14,6 +14,7 @@ pub mod ir;
 pub mod lower;
 pub mod math;
 pub mod random;
+pub mod report;
 pub mod sample;
 pub mod symbolic;
 pub mod syntax;

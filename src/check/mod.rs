@@ -7,7 +7,7 @@
 //! This stage does no I/O and never panics on any input.
 
 mod names;
-mod print;
+pub mod print;
 mod settings;
 mod spec;
 

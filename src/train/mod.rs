@@ -1,6 +1,11 @@
 //! Stage 7, training: initial parameters, assembly of the residual systems
-//! from the generated kernels, and the solvers.
+//! from the generated kernels, and the solvers (least squares,
+//! Levenberg-Marquardt, Adam).
 
 pub mod assemble;
+pub mod fit;
 pub mod init;
 pub mod lstsq;
+pub mod network;
+
+pub use fit::{fit, Fit, FitError, TermLoss};

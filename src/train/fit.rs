@@ -1,0 +1,190 @@
+//! One training run: initial parameters, the trainer the spec asks for, and
+//! the per-term residual losses at the end.
+
+use std::time::Instant;
+
+use faer::Par;
+
+use super::init::initial_parameters;
+use super::network::{self, TrainError};
+use super::{assemble, lstsq};
+use crate::check::{Spec, Trainer};
+use crate::ir::Executor;
+use crate::lower::Lowered;
+use crate::sample::TrainingPoints;
+
+/// The mean squared residual of one equation or condition.
+#[derive(Clone, Debug)]
+pub struct TermLoss {
+    pub name: String,
+    pub points: usize,
+    /// mean_i r_i^2 over the term's points (r includes the term's weight).
+    pub mean_square: f64,
+}
+
+/// The result of training.
+#[derive(Clone, Debug)]
+pub struct Fit {
+    pub theta: Vec<f64>,
+    pub terms: Vec<TermLoss>,
+    /// Loss per iteration or epoch (empty for lstsq).
+    pub history: Vec<f64>,
+    /// lstsq: numerical rank and condition estimate of the matrix.
+    pub rank: Option<(usize, usize, f64)>,
+    pub assembly_seconds: f64,
+    pub train_seconds: f64,
+}
+
+/// Why training failed (a runtime failure: exit code 1).
+#[derive(Clone, Debug)]
+pub enum FitError {
+    Train(TrainError),
+    Lstsq(lstsq::LstsqError),
+    Unsupported(String),
+}
+
+impl std::fmt::Display for FitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FitError::Train(e) => write!(f, "{e}"),
+            FitError::Lstsq(e) => write!(f, "{e}"),
+            FitError::Unsupported(what) => write!(f, "{what} is not supported yet"),
+        }
+    }
+}
+
+impl From<TrainError> for FitError {
+    fn from(e: TrainError) -> Self {
+        FitError::Train(e)
+    }
+}
+
+impl From<crate::ir::RunError> for FitError {
+    fn from(e: crate::ir::RunError) -> Self {
+        FitError::Train(TrainError::Run(e))
+    }
+}
+
+/// Trains `spec`'s ansatz with its trainer. `progress` is called with
+/// (iteration, loss) for iterative trainers.
+pub fn fit(
+    spec: &Spec,
+    lowered: &Lowered,
+    executor: &dyn Executor,
+    training: &TrainingPoints,
+    mut progress: impl FnMut(usize, f64),
+) -> Result<Fit, FitError> {
+    let mut theta = initial_parameters(spec, &lowered.layout);
+    let equations = spec.equations.len();
+    let first = lowered.layout.total() - lowered.layout.trained();
+    match spec.train {
+        Trainer::Lstsq { cutoff } => {
+            let start = Instant::now();
+            let system = assemble::assemble(executor, lowered, training, equations, &theta)?;
+            let assembly_seconds = start.elapsed().as_secs_f64();
+            let start = Instant::now();
+            let solution = lstsq::solve(system.matrix.as_ref(), &system.rhs, cutoff, Par::rayon(0))
+                .map_err(FitError::Lstsq)?;
+            let train_seconds = start.elapsed().as_secs_f64();
+            theta[first..].copy_from_slice(&solution.solution);
+            let columns = system.matrix.ncols();
+            let terms = system
+                .blocks
+                .iter()
+                .map(|(name, range)| {
+                    let mut sum = 0.0;
+                    for i in range.clone() {
+                        let mut r = -system.rhs[i];
+                        for j in 0..columns {
+                            r += system.matrix[(i, j)] * solution.solution[j];
+                        }
+                        sum += r * r;
+                    }
+                    TermLoss {
+                        name: name.clone(),
+                        points: range.len(),
+                        mean_square: sum / range.len().max(1) as f64,
+                    }
+                })
+                .collect();
+            Ok(Fit {
+                theta,
+                terms,
+                history: Vec::new(),
+                rank: Some((solution.rank, columns, solution.condition_estimate)),
+                assembly_seconds,
+                train_seconds,
+            })
+        }
+        Trainer::GaussNewton { iters, tol } => {
+            let start = Instant::now();
+            let history = network::levenberg_marquardt(
+                executor,
+                lowered,
+                training,
+                equations,
+                &mut theta,
+                iters,
+                tol,
+                |i, it| progress(i, it.loss),
+            )?;
+            finish(
+                executor,
+                lowered,
+                training,
+                equations,
+                theta,
+                start,
+                history.iter().map(|h| h.loss).collect(),
+            )
+        }
+        Trainer::Adam { lr, epochs } => {
+            let start = Instant::now();
+            let history = network::adam(
+                executor,
+                lowered,
+                training,
+                equations,
+                &mut theta,
+                lr,
+                epochs,
+                &mut progress,
+            )?;
+            finish(
+                executor, lowered, training, equations, theta, start, history,
+            )
+        }
+        Trainer::Lbfgs { .. } => Err(FitError::Unsupported("`train lbfgs`".into())),
+    }
+}
+
+fn finish(
+    executor: &dyn Executor,
+    lowered: &Lowered,
+    training: &TrainingPoints,
+    equations: usize,
+    theta: Vec<f64>,
+    start: Instant,
+    history: Vec<f64>,
+) -> Result<Fit, FitError> {
+    let train_seconds = start.elapsed().as_secs_f64();
+    let e = network::evaluate(executor, lowered, training, equations, &theta)?;
+    let terms = e
+        .blocks
+        .iter()
+        .map(|(name, range)| TermLoss {
+            name: name.clone(),
+            points: range.len(),
+            mean_square: e.residual[range.clone()].iter().map(|r| r * r).sum::<f64>()
+                / range.len().max(1) as f64,
+        })
+        .collect();
+    Ok(Fit {
+        theta,
+        terms,
+        history,
+        rank: None,
+        assembly_seconds: 0.0,
+        train_seconds,
+    })
+}

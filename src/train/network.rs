@@ -1,0 +1,272 @@
+//! Residual vectors and Jacobians of the network kernels, and
+//! Levenberg-Marquardt (damped Gauss-Newton) on them.
+//!
+//! Each `network_*` kernel gives, per point of its residual's set, the
+//! weighted residual and its gradient with respect to the trained
+//! parameters. Stacked over all residuals they form r(theta) and J(theta).
+//! A Levenberg-Marquardt step solves
+//!   min_delta ||J delta + r||^2 + lambda ||delta||^2
+//! as the least-squares problem [J; sqrt(lambda) I] delta = [-r; 0]
+//! (column-pivoted QR), accepts it if the loss 0.5 ||r||^2 decreases
+//! (then lambda /= 3) and otherwise retries with lambda *= 4.
+
+use std::ops::Range;
+
+use faer::{Mat, Par};
+
+use super::assemble::points_of;
+use super::init::split;
+use super::lstsq;
+use crate::ir::{ArrayArg, Executor, RunError};
+use crate::lower::{KernelRole, Lowered};
+use crate::sample::TrainingPoints;
+
+/// Stacked residuals and, if requested, the Jacobian (row-major, n x p).
+pub struct Evaluation {
+    pub residual: Vec<f64>,
+    pub jacobian: Vec<f64>,
+    /// (residual name, its rows), in order.
+    pub blocks: Vec<(String, Range<usize>)>,
+}
+
+/// Runs every network kernel at parameters `theta`.
+pub fn evaluate(
+    executor: &dyn Executor,
+    lowered: &Lowered,
+    training: &TrainingPoints,
+    equations: usize,
+    theta: &[f64],
+) -> Result<Evaluation, RunError> {
+    let layout = &lowered.layout;
+    let (w, b, a) = split(theta, layout);
+    let p = layout.trained();
+    let mut out = Evaluation {
+        residual: Vec::new(),
+        jacobian: Vec::new(),
+        blocks: Vec::new(),
+    };
+    for (index, kernel) in lowered.kernels.iter().enumerate() {
+        let KernelRole::Network { residual } = kernel.role else {
+            continue;
+        };
+        let points = points_of(training, equations, residual);
+        let n = points.len();
+        let mut r = vec![0.0; n];
+        let mut j = vec![0.0; n * p];
+        executor.run(
+            index,
+            &mut [
+                ArrayArg::In(&points.coords),
+                ArrayArg::In(w),
+                ArrayArg::In(b),
+                ArrayArg::In(a),
+                ArrayArg::Out(&mut r),
+                ArrayArg::Out(&mut j),
+            ],
+            layout.neurons,
+            0..n,
+        )?;
+        let start = out.residual.len();
+        out.residual.extend(r);
+        out.jacobian.extend(j);
+        let name = kernel.name.trim_start_matches("network_").to_string();
+        out.blocks.push((name, start..start + n));
+    }
+    Ok(out)
+}
+
+/// One Levenberg-Marquardt iteration's record.
+#[derive(Clone, Debug)]
+pub struct Iteration {
+    pub loss: f64,
+    pub lambda: f64,
+}
+
+/// Why network training stopped early.
+#[derive(Clone, Debug)]
+pub enum TrainError {
+    Run(RunError),
+    /// The loss or the parameters became NaN/infinite.
+    Diverged {
+        iteration: usize,
+        term: String,
+    },
+}
+
+impl std::fmt::Display for TrainError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TrainError::Run(e) => write!(f, "{e}"),
+            TrainError::Diverged { iteration, term } => write!(
+                f,
+                "training diverged at iteration {iteration}: the residual of {term} is not finite"
+            ),
+        }
+    }
+}
+
+impl From<RunError> for TrainError {
+    fn from(e: RunError) -> Self {
+        TrainError::Run(e)
+    }
+}
+
+/// 0.5 ||r||^2
+pub fn loss(residual: &[f64]) -> f64 {
+    0.5 * residual.iter().map(|r| r * r).sum::<f64>()
+}
+
+fn check_finite(e: &Evaluation, iteration: usize) -> Result<(), TrainError> {
+    for (name, range) in &e.blocks {
+        if e.residual[range.clone()].iter().any(|v| !v.is_finite()) {
+            return Err(TrainError::Diverged {
+                iteration,
+                term: name.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Levenberg-Marquardt on the trained parameters of `theta` (in place).
+/// Stops after `iters` accepted or rejected steps, or when the loss
+/// decreases by less than `tol` relatively.
+#[allow(clippy::too_many_arguments)]
+pub fn levenberg_marquardt(
+    executor: &dyn Executor,
+    lowered: &Lowered,
+    training: &TrainingPoints,
+    equations: usize,
+    theta: &mut [f64],
+    iters: usize,
+    tol: f64,
+    mut on_iteration: impl FnMut(usize, &Iteration),
+) -> Result<Vec<Iteration>, TrainError> {
+    let layout = &lowered.layout;
+    let p = layout.trained();
+    let first = layout.total() - p;
+    let mut history = Vec::new();
+    let mut current = evaluate(executor, lowered, training, equations, theta)?;
+    check_finite(&current, 0)?;
+    let mut current_loss = loss(&current.residual);
+    let mut lambda: f64 = 1e-3;
+    for iteration in 1..=iters {
+        let n = current.residual.len();
+        let scale = lambda.sqrt();
+        let augmented = Mat::from_fn(n + p, p, |i, j| {
+            if i < n {
+                current.jacobian[i * p + j]
+            } else if i - n == j {
+                scale
+            } else {
+                0.0
+            }
+        });
+        let mut rhs: Vec<f64> = current.residual.iter().map(|r| -r).collect();
+        rhs.resize(n + p, 0.0);
+        let step = match lstsq::solve(augmented.as_ref(), &rhs, 1e-14, Par::rayon(0)) {
+            Ok(s) => s.solution,
+            Err(_) => {
+                return Err(TrainError::Diverged {
+                    iteration,
+                    term: "the Jacobian".into(),
+                })
+            }
+        };
+        let mut trial = theta.to_vec();
+        for (j, d) in step.iter().enumerate() {
+            trial[first + j] += d;
+        }
+        let candidate = evaluate(executor, lowered, training, equations, &trial)?;
+        let candidate_loss = loss(&candidate.residual);
+        if candidate_loss.is_finite() && candidate_loss < current_loss {
+            let decrease = (current_loss - candidate_loss) / current_loss.max(f64::MIN_POSITIVE);
+            theta.copy_from_slice(&trial);
+            current = candidate;
+            current_loss = candidate_loss;
+            lambda = (lambda / 3.0).max(1e-15);
+            let record = Iteration {
+                loss: current_loss,
+                lambda,
+            };
+            on_iteration(iteration, &record);
+            history.push(record);
+            if decrease < tol || current_loss == 0.0 {
+                break;
+            }
+        } else {
+            lambda *= 4.0;
+            let record = Iteration {
+                loss: current_loss,
+                lambda,
+            };
+            on_iteration(iteration, &record);
+            history.push(record);
+            if lambda > 1e16 {
+                break;
+            }
+        }
+    }
+    check_finite(&current, history.len())?;
+    Ok(history)
+}
+
+/// Full-batch Adam on the loss sum_t mean_i r_{t,i}^2 (each term averaged
+/// over its points), with gradient sum_t (2 / n_t) J_t^T r_t from the
+/// network kernels. Standard Adam (beta1 0.9, beta2 0.999, eps 1e-8).
+#[allow(clippy::too_many_arguments)]
+pub fn adam(
+    executor: &dyn Executor,
+    lowered: &Lowered,
+    training: &TrainingPoints,
+    equations: usize,
+    theta: &mut [f64],
+    lr: f64,
+    epochs: usize,
+    mut on_epoch: impl FnMut(usize, f64),
+) -> Result<Vec<f64>, TrainError> {
+    let layout = &lowered.layout;
+    let p = layout.trained();
+    let first = layout.total() - p;
+    let (beta1, beta2, eps) = (0.9, 0.999, 1e-8);
+    let mut m = vec![0.0; p];
+    let mut v = vec![0.0; p];
+    let mut history = Vec::with_capacity(epochs);
+    let mut gradient = vec![0.0; p];
+    for epoch in 1..=epochs {
+        let e = evaluate(executor, lowered, training, equations, theta)?;
+        check_finite(&e, epoch)?;
+        gradient.iter_mut().for_each(|g| *g = 0.0);
+        let mut total = 0.0;
+        for (_, range) in &e.blocks {
+            let n = range.len().max(1) as f64;
+            for i in range.clone() {
+                let r = e.residual[i];
+                total += r * r / n;
+                let row = &e.jacobian[i * p..(i + 1) * p];
+                for (g, j) in gradient.iter_mut().zip(row) {
+                    *g += 2.0 * r * j / n;
+                }
+            }
+        }
+        history.push(total);
+        on_epoch(epoch, total);
+        let (c1, c2) = (1.0 - beta1_pow(beta1, epoch), 1.0 - beta1_pow(beta2, epoch));
+        for j in 0..p {
+            m[j] = beta1 * m[j] + (1.0 - beta1) * gradient[j];
+            v[j] = beta2 * v[j] + (1.0 - beta2) * gradient[j] * gradient[j];
+            theta[first + j] -= lr * (m[j] / c1) / ((v[j] / c2).sqrt() + eps);
+        }
+        if theta.iter().any(|t| !t.is_finite()) {
+            return Err(TrainError::Diverged {
+                iteration: epoch,
+                term: "the parameters".into(),
+            });
+        }
+    }
+    Ok(history)
+}
+
+fn beta1_pow(beta: f64, epoch: usize) -> f64 {
+    beta.powi(epoch.min(i32::MAX as usize) as i32)
+}
