@@ -41,7 +41,7 @@ impl<'a> ExprPrinter<'a> {
     pub fn residual(&self, lhs: &Expr, rhs: &Expr) -> String {
         match rhs {
             Expr::Number(v) if *v == 0.0 => self.print(lhs),
-            _ => self.print(&Expr::sub(lhs.clone(), rhs.clone())),
+            _ => self.print(&Expr::difference(lhs.clone(), rhs.clone())),
         }
     }
 

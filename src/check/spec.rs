@@ -86,7 +86,7 @@ pub struct Equation {
 impl Equation {
     /// The residual `lhs - rhs`.
     pub fn residual(&self) -> Expr {
-        Expr::sub(self.lhs.clone(), self.rhs.clone())
+        Expr::difference(self.lhs.clone(), self.rhs.clone())
     }
 }
 
@@ -130,7 +130,7 @@ pub struct Condition {
 impl Condition {
     /// The residual `lhs - rhs`.
     pub fn residual(&self) -> Expr {
-        Expr::sub(self.lhs.clone(), self.rhs.clone())
+        Expr::difference(self.lhs.clone(), self.rhs.clone())
     }
 }
 
@@ -169,7 +169,7 @@ pub enum Expr {
 
 impl Expr {
     /// `a - b`
-    pub fn sub(a: Expr, b: Expr) -> Expr {
+    pub fn difference(a: Expr, b: Expr) -> Expr {
         Expr::Binary(Op::Sub, Box::new(a), Box::new(b))
     }
 

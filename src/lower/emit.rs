@@ -232,7 +232,7 @@ impl<'g> Emitter<'g> {
                     Some(n) if n.fract() == 0.0 && n.abs() <= 64.0 => {
                         self.def(Inst::Powi(b, n as i32))
                     }
-                    Some(n) if n == 0.5 => self.def(Inst::Unary(UnaryOp::Call(MathFn::Sqrt), b)),
+                    Some(0.5) => self.def(Inst::Unary(UnaryOp::Call(MathFn::Sqrt), b)),
                     _ => {
                         let e = self.value_of(exponent, local);
                         self.def(Inst::Binary(BinaryOp::Pow, b, e))

@@ -229,7 +229,7 @@ fn tensor(axes: &[Vec<f64>]) -> PointSet {
 pub fn test_points(spec: &Spec) -> PointSet {
     let bounds: Vec<(f64, f64)> = spec.coordinates.iter().map(|c| (c.lo, c.hi)).collect();
     match bounds.len() {
-        0..=2 | 3 => {
+        0..=3 => {
             let n = if bounds.len() <= 2 { 101 } else { 41 };
             tensor(
                 &bounds

@@ -19,11 +19,11 @@ pub struct LinearSystem {
 }
 
 /// The point set residual number `residual` is trained on.
-pub fn points_of<'p>(
-    training: &'p TrainingPoints,
+pub fn points_of(
+    training: &TrainingPoints,
     equations: usize,
     residual: usize,
-) -> &'p PointSet {
+) -> &PointSet {
     if residual < equations {
         &training.interior
     } else {

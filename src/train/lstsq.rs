@@ -70,7 +70,7 @@ pub fn solve(
     let r = qr.R();
     let size = m.min(n);
     let r00 = if size > 0 { r[(0, 0)].abs() } else { 0.0 };
-    if !(r00 > 0.0) {
+    if r00.is_nan() || r00 <= 0.0 {
         return Err(LstsqError::ZeroMatrix);
     }
     let rank = (0..size)
