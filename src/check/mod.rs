@@ -152,11 +152,24 @@ impl<'d> Checker<'d> {
         });
         let domain = unique(file, "domain", self.diagnostics);
         let time = unique(file, "time", self.diagnostics);
+        if domain.is_none() {
+            // Without coordinates every expression would fail to resolve;
+            // report the one real mistake.
+            self.diagnostics.push(
+                Diagnostic::error("E0401", "missing `domain` statement", Span::new(0, 0))
+                    .with_note("declare the spatial box, e.g. `domain x in [0, 1]`"),
+            );
+            return None;
+        }
 
         // 1. Declarations: coordinates, unknowns, then consts and lets.
+        // Coordinates of every `domain` statement (a second one was reported
+        // above; keeping its coordinates avoids follow-up errors).
         let mut intervals: Vec<&ast::IntervalDecl> = Vec::new();
-        if let Some(StatementKind::Domain(list)) = domain.map(|s| &s.kind) {
-            intervals.extend(list.iter());
+        for statement in &file.statements {
+            if let StatementKind::Domain(list) = &statement.kind {
+                intervals.extend(list.iter());
+            }
         }
         let space_dims = intervals.len();
         if let Some(StatementKind::Time(decl)) = time.map(|s| &s.kind) {
@@ -173,6 +186,13 @@ impl<'d> Checker<'d> {
             self.define(&decl.name, NameKind::Coordinate(id));
         }
         self.scope.space_dims = space_dims;
+        if !has_unknown_statement(file) {
+            self.diagnostics.push(
+                Diagnostic::error("E0409", "missing `unknown` statement", Span::new(0, 0))
+                    .with_note("declare the unknown fields, e.g. `unknown u`"),
+            );
+            return None;
+        }
         let mut unknowns = Vec::new();
         for statement in &file.statements {
             if let StatementKind::Unknown(list) = &statement.kind {
@@ -273,12 +293,6 @@ impl<'d> Checker<'d> {
                 }
                 _ => domain_ok = false,
             }
-        }
-        if domain.is_none() {
-            self.diagnostics.push(
-                Diagnostic::error("E0401", "missing `domain` statement", Span::new(0, 0))
-                    .with_note("declare the spatial box, e.g. `domain x in [0, 1]`"),
-            );
         }
 
         // 4. Lets, in source order.
@@ -405,12 +419,6 @@ impl<'d> Checker<'d> {
 
         // 6. Structure: unknowns, equations, conditions.
         let file_start = Span::new(0, 0);
-        if unknowns.is_empty() && !has_unknown_statement(file) {
-            self.diagnostics.push(
-                Diagnostic::error("E0409", "missing `unknown` statement", file_start)
-                    .with_note("declare the unknown fields, e.g. `unknown u`"),
-            );
-        }
         if !file
             .statements
             .iter()
@@ -478,23 +486,6 @@ impl<'d> Checker<'d> {
         let settings = self.settings(file, overrides, linearity, dims, time.is_some());
 
         let (ansatz, diff, train, sampling) = settings?;
-        if let DiffMode::Fd { h, .. } = diff {
-            let narrowest = self
-                .scope
-                .coordinates
-                .iter()
-                .map(|c| (c.hi - c.lo, c.name.as_str()))
-                .fold((f64::INFINITY, ""), |a, b| if b.0 < a.0 { b } else { a });
-            if h >= narrowest.0 {
-                self.diagnostics.push(Diagnostic::error_without_span(
-                    "E0507",
-                    format!(
-                        "finite-difference step h = {h} is not smaller than the domain ({} has width {})",
-                        narrowest.1, narrowest.0
-                    ),
-                ));
-            }
-        }
         if has_errors(self.diagnostics) {
             return None;
         }
@@ -708,10 +699,30 @@ impl<'d> Checker<'d> {
             .resolver()
             .setting(Group::Ansatz, ansatz_stmt, "rfm", overrides, &no_dynamic)
             .map(|s| ansatz_from(&s));
-        let diff = self
-            .resolver()
-            .setting(Group::Diff, diff_stmt, "ad", overrides, &no_dynamic)
-            .map(|s| diff_from(&s));
+        let diff_setting =
+            self.resolver()
+                .setting(Group::Diff, diff_stmt, "ad", overrides, &no_dynamic);
+        let diff = diff_setting.as_ref().map(diff_from);
+        if let Some(DiffMode::Fd { h, .. }) = diff {
+            let narrowest = self
+                .scope
+                .coordinates
+                .iter()
+                .map(|c| (c.hi - c.lo, c.name.as_str()))
+                .fold((f64::INFINITY, ""), |a, b| if b.0 < a.0 { b } else { a });
+            if h >= narrowest.0 {
+                let message = format!(
+                    "finite-difference step h = {h} is not smaller than the domain ({} has width {})",
+                    narrowest.1,
+                    fmt_num(narrowest.0)
+                );
+                self.combination_error(
+                    message,
+                    diff_setting.as_ref().and_then(|s| s.span),
+                    "the stencils sample the network at x +- h; choose h well below the interval widths",
+                );
+            }
+        }
         let default_trainer = match (&ansatz, linearity) {
             (Some(Ansatz::Shallow { .. }), _) => "adam",
             (_, Linearity::Nonlinear) => "gauss_newton",

@@ -100,6 +100,10 @@ impl Scope {
         let mut best: Option<(usize, &str)> = None;
         for c in candidates {
             let d = edit_distance(name, c);
+            // One-letter names are too short for a meaningful guess.
+            if name.chars().count() < 2 || c.chars().count() < 2 {
+                continue;
+            }
             let limit = if name.len() <= 3 { 1 } else { 2 };
             if d <= limit && best.is_none_or(|(bd, bc)| (d, c) < (bd, bc)) {
                 best = Some((d, c));
@@ -194,6 +198,24 @@ impl Resolver<'_> {
         if let Some((unknown, letters)) = self.scope.split_subscript(name) {
             return self.subscript_derivative(name, unknown, letters, span, ctx);
         }
+        // `u_x1x1` with multi-letter coordinates: the subscript form cannot
+        // say which coordinates are meant.
+        let multi_letter = self.scope.coordinates.iter().any(|c| c.name.chars().count() > 1);
+        if let Some((unknown, _)) = name.split_once('_').filter(|_| multi_letter) {
+            if self.scope.unknown_names.iter().any(|u| u == unknown) {
+                return self.error(
+                    Diagnostic::error(
+                        "E0303",
+                        format!("subscript derivative `{name}` needs single-letter coordinate names"),
+                        span,
+                    )
+                    .with_note(format!(
+                        "coordinates are {}; write d({unknown}, ...) instead",
+                        self.scope.coordinate_list()
+                    )),
+                );
+            }
+        }
         let mut d = Diagnostic::error("E0201", format!("undefined name `{name}`"), span)
             .with_label_message("not defined");
         if let Some(s) = self.scope.suggestion(name) {
@@ -250,6 +272,14 @@ impl Resolver<'_> {
             },
             NameKind::Constant(i) => {
                 let c = &self.scope.constants[i];
+                if c.span.start <= span.start && span.end <= c.span.end {
+                    let defined = c.span;
+                    return self.error(
+                        Diagnostic::error("E0206", format!("const `{name}` refers to itself"), span)
+                            .with_label_message("used in its own definition")
+                            .with_secondary(defined, "defined here"),
+                    );
+                }
                 if c.span.start > span.start {
                     let defined = c.span;
                     return self.error(used_before_definition(name, span, defined));

@@ -66,18 +66,37 @@ fn one_statement_per_line(source: &str, statements: &[Statement], out: &mut Vec<
 }
 
 /// The span of a pair without the whitespace and comments pest may have
-/// consumed after its last token (it ends where its last leaf token ends).
+/// consumed after its last token.
 fn span_of(pair: &Pair<'_, Rule>) -> Span {
     let s = pair.as_span();
-    let end = pair
-        .clone()
-        .into_inner()
-        .flatten()
-        .filter(|p| p.clone().into_inner().next().is_none())
-        .map(|p| p.as_span().end())
-        .max()
-        .unwrap_or(s.end());
-    Span::new(s.start(), end)
+    Span::new(s.start(), s.start() + trimmed_len(s.as_str()))
+}
+
+/// The length of `text` without trailing whitespace and `#` comments.
+fn trimmed_len(text: &str) -> usize {
+    let mut end = text.len();
+    loop {
+        let trimmed = text[..end].trim_end();
+        end = trimmed.len();
+        let line_start = trimmed.rfind('\n').map_or(0, |i| i + 1);
+        match comment_start(&trimmed[line_start..]) {
+            Some(offset) => end = line_start + offset,
+            None => return end,
+        }
+    }
+}
+
+/// Where a `#` comment starts in one line (outside a quoted string).
+fn comment_start(line: &str) -> Option<usize> {
+    let mut in_string = false;
+    for (i, c) in line.char_indices() {
+        match c {
+            '"' => in_string = !in_string,
+            '#' if !in_string => return Some(i),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Converts pest pairs into AST nodes. The grammar guarantees the shape of
@@ -259,7 +278,7 @@ impl AstBuilder {
         self.expr(expr)
     }
 
-    /// setting = { ident ~ ("(" ~ (setting_arg ~ ("," ~ setting_arg)*)? ~ ","? ~ ")")? }
+    /// setting = { ident ~ ("(" ~ (setting_arg ~ ("," ~ setting_arg)* ~ ","?)? ~ ")")? }
     fn setting(&mut self, pair: Pair<'_, Rule>) -> Setting {
         let span = span_of(&pair);
         let mut it = pair.into_inner();
@@ -438,7 +457,8 @@ fn describe_rule(rule: Rule) -> Option<&'static str> {
         Rule::face | Rule::coord_face | Rule::boundary_face | Rule::kw_boundary => {
             "a face (`x = 0` or `boundary`)"
         }
-        Rule::setting | Rule::setting_arg => "a setting",
+        Rule::setting => "a setting",
+        Rule::setting_arg => "an argument (`key = value`)",
         Rule::sample_set | Rule::set_name => "a point set (`interior = grid(64)`)",
         Rule::interval_decl => "a coordinate interval (`x in [0, 1]`)",
         Rule::binding => "a definition (`name = value`)",
@@ -543,17 +563,30 @@ fn is_keyword(word: &str) -> bool {
 /// Rewrites a pest error into a diagnostic with the expected tokens in words.
 fn syntax_error(source: &str, error: &pest::error::Error<Rule>) -> Diagnostic {
     use pest::error::{ErrorVariant, InputLocation};
-    let pos = match error.location {
+    let mut pos = match error.location {
         InputLocation::Pos(p) => p,
         InputLocation::Span((s, _)) => s,
     };
+    // pest may report the start of the rule that failed; the attempts know
+    // how far the parse really got.
+    let attempts = error.parse_attempts();
+    // (Not when a keyword stands at the reported position: the attempts
+    // then include the lookahead that rejected it as a name.)
+    let keyword_here = found_at(source, pos).0.starts_with("keyword");
+    let further = attempts
+        .as_ref()
+        .filter(|a| a.max_position > pos && !keyword_here)
+        .map(|a| a.max_position);
+    if let Some(p) = further {
+        pos = p;
+    }
     let mut expected: Vec<String> = Vec::new();
     fn push(expected: &mut Vec<String>, s: String) {
         if !expected.contains(&s) {
             expected.push(s);
         }
     }
-    if let ErrorVariant::ParsingError { positives, .. } = &error.variant {
+    if let (ErrorVariant::ParsingError { positives, .. }, None) = (&error.variant, further) {
         let statement_expected = positives.iter().any(|r| STATEMENT_KEYWORDS.contains(r));
         if statement_expected {
             push(
@@ -574,7 +607,15 @@ fn syntax_error(source: &str, error: &pest::error::Error<Rule>) -> Diagnostic {
     // Operators are already covered by "an operator"; an opening bracket
     // right after an operand only means "this name could have been a call".
     let after_operand = expected.iter().any(|e| e == "an operator");
-    if let Some(attempts) = error.parse_attempts() {
+    if let Some(attempts) = &attempts {
+        if further.is_some() {
+            // Rules that were waiting for a token at the furthest position.
+            for stack in attempts.call_stacks() {
+                if let Some(words) = stack.deepest.get_rule().and_then(|r| describe_rule(*r)) {
+                    push(&mut expected, words.to_string());
+                }
+            }
+        }
         if attempts.max_position == pos {
             for token in attempts.expected_tokens() {
                 let token = token.to_string();
@@ -592,7 +633,13 @@ fn syntax_error(source: &str, error: &pest::error::Error<Rule>) -> Diagnostic {
     if expected.iter().any(|e| e.starts_with("a statement")) {
         expected.retain(|e| e != "the end of the file");
     }
-    let (found, span) = found_at(source, pos);
+    let (found, mut span) = found_at(source, pos);
+    // At the end of the file, point at the last token instead of past it.
+    if span.start >= source.len() {
+        let end = trimmed_len(source);
+        let last = source[..end].chars().next_back().map_or(0, char::len_utf8);
+        span = Span::new(end - last, end);
+    }
     let expected_text = match expected.len() {
         0 => "something else".to_string(),
         1 => expected[0].clone(),
@@ -610,7 +657,8 @@ fn syntax_error(source: &str, error: &pest::error::Error<Rule>) -> Diagnostic {
         diagnostic = diagnostic.with_note("the statement before it looks incomplete");
     }
     // An unclosed bracket: show where it was opened.
-    if expected.iter().any(|e| e == "`)`" || e == "`]`") {
+    let statement_over = found.starts_with("keyword") || span.end >= source.len();
+    if statement_over && expected.iter().any(|e| e == "`)`" || e == "`]`") {
         if let Some(open) = unclosed_bracket(&source[..pos.min(source.len())]) {
             diagnostic =
                 diagnostic.with_secondary(Span::new(open, open + 1), "this bracket is not closed");
