@@ -429,11 +429,13 @@ impl<'d> Checker<'d> {
                     .with_note("write the PDE, e.g. `equation -u_xx = 1`"),
             );
         } else if !equations.is_empty() {
+            let mut unused_unknown = false;
             for (u, unknown) in unknowns.iter().enumerate() {
                 let used = equations
                     .iter()
                     .any(|e| uses_unknown(&e.lhs, u) || uses_unknown(&e.rhs, u));
                 if !used {
+                    unused_unknown = true;
                     self.diagnostics.push(
                         Diagnostic::error(
                             "E0408",
@@ -452,7 +454,7 @@ impl<'d> Checker<'d> {
                 .iter()
                 .filter(|s| matches!(s.kind, StatementKind::Equation(_)))
                 .count();
-            if counted != unknowns.len() && !unknowns.is_empty() {
+            if counted != unknowns.len() && !unknowns.is_empty() && !unused_unknown {
                 let first_unknown = unknowns[0].span;
                 self.diagnostics.push(
                     Diagnostic::warning(

@@ -13,6 +13,9 @@ use crate::diag::{Diagnostic, Span};
 use crate::math::MathFn;
 use crate::syntax::ast::{self, BinOp, ExprKind};
 
+/// The highest derivative order one subscript or `d(...)` may ask for.
+pub const MAX_DERIVATIVE_ORDER: usize = 16;
+
 /// Names that cannot be defined by a file.
 pub const BUILTIN_NAMES: [&str; 8] = ["pi", "e", "d", "lap", "grad", "div", "sum", "norm2"];
 
@@ -200,13 +203,19 @@ impl Resolver<'_> {
         }
         // `u_x1x1` with multi-letter coordinates: the subscript form cannot
         // say which coordinates are meant.
-        let multi_letter = self.scope.coordinates.iter().any(|c| c.name.chars().count() > 1);
+        let multi_letter = self
+            .scope
+            .coordinates
+            .iter()
+            .any(|c| c.name.chars().count() > 1);
         if let Some((unknown, _)) = name.split_once('_').filter(|_| multi_letter) {
             if self.scope.unknown_names.iter().any(|u| u == unknown) {
                 return self.error(
                     Diagnostic::error(
                         "E0303",
-                        format!("subscript derivative `{name}` needs single-letter coordinate names"),
+                        format!(
+                            "subscript derivative `{name}` needs single-letter coordinate names"
+                        ),
                         span,
                     )
                     .with_note(format!(
@@ -275,9 +284,13 @@ impl Resolver<'_> {
                 if c.span.start <= span.start && span.end <= c.span.end {
                     let defined = c.span;
                     return self.error(
-                        Diagnostic::error("E0206", format!("const `{name}` refers to itself"), span)
-                            .with_label_message("used in its own definition")
-                            .with_secondary(defined, "defined here"),
+                        Diagnostic::error(
+                            "E0206",
+                            format!("const `{name}` refers to itself"),
+                            span,
+                        )
+                        .with_label_message("used in its own definition")
+                        .with_secondary(defined, "defined here"),
                     );
                 }
                 if c.span.start > span.start {
@@ -403,6 +416,16 @@ impl Resolver<'_> {
                     scope.unknown_names[unknown]
                 )),
             );
+        }
+        if letters.len() > MAX_DERIVATIVE_ORDER {
+            return self.error(Diagnostic::error(
+                "E0304",
+                format!(
+                    "derivative of order {} in `{name}`; at most {MAX_DERIVATIVE_ORDER} is supported",
+                    letters.len()
+                ),
+                span,
+            ));
         }
         let mut derivative = vec![0u8; scope.coordinates.len()];
         for (offset, letter) in letters.char_indices() {
@@ -567,6 +590,16 @@ impl Resolver<'_> {
                 )
                 .with_note("write d(u, x) or d(u, x, y)"),
             );
+        }
+        if args.len() - 1 > MAX_DERIVATIVE_ORDER {
+            return self.error(Diagnostic::error(
+                "E0304",
+                format!(
+                    "derivative of order {}; at most {MAX_DERIVATIVE_ORDER} is supported",
+                    args.len() - 1
+                ),
+                span,
+            ));
         }
         let body = self.resolve(&args[0], ctx);
         let mut wrt = Vec::new();

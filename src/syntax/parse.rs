@@ -20,6 +20,9 @@ struct PdeParser;
 /// diagnostic says what was expected where; otherwise further diagnostics
 /// (such as two statements on one line) may accompany the tree.
 pub fn parse(source: &str) -> (Option<File>, Vec<Diagnostic>) {
+    if let Some(d) = too_deep(source) {
+        return (None, vec![d]);
+    }
     pest::set_error_detail(true);
     let pairs = match PdeParser::parse(Rule::file, source) {
         Ok(pairs) => pairs,
@@ -38,6 +41,46 @@ pub fn parse(source: &str) -> (Option<File>, Vec<Diagnostic>) {
     }
     one_statement_per_line(source, &statements, &mut builder.diagnostics);
     (Some(File { statements }), builder.diagnostics)
+}
+
+/// The deepest bracket nesting the language accepts: far beyond what a
+/// person writes, and small enough that every stage's recursion is safe.
+pub const MAX_NESTING: usize = 200;
+
+/// Rejects bracket nesting deeper than [`MAX_NESTING`] before parsing.
+fn too_deep(source: &str) -> Option<Diagnostic> {
+    let mut depth = 0usize;
+    let mut in_comment = false;
+    let mut in_string = false;
+    for (i, c) in source.char_indices() {
+        match c {
+            '\n' => {
+                in_comment = false;
+                in_string = false;
+            }
+            _ if in_comment => {}
+            '"' => in_string = !in_string,
+            _ if in_string => {}
+            '#' => in_comment = true,
+            '(' | '[' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Some(
+                        Diagnostic::error(
+                            "E0104",
+                            format!("brackets nested more than {MAX_NESTING} levels deep"),
+                            Span::new(i, i + 1),
+                        )
+                        .with_label_message("too deep here")
+                        .with_note("split the expression with `let` definitions"),
+                    );
+                }
+            }
+            ')' | ']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Every statement must start on a line of its own (the grammar lets

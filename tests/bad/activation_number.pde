@@ -1,0 +1,7 @@
+# `activation` is given a number instead of a name
+domain x in [0, 1]
+unknown u
+equation -u_xx = pi^2*sin(pi*x)
+bc u = 0 on boundary
+exact u = sin(pi*x)
+ansatz rfm(activation = 1)

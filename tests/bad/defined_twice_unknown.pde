@@ -1,0 +1,7 @@
+# the unknown `u` is declared twice
+domain x in [0, 1]
+unknown u
+unknown u
+equation -u_xx = pi^2*sin(pi*x)
+bc u = 0 on boundary
+exact u = sin(pi*x)

@@ -1,0 +1,5 @@
+# there is no `domain` statement
+unknown u
+equation -u_xx = pi^2*sin(pi*x)
+bc u = 0 on boundary
+exact u = sin(pi*x)

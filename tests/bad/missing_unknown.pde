@@ -1,0 +1,5 @@
+# there is no `unknown` statement
+domain x in [0, 1]
+equation -u_xx = pi^2*sin(pi*x)
+bc u = 0 on boundary
+exact u = sin(pi*x)

@@ -1,0 +1,7 @@
+# `sample initial` in a problem without time
+domain x in [0, 1]
+unknown u
+equation -u_xx = pi^2*sin(pi*x)
+bc u = 0 on boundary
+exact u = sin(pi*x)
+sample initial = grid(16)

@@ -1,0 +1,6 @@
+# `u_t` in a problem without a time coordinate
+domain x in [0, 1]
+unknown u
+equation u_t - u_xx = pi^2*sin(pi*x)
+bc u = 0 on boundary
+exact u = sin(pi*x)

@@ -1,0 +1,7 @@
+# a setting with a lone comma and no arguments
+domain x in [0, 1]
+unknown u
+equation -u_xx = pi^2*sin(pi*x)
+bc u = 0 on boundary
+exact u = sin(pi*x)
+ansatz rfm(,)

@@ -1,0 +1,6 @@
+# the statement keyword `equation` is misspelled
+domain x in [0, 1]
+unknown u
+equaton -u_xx = pi^2*sin(pi*x)
+bc u = 0 on boundary
+exact u = sin(pi*x)

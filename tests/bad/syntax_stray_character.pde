@@ -1,0 +1,6 @@
+# a stray `@` in the middle of an expression
+domain x in [0, 1]
+unknown u
+equation -u_xx = pi^2 @ sin(pi*x)
+bc u = 0 on boundary
+exact u = sin(pi*x)

@@ -1,0 +1,5 @@
+# two statements on one line
+domain x in [0, 1]
+unknown u equation -u_xx = pi^2*sin(pi*x)
+bc u = 0 on boundary
+exact u = sin(pi*x)

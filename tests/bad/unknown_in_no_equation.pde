@@ -1,0 +1,6 @@
+# the unknown `v` appears in no equation
+domain x in [0, 1]
+unknown u, v
+equation -u_xx = pi^2*sin(pi*x)
+bc u = 0 on boundary
+exact u = sin(pi*x)
