@@ -28,7 +28,9 @@ fn main() {
     let mut worst: f64 = 0.0;
     for path in paths {
         let source = std::fs::read_to_string(&path).expect("readable");
-        let mut times: Vec<f64> = (0..21).map(|_| compile(&source).as_secs_f64() * 1e3).collect();
+        let mut times: Vec<f64> = (0..21)
+            .map(|_| compile(&source).as_secs_f64() * 1e3)
+            .collect();
         times.sort_by(|a, b| a.total_cmp(b));
         let median = times[times.len() / 2];
         worst = worst.max(median);

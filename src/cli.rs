@@ -16,7 +16,7 @@ use codespan_reporting::term;
 
 use crate::check::{self, Overrides, ProblemDump, Spec, Summary};
 use crate::diag::{has_errors, Diagnostic, Severity};
-use crate::ir::Interpreted;
+use crate::jit::{self, Compiled};
 use crate::lower;
 use crate::report::{self, Report};
 use crate::sample;
@@ -105,6 +105,10 @@ enum Stage {
     Sym,
     /// The kernel IR.
     Ir,
+    /// Cranelift's IR of every kernel.
+    Clif,
+    /// The machine code of every kernel, disassembled.
+    Asm,
 }
 
 /// Command-line overrides of the settings in the file.
@@ -279,7 +283,7 @@ pub fn run(
                     }
                     None => EXIT_INPUT,
                 },
-                Stage::Sym | Stage::Ir => {
+                Stage::Sym | Stage::Ir | Stage::Clif | Stage::Asm => {
                     let Some(checked) = session.check_file(&file, &overrides, false) else {
                         return EXIT_INPUT;
                     };
@@ -290,11 +294,29 @@ pub fn run(
                             return EXIT_RUNTIME;
                         }
                     };
-                    if stage == Stage::Sym {
-                        let _ = write!(session.stdout, "{}", lowered.sym);
-                    } else {
-                        for k in &lowered.kernels {
-                            let _ = write!(session.stdout, "{}", k.kernel);
+                    match stage {
+                        Stage::Sym => {
+                            let _ = write!(session.stdout, "{}", lowered.sym);
+                        }
+                        Stage::Ir => {
+                            for k in &lowered.kernels {
+                                let _ = write!(session.stdout, "{}", k.kernel);
+                            }
+                        }
+                        _ => {
+                            let compiled = match compile(&lowered) {
+                                Ok(c) => c,
+                                Err(e) => {
+                                    let _ = writeln!(session.stderr, "error: {e}");
+                                    return EXIT_RUNTIME;
+                                }
+                            };
+                            let text = if stage == Stage::Clif {
+                                compiled.clif()
+                            } else {
+                                compiled.asm()
+                            };
+                            let _ = write!(session.stdout, "{text}");
                         }
                     }
                     EXIT_OK
@@ -304,11 +326,19 @@ pub fn run(
     }
 }
 
+/// JIT-compiles the lowered kernels.
+fn compile(lowered: &lower::Lowered) -> Result<Compiled, jit::JitError> {
+    let kernels: Vec<_> = lowered.kernels.iter().map(|k| k.kernel.clone()).collect();
+    let mut compiled = Compiled::new(&kernels, lowered.layout.neurons)?;
+    compiled.set_threads(std::thread::available_parallelism().map_or(1, |n| n.get()));
+    Ok(compiled)
+}
+
 /// Compiles, samples, trains and evaluates one problem.
 fn solve(spec: &Spec, quiet: bool, progress: &mut dyn Write) -> Result<Report, String> {
     let start = Instant::now();
     let lowered = lower::lower(spec).map_err(|e| e.to_string())?;
-    let executor = Interpreted(lowered.kernels.iter().map(|k| k.kernel.clone()).collect());
+    let executor = compile(&lowered).map_err(|e| e.to_string())?;
     let compile_seconds = start.elapsed().as_secs_f64();
     let training = sample::training_points(spec);
     let mut point_sets = vec![("interior".to_string(), training.interior.len())];

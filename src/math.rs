@@ -4,7 +4,7 @@
 //! against [`MathFn::from_name`] and [`Activation::from_name`], the symbolic
 //! stage differentiates them, the IR interpreter evaluates them with
 //! [`MathFn::eval`], and the JIT imports the primal functions by
-//! [`MathFn::symbol`]. Adding a function means adding one arm to each `match`
+//! their names (`jit::symbols`). Adding a function means adding one arm to each `match`
 //! in this file plus its derivative rule in `symbolic`.
 
 use std::fmt;
@@ -39,7 +39,7 @@ impl MathFn {
         MathFn::Abs,
     ];
 
-    /// The name users write in a `.pde` file; also the JIT import symbol.
+    /// The name users write in a `.pde` file.
     pub fn name(self) -> &'static str {
         match self {
             MathFn::Sin => "sin",

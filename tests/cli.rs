@@ -204,7 +204,7 @@ fn several_independent_errors_are_reported_in_one_run() {
 fn emit_stages_for_poisson1d_and_wave() {
     for example in ["poisson1d", "wave"] {
         for diff in ["ad", "fd"] {
-            for stage in ["sym", "ir"] {
+            for stage in ["sym", "ir", "clif", "asm"] {
                 let path = format!("examples/{example}.pde");
                 let (code, out, err) = pdec(&["emit", &path, "--stage", stage, "--diff", diff]);
                 assert_eq!(code, 0, "{err}");
@@ -223,7 +223,7 @@ fn every_example_emits_every_stage() {
         if !path.ends_with(".pde") {
             continue;
         }
-        for stage in ["ast", "problem", "sym", "ir"] {
+        for stage in ["ast", "problem", "sym", "ir", "clif"] {
             for diff in ["ad", "fd"] {
                 let (code, out, err) = pdec(&["emit", &path, "--stage", stage, "--diff", diff]);
                 assert_eq!(code, 0, "{path} --stage {stage} --diff {diff}: {err}");

@@ -203,10 +203,11 @@ impl Kernel {
                 } => {
                     self.check_array(*array, *index, Access::Output, in_loop)?;
                     self.check_use(*value, defined)?;
-                    if index.point == 0
-                        || index.neuron * max_neurons.saturating_sub(1) + index.offset
-                            >= index.point
-                    {
+                    let reach = index
+                        .neuron
+                        .checked_mul(max_neurons.saturating_sub(1))
+                        .and_then(|r| r.checked_add(index.offset));
+                    if index.point == 0 || reach.is_none_or(|r| r >= index.point) {
                         return err(format!(
                             "store to {} escapes its point's row",
                             self.arrays[array.0 as usize].name
@@ -345,10 +346,17 @@ impl Kernel {
     pub fn required_lengths(&self, end: usize, neurons: usize) -> Vec<usize> {
         let mut need = vec![0usize; self.arrays.len()];
         fn walk(block: &[Stmt], end: usize, neurons: usize, need: &mut [usize]) {
+            // Saturating: a reach that overflows can never be satisfied,
+            // so the call is refused rather than wrapped around.
             let reach = |index: &Index| {
                 let last_point = end.saturating_sub(1);
                 let last_neuron = neurons.saturating_sub(1);
-                index.point * last_point + index.neuron * last_neuron + index.offset + 1
+                index
+                    .point
+                    .saturating_mul(last_point)
+                    .saturating_add(index.neuron.saturating_mul(last_neuron))
+                    .saturating_add(index.offset)
+                    .saturating_add(1)
             };
             for stmt in block {
                 match stmt {

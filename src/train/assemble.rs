@@ -19,11 +19,7 @@ pub struct LinearSystem {
 }
 
 /// The point set residual number `residual` is trained on.
-pub fn points_of(
-    training: &TrainingPoints,
-    equations: usize,
-    residual: usize,
-) -> &PointSet {
+pub fn points_of(training: &TrainingPoints, equations: usize, residual: usize) -> &PointSet {
     if residual < equations {
         &training.interior
     } else {

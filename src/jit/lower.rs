@@ -1,0 +1,420 @@
+//! Translation of one [`Kernel`] into a Cranelift function.
+//!
+//! The function has the signature
+//! `extern "C" fn(ptrs: *const *mut f64, neurons: usize, start: usize, end: usize)`
+//! and computes, for `i in start..end` (and `k in 0..neurons` inside neuron
+//! loops), exactly what the interpreter computes: the same IEEE operations on
+//! the same operands in the same order, the same host functions for
+//! transcendental calls and the same multiplication sequence for `powi`.
+//!
+//! Shape of the generated code (loops are rotated: one test on entry, one at
+//! the bottom of each iteration):
+//!
+//! ```text
+//! entry(ptrs, neurons, start, end):
+//!     base_a = load ptrs[a]            ; one per array
+//!     $v = 0.0                         ; every accumulator
+//!     brif start < end, point, exit
+//! point:                               ; i = start, start+1, ..
+//!     ..body..
+//!     brif neurons != 0, neuron, after ; per neuron loop
+//! neuron:                              ; k = 0, 1, ..
+//!     ..loop body..
+//!     brif k+1 < neurons, neuron, after
+//! after:
+//!     ..rest of the body..
+//!     brif i+1 < end, point, exit
+//! exit:
+//!     return
+//! ```
+//!
+//! Element `i*point + k*neuron + offset` of array `a` is addressed as
+//! `base_a + 8*point*i + 8*neuron*k` with the immediate offset `8*offset`.
+//! The address arithmetic cannot overflow for any call the bounds check in
+//! `Compiled::run` admits (every address lies inside its slice), and the
+//! wrapping arithmetic of the immediates is exact modulo 2^64 in any case.
+
+use std::collections::HashMap;
+
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{
+    types, AbiParam, FuncRef, InstBuilder, MemFlagsData, Signature, Type, Value,
+};
+use cranelift_frontend::{FunctionBuilder, Variable};
+use cranelift_jit::JITModule;
+use cranelift_module::{FuncId, Linkage, Module};
+
+use super::symbols;
+use super::JitError;
+use crate::ir::{ArrayId, BinaryOp, Index, Inst, Kernel, Stmt, UnaryOp, ValueId};
+use crate::math::MathFn;
+
+/// Code generation choices (tests flip them).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Options {
+    /// `sqrt` and `abs` as native instructions (otherwise calls, like the
+    /// other math functions).
+    pub native_sqrt_abs: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            native_sqrt_abs: true,
+        }
+    }
+}
+
+/// The signature every kernel is compiled with.
+pub(super) fn kernel_signature(module: &JITModule) -> Signature {
+    let ptr = module.target_config().pointer_type();
+    let mut sig = module.make_signature();
+    for _ in 0..4 {
+        sig.params.push(AbiParam::new(ptr));
+    }
+    sig
+}
+
+/// Host functions declared in the module, each once (by symbol).
+#[derive(Default)]
+pub(super) struct Imports {
+    ids: HashMap<&'static str, FuncId>,
+}
+
+impl Imports {
+    fn get(
+        &mut self,
+        module: &mut JITModule,
+        name: &'static str,
+        arity: usize,
+    ) -> Result<FuncId, JitError> {
+        if let Some(id) = self.ids.get(name) {
+            return Ok(*id);
+        }
+        let mut sig = module.make_signature();
+        for _ in 0..arity {
+            sig.params.push(AbiParam::new(types::F64));
+        }
+        sig.returns.push(AbiParam::new(types::F64));
+        let id = module
+            .declare_function(name, Linkage::Import, &sig)
+            .map_err(|e| JitError::Codegen(format!("declaring {name}: {e}")))?;
+        self.ids.insert(name, id);
+        Ok(id)
+    }
+}
+
+/// Values that are valid in one block scope (the point body or a neuron loop
+/// body); inner scopes see the outer ones.
+#[derive(Default)]
+struct Scope {
+    /// `(array, point, neuron)` -> `base + 8*point*i + 8*neuron*k`.
+    addresses: HashMap<(u32, usize, usize), Value>,
+    /// Calls of pure host functions, by symbol and arguments.
+    calls: HashMap<(&'static str, Value, Option<Value>), Value>,
+}
+
+/// Builds the body of one kernel function.
+pub(super) struct Lowering<'a, 'f> {
+    b: FunctionBuilder<'f>,
+    module: &'a mut JITModule,
+    imports: &'a mut Imports,
+    options: Options,
+    ptr: Type,
+    refs: HashMap<&'static str, FuncRef>,
+    values: Vec<Option<Value>>,
+    vars: Vec<Variable>,
+    bases: Vec<Value>,
+    neurons: Value,
+    point: Value,
+    neuron: Option<Value>,
+    scopes: Vec<Scope>,
+}
+
+fn input_flags() -> MemFlagsData {
+    // Inputs are shared slices nobody writes during the call: loads of the
+    // same element may be merged. Not `can_move`: a load inside a neuron loop
+    // is only in bounds if the loop runs.
+    MemFlagsData::trusted().with_readonly()
+}
+
+fn output_flags() -> MemFlagsData {
+    MemFlagsData::trusted()
+}
+
+impl<'a, 'f> Lowering<'a, 'f> {
+    /// Emits the whole function and finalizes the builder.
+    pub fn build(
+        mut b: FunctionBuilder<'f>,
+        module: &'a mut JITModule,
+        imports: &'a mut Imports,
+        kernel: &'a Kernel,
+        options: Options,
+    ) -> Result<(), JitError> {
+        let config = module.target_config();
+        let ptr = config.pointer_type();
+        let entry = b.create_block();
+        let point_block = b.create_block();
+        let exit = b.create_block();
+        b.append_block_params_for_function_params(entry);
+        b.switch_to_block(entry);
+        b.seal_block(entry);
+        let params = b.block_params(entry).to_vec();
+        let (ptrs, neurons, start, end) = (params[0], params[1], params[2], params[3]);
+
+        // Base pointers of the arrays (the pointer table is valid and
+        // immutable for the whole call).
+        let table_flags = MemFlagsData::trusted().with_readonly().with_can_move();
+        let bytes = ptr.bytes() as i32;
+        let bases = (0..kernel.arrays.len())
+            .map(|a| b.ins().load(ptr, table_flags, ptrs, bytes * a as i32))
+            .collect();
+
+        // Accumulators start at 0.0 and keep their values from one point to
+        // the next, like the interpreter's.
+        let zero = b.ins().f64const(0.0);
+        let vars: Vec<Variable> = (0..kernel.vars)
+            .map(|_| {
+                let var = b.declare_var(types::F64);
+                b.def_var(var, zero);
+                var
+            })
+            .collect();
+        let i_var = b.declare_var(ptr);
+        b.def_var(i_var, start);
+        let any = b.ins().icmp(IntCC::UnsignedLessThan, start, end);
+        b.ins().brif(any, point_block, &[], exit, &[]);
+
+        b.switch_to_block(point_block);
+        let i = b.use_var(i_var);
+        let mut lowering = Lowering {
+            b,
+            module,
+            imports,
+            options,
+            ptr,
+            refs: HashMap::new(),
+            values: vec![None; kernel.values as usize],
+            vars,
+            bases,
+            neurons,
+            point: i,
+            neuron: None,
+            scopes: vec![Scope::default()],
+        };
+        lowering.block(&kernel.body)?;
+        let mut b = lowering.b;
+        let next = b.ins().iadd_imm_s(i, 1);
+        b.def_var(i_var, next);
+        let more = b.ins().icmp(IntCC::UnsignedLessThan, next, end);
+        b.ins().brif(more, point_block, &[], exit, &[]);
+        b.seal_block(point_block);
+
+        b.switch_to_block(exit);
+        b.seal_block(exit);
+        b.ins().return_(&[]);
+        b.finalize(config);
+        Ok(())
+    }
+
+    fn block(&mut self, stmts: &[Stmt]) -> Result<(), JitError> {
+        for stmt in stmts {
+            match stmt {
+                Stmt::Def(v, inst) => {
+                    let x = self.inst(inst)?;
+                    self.values[v.0 as usize] = Some(x);
+                }
+                Stmt::Store {
+                    array,
+                    index,
+                    value,
+                } => {
+                    let x = self.value(*value)?;
+                    let (p, offset) = self.address(*array, *index);
+                    self.b.ins().store(output_flags(), x, p, offset);
+                }
+                Stmt::Set(var, value) => {
+                    let x = self.value(*value)?;
+                    let var = self.vars[var.0 as usize];
+                    self.b.def_var(var, x);
+                }
+                Stmt::ForNeurons(body) => self.neuron_loop(body)?,
+            }
+        }
+        Ok(())
+    }
+
+    fn neuron_loop(&mut self, body: &[Stmt]) -> Result<(), JitError> {
+        if self.neuron.is_some() {
+            return Err(JitError::Codegen("nested neuron loop".into()));
+        }
+        let loop_block = self.b.create_block();
+        let after = self.b.create_block();
+        let k_var = self.b.declare_var(self.ptr);
+        let zero = self.b.ins().iconst(self.ptr, 0);
+        self.b.def_var(k_var, zero);
+        let any = self.b.ins().icmp_imm_u(IntCC::NotEqual, self.neurons, 0);
+        self.b.ins().brif(any, loop_block, &[], after, &[]);
+
+        self.b.switch_to_block(loop_block);
+        let k = self.b.use_var(k_var);
+        self.neuron = Some(k);
+        self.scopes.push(Scope::default());
+        self.block(body)?;
+        self.scopes.pop();
+        self.neuron = None;
+        let next = self.b.ins().iadd_imm_s(k, 1);
+        self.b.def_var(k_var, next);
+        let more = self
+            .b
+            .ins()
+            .icmp(IntCC::UnsignedLessThan, next, self.neurons);
+        self.b.ins().brif(more, loop_block, &[], after, &[]);
+        self.b.seal_block(loop_block);
+        self.b.seal_block(after);
+        self.b.switch_to_block(after);
+        Ok(())
+    }
+
+    fn value(&self, v: ValueId) -> Result<Value, JitError> {
+        self.values
+            .get(v.0 as usize)
+            .copied()
+            .flatten()
+            .ok_or_else(|| JitError::Codegen(format!("%{} used before its definition", v.0)))
+    }
+
+    fn inst(&mut self, inst: &Inst) -> Result<Value, JitError> {
+        Ok(match *inst {
+            Inst::Const(c) => self.b.ins().f64const(c),
+            Inst::Load { array, index } => {
+                let (p, offset) = self.address(array, index);
+                self.b.ins().load(types::F64, input_flags(), p, offset)
+            }
+            Inst::Unary(op, a) => {
+                let a = self.value(a)?;
+                match op {
+                    UnaryOp::Neg => self.b.ins().fneg(a),
+                    UnaryOp::Call(MathFn::Sqrt) if self.options.native_sqrt_abs => {
+                        self.b.ins().sqrt(a)
+                    }
+                    UnaryOp::Call(MathFn::Abs) if self.options.native_sqrt_abs => {
+                        self.b.ins().fabs(a)
+                    }
+                    UnaryOp::Call(f) => self.call(symbols::symbol(f), a, None)?,
+                }
+            }
+            Inst::Binary(op, a, b) => {
+                let (a, b) = (self.value(a)?, self.value(b)?);
+                match op {
+                    BinaryOp::Add => self.b.ins().fadd(a, b),
+                    BinaryOp::Sub => self.b.ins().fsub(a, b),
+                    BinaryOp::Mul => self.b.ins().fmul(a, b),
+                    BinaryOp::Div => self.b.ins().fdiv(a, b),
+                    BinaryOp::Pow => self.call(symbols::POW, a, Some(b))?,
+                }
+            }
+            Inst::Powi(a, n) => {
+                let a = self.value(a)?;
+                self.powi(a, n)
+            }
+            Inst::Read(var) => {
+                let var = self.vars[var.0 as usize];
+                self.b.use_var(var)
+            }
+        })
+    }
+
+    /// `x^n` with the multiplication sequence of [`crate::ir::powi`].
+    fn powi(&mut self, x: Value, n: i32) -> Value {
+        let mut result: Option<Value> = None;
+        let mut base = x;
+        let mut e = n.unsigned_abs();
+        while e > 0 {
+            if e & 1 == 1 {
+                result = Some(match result {
+                    None => base,
+                    Some(r) => self.b.ins().fmul(r, base),
+                });
+            }
+            e >>= 1;
+            if e > 0 {
+                base = self.b.ins().fmul(base, base);
+            }
+        }
+        let result = match result {
+            Some(r) => r,
+            None => self.b.ins().f64const(1.0),
+        };
+        if n < 0 {
+            let one = self.b.ins().f64const(1.0);
+            self.b.ins().fdiv(one, result)
+        } else {
+            result
+        }
+    }
+
+    /// A call of a pure host function; repeated calls with the same
+    /// arguments in scope reuse the first result.
+    fn call(&mut self, name: &'static str, a: Value, b: Option<Value>) -> Result<Value, JitError> {
+        let key = (name, a, b);
+        if let Some(v) = self.scopes.iter().rev().find_map(|s| s.calls.get(&key)) {
+            return Ok(*v);
+        }
+        let func = match self.refs.get(name) {
+            Some(f) => *f,
+            None => {
+                let arity = if b.is_some() { 2 } else { 1 };
+                let id = self.imports.get(self.module, name, arity)?;
+                let f = self.module.declare_func_in_func(id, self.b.func);
+                self.refs.insert(name, f);
+                f
+            }
+        };
+        let call = match b {
+            Some(b) => self.b.ins().call(func, &[a, b]),
+            None => self.b.ins().call(func, &[a]),
+        };
+        let result = self.b.inst_results(call)[0];
+        if let Some(scope) = self.scopes.last_mut() {
+            scope.calls.insert(key, result);
+        }
+        Ok(result)
+    }
+
+    /// The pointer and immediate byte offset of an element.
+    fn address(&mut self, array: ArrayId, index: Index) -> (Value, i32) {
+        let bytes = index.offset.wrapping_mul(8);
+        let p = self.scaled(array.0, index.point, index.neuron);
+        match i32::try_from(bytes) {
+            Ok(offset) => (p, offset),
+            Err(_) => (self.b.ins().iadd_imm_s(p, bytes as i64), 0),
+        }
+    }
+
+    /// `base + 8*point*i + 8*neuron*k`, cached per scope.
+    fn scaled(&mut self, array: u32, point: usize, neuron: usize) -> Value {
+        let key = (array, point, neuron);
+        if let Some(v) = self.scopes.iter().rev().find_map(|s| s.addresses.get(&key)) {
+            return *v;
+        }
+        let v = if neuron != 0 {
+            let row = self.scaled(array, point, 0);
+            let k = self.neuron.expect("neuron index outside a neuron loop");
+            let step = self.b.ins().imul_imm_s(k, neuron.wrapping_mul(8) as i64);
+            self.b.ins().iadd(row, step)
+        } else if point != 0 {
+            let step = self
+                .b
+                .ins()
+                .imul_imm_s(self.point, point.wrapping_mul(8) as i64);
+            self.b.ins().iadd(self.bases[array as usize], step)
+        } else {
+            self.bases[array as usize]
+        };
+        if let Some(scope) = self.scopes.last_mut() {
+            scope.addresses.insert(key, v);
+        }
+        v
+    }
+}

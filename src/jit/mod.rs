@@ -1,0 +1,528 @@
+//! Stage 6, the JIT: compiles kernels ([`ir::Kernel`]) to machine code with
+//! Cranelift and runs them.
+//!
+//! The machine code reproduces the reference interpreter ([`ir::run`]) bit
+//! for bit: the same IEEE operations in the same order, the same Rust `std`
+//! functions for the transcendental calls (through `extern "C"` shims
+//! registered by address), the same multiplication sequence for `powi`.
+//! `sqrt`, `abs` and negation are native instructions, which are exact.
+//!
+//! Safety rests on two checks made before any machine code runs:
+//! - [`Kernel::verify`](ir::Kernel::verify) when compiling: SSA is well formed,
+//!   loads read input arrays and stores write output arrays, and every store
+//!   stays inside the row of its point;
+//! - [`ir::check_call`] plus an overflow-checked recomputation of the same
+//!   bounds on every call: every element the loops can touch lies inside its
+//!   slice. The machine code itself has no bounds checks.
+
+mod lower;
+mod symbols;
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::mem::ManuallyDrop;
+use std::ops::Range;
+
+use cranelift_codegen::ir::UserFuncName;
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_module::Module;
+
+use crate::ir::{self, Access, ArrayArg, Index, Kernel, RunError, Stmt};
+
+/// Why kernels could not be compiled.
+#[derive(Clone, Debug, PartialEq)]
+pub enum JitError {
+    /// A kernel failed [`Kernel::verify`] (a bug in the lowering).
+    Verify {
+        kernel: String,
+        error: ir::VerifyError,
+    },
+    /// Cranelift refused the code or the host (a bug here, or an unsupported machine).
+    Codegen(String),
+}
+
+impl fmt::Display for JitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JitError::Verify { kernel, error } => write!(f, "kernel {kernel}: {error}"),
+            JitError::Codegen(m) => write!(f, "code generation failed: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for JitError {}
+
+/// The machine signature of a compiled kernel:
+/// `(array base pointers, neurons, first point, end of points)`.
+type KernelFn = unsafe extern "C" fn(*const *mut f64, usize, usize, usize);
+
+/// One memory access of a kernel, for the bounds check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Reach {
+    array: usize,
+    index: Index,
+    /// Inside the neuron loop (not executed when `neurons == 0`).
+    in_loop: bool,
+}
+
+/// What `run` needs to know about one compiled kernel.
+struct Entry {
+    kernel: Kernel,
+    code: KernelFn,
+    /// Every distinct access, for the overflow-checked bounds check.
+    reaches: Vec<Reach>,
+    /// The largest neuron count for which every store stays inside its
+    /// point's row (so that point ranges write disjoint memory).
+    row_safe_neurons: usize,
+}
+
+/// The JIT module, which owns the executable memory.
+struct CodeMemory(ManuallyDrop<JITModule>);
+
+// SAFETY: after `Compiled::new` returns, the module is never used again
+// except to free its memory in `Drop` (which has exclusive access). Its
+// interior mutability (a symbol cache in a `RefCell`) and raw pointers are
+// therefore never touched from two threads; the executable memory it owns is
+// immutable and valid to call from any thread.
+unsafe impl Send for CodeMemory {}
+// SAFETY: as above; `&CodeMemory` gives access to nothing.
+unsafe impl Sync for CodeMemory {}
+
+/// Machine code for a set of kernels, owning the JIT module.
+pub struct Compiled {
+    entries: Vec<Entry>,
+    clif: String,
+    asm: String,
+    threads: usize,
+    memory: CodeMemory,
+}
+
+impl Drop for Compiled {
+    fn drop(&mut self) {
+        // SAFETY: the module is taken exactly once, here. The function
+        // pointers into it live in `self.entries` and can no longer be
+        // called: `run`/`run_parallel` borrow `self` and join every thread
+        // they start before returning.
+        unsafe { ManuallyDrop::take(&mut self.memory.0).free_memory() }
+    }
+}
+
+impl fmt::Debug for Compiled {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self
+            .entries
+            .iter()
+            .map(|e| e.kernel.name.as_str())
+            .collect();
+        f.debug_struct("Compiled")
+            .field("kernels", &names)
+            .field("threads", &self.threads)
+            .finish()
+    }
+}
+
+/// A call's arguments, shared by the threads of `run_parallel`.
+#[derive(Clone, Copy)]
+struct Call {
+    code: KernelFn,
+    ptrs: *const *mut f64,
+    neurons: usize,
+}
+
+// SAFETY: the pointers are only dereferenced by the kernel code, and
+// `run_parallel` gives each thread a disjoint set of points, whose stores
+// touch disjoint elements (see `Compiled::run_parallel`).
+unsafe impl Send for Call {}
+
+impl Call {
+    /// Runs the kernel for `points`.
+    ///
+    /// # Safety
+    /// The call must have passed `Compiled::check` for a range containing
+    /// `points`, the slices behind `ptrs` must outlive the call, and no other
+    /// thread may touch the output rows of `points` meanwhile.
+    unsafe fn run(self, points: Range<usize>) {
+        if points.start < points.end {
+            // SAFETY: see the function's contract.
+            unsafe { (self.code)(self.ptrs, self.neurons, points.start, points.end) }
+        }
+    }
+}
+
+impl Compiled {
+    /// Compiles every kernel (after verifying it for up to `max_neurons`
+    /// neurons).
+    pub fn new(kernels: &[Kernel], max_neurons: usize) -> Result<Compiled, JitError> {
+        Compiled::with_options(kernels, max_neurons, lower::Options::default())
+    }
+
+    fn with_options(
+        kernels: &[Kernel],
+        max_neurons: usize,
+        options: lower::Options,
+    ) -> Result<Compiled, JitError> {
+        for kernel in kernels {
+            kernel
+                .verify(max_neurons)
+                .map_err(|error| JitError::Verify {
+                    kernel: kernel.name.clone(),
+                    error,
+                })?;
+        }
+        let codegen = |e: &dyn fmt::Display| JitError::Codegen(e.to_string());
+        let mut builder = JITBuilder::with_flags(
+            &[
+                ("opt_level", "speed"),
+                // Large kernels spill many values: probe big stack frames
+                // (inline, without a runtime helper) so that they cannot
+                // jump over a thread's guard page.
+                ("enable_probestack", "true"),
+                ("probestack_strategy", "inline"),
+                // Cranelift's IR verifier checks this module's output; the
+                // tests run with it, release builds skip its cost.
+                (
+                    "enable_verifier",
+                    if cfg!(debug_assertions) {
+                        "true"
+                    } else {
+                        "false"
+                    },
+                ),
+            ],
+            cranelift_module::default_libcall_names(),
+        )
+        .map_err(|e| codegen(&e))?;
+        for (name, ptr) in symbols::table() {
+            builder.symbol(name, ptr);
+        }
+        let mut module = JITModule::new(builder);
+        // From here on the module must be freed on every path.
+        let result = Self::compile_all(&mut module, kernels, options);
+        let (ids, clif, asm) = match result {
+            Ok(r) => r,
+            Err(e) => {
+                // SAFETY: no function of the module was handed out.
+                unsafe { module.free_memory() };
+                return Err(e);
+            }
+        };
+        let entries = kernels
+            .iter()
+            .zip(ids)
+            .map(|(kernel, id)| {
+                let ptr = module.get_finalized_function(id);
+                // SAFETY: `ptr` is the finalized code of a function compiled
+                // with `lower::kernel_signature`: four pointer-sized integer
+                // parameters, no results, the platform's default C calling
+                // convention (`make_signature`), which is what
+                // `unsafe extern "C" fn(*const *mut f64, usize, usize, usize)`
+                // denotes. The memory stays executable until `Drop` frees it.
+                let code = unsafe { std::mem::transmute::<*const u8, KernelFn>(ptr) };
+                Entry {
+                    kernel: kernel.clone(),
+                    code,
+                    reaches: reaches(kernel),
+                    row_safe_neurons: row_safe_neurons(kernel),
+                }
+            })
+            .collect();
+        Ok(Compiled {
+            entries,
+            clif,
+            asm,
+            threads: 1,
+            memory: CodeMemory(ManuallyDrop::new(module)),
+        })
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn compile_all(
+        module: &mut JITModule,
+        kernels: &[Kernel],
+        options: lower::Options,
+    ) -> Result<(Vec<cranelift_module::FuncId>, String, String), JitError> {
+        let codegen = |e: &dyn fmt::Display| JitError::Codegen(e.to_string());
+        let mut imports = lower::Imports::default();
+        let mut ctx = module.make_context();
+        let mut fctx = FunctionBuilderContext::new();
+        let mut ids = Vec::with_capacity(kernels.len());
+        let (mut clif, mut asm) = (String::new(), String::new());
+        for kernel in kernels {
+            let sig = lower::kernel_signature(module);
+            let id = module
+                .declare_anonymous_function(&sig)
+                .map_err(|e| codegen(&e))?;
+            module.clear_context(&mut ctx);
+            ctx.func.signature = sig;
+            ctx.func.name = UserFuncName::testcase(symbol_name(&kernel.name));
+            let b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+            lower::Lowering::build(b, module, &mut imports, kernel, options)?;
+            let text = ctx.func.display().to_string();
+            clif.push_str(&format!("; kernel {}\n{text}\n", kernel.name));
+            ctx.set_disasm(true);
+            module
+                .define_function(id, &mut ctx)
+                .map_err(|e| JitError::Codegen(format!("kernel {}: {e:?}\n{text}", kernel.name)))?;
+            let vcode = ctx
+                .compiled_code()
+                .and_then(|c| c.vcode.clone())
+                .unwrap_or_default();
+            asm.push_str(&format!("; kernel {}\n{vcode}\n", kernel.name));
+            ids.push(id);
+        }
+        module.finalize_definitions().map_err(|e| codegen(&e))?;
+        Ok((ids, clif, asm))
+    }
+
+    /// The number of kernels.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether there are no kernels.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The kernel number `index`, as compiled.
+    pub fn kernel(&self, index: usize) -> Option<&Kernel> {
+        self.entries.get(index).map(|e| &e.kernel)
+    }
+
+    /// Cranelift IR of every kernel as generated (before Cranelift's own
+    /// optimizations), each preceded by `; kernel NAME`.
+    pub fn clif(&self) -> &str {
+        &self.clif
+    }
+
+    /// Disassembly of every kernel's machine code (Cranelift's VCode
+    /// listing), each preceded by `; kernel NAME`.
+    pub fn asm(&self) -> &str {
+        &self.asm
+    }
+
+    /// The thread count [`ir::Executor::run`] uses (1 unless set).
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// Sets the thread count [`ir::Executor::run`] uses (results do not
+    /// depend on it).
+    pub fn set_threads(&mut self, threads: usize) {
+        self.threads = threads.max(1);
+    }
+
+    /// Checks a call; on success every element the kernel can touch for
+    /// `points` and `neurons` lies inside its slice, and the returned
+    /// `Call` may run any sub-range of `points`.
+    fn check(
+        &self,
+        index: usize,
+        arrays: &mut [ArrayArg<'_>],
+        neurons: usize,
+        points: &Range<usize>,
+    ) -> Result<(&Entry, Vec<*mut f64>), RunError> {
+        let entry = self
+            .entries
+            .get(index)
+            .ok_or(RunError::NoSuchKernel { index })?;
+        // `check_call` computes the needed lengths with unchecked arithmetic,
+        // which would wrap around (in release builds) for absurd strides and
+        // let out-of-bounds accesses through. Refuse such calls first; after
+        // that its arithmetic is exact.
+        if arrays.len() == entry.kernel.arrays.len() {
+            let end = points.end.max(points.start);
+            let last_point = end.saturating_sub(1);
+            let last_neuron = neurons.saturating_sub(1);
+            for r in &entry.reaches {
+                if end == 0 || (r.in_loop && neurons == 0) {
+                    continue;
+                }
+                let need = r
+                    .index
+                    .point
+                    .checked_mul(last_point)
+                    .and_then(|x| x.checked_add(r.index.neuron.checked_mul(last_neuron)?))
+                    .and_then(|x| x.checked_add(r.index.offset))
+                    .and_then(|x| x.checked_add(1));
+                if need.is_none() {
+                    let len = match &arrays[r.array] {
+                        ArrayArg::In(a) => a.len(),
+                        ArrayArg::Out(a) => a.len(),
+                    };
+                    return Err(RunError::TooShort {
+                        name: entry.kernel.arrays[r.array].name.clone(),
+                        need: usize::MAX,
+                        len,
+                    });
+                }
+            }
+        }
+        ir::check_call(&entry.kernel, arrays, neurons, points)?;
+        // `check_call` matched each argument's kind to its declaration:
+        // stores only ever go through pointers of `Out` (exclusive) slices.
+        let ptrs = arrays
+            .iter_mut()
+            .map(|a| match a {
+                ArrayArg::In(a) => a.as_ptr().cast_mut(),
+                ArrayArg::Out(a) => a.as_mut_ptr(),
+            })
+            .collect();
+        Ok((entry, ptrs))
+    }
+
+    /// Runs kernel number `index` over `points` with `neurons` neurons.
+    /// The arrays are checked once, here; the loops have no bounds checks.
+    pub fn run(
+        &self,
+        index: usize,
+        arrays: &mut [ArrayArg<'_>],
+        neurons: usize,
+        points: Range<usize>,
+    ) -> Result<(), RunError> {
+        let (entry, ptrs) = self.check(index, arrays, neurons, &points)?;
+        let call = Call {
+            code: entry.code,
+            ptrs: ptrs.as_ptr(),
+            neurons,
+        };
+        // SAFETY: `check` admitted the call for `points`; `ptrs` and the
+        // slices it points into (borrowed by `arrays`) outlive the call; no
+        // other thread runs.
+        unsafe { call.run(points) };
+        Ok(())
+    }
+
+    /// Like [`Compiled::run`], splitting `points` into `threads` contiguous
+    /// chunks run on scoped threads. The results are bit-identical to `run`
+    /// whatever the thread count: every point is computed by the same code
+    /// from the same inputs, independently of the others.
+    ///
+    /// Soundness: the inputs are shared slices nobody writes. The outputs
+    /// are exclusive slices, distinct from each other and from the inputs.
+    /// A store `out[i*point + k*neuron + offset]` with
+    /// `neuron*(neurons-1) + offset < point` lands in row `i`
+    /// (`i*point .. (i+1)*point`), so threads with disjoint point ranges
+    /// write disjoint elements and never read an output. `Kernel::verify`
+    /// guarantees the row condition up to the `max_neurons` the kernels were
+    /// compiled for; the exact limit is recomputed per kernel, and a call
+    /// beyond it runs on one thread.
+    pub fn run_parallel(
+        &self,
+        index: usize,
+        arrays: &mut [ArrayArg<'_>],
+        neurons: usize,
+        points: Range<usize>,
+        threads: usize,
+    ) -> Result<(), RunError> {
+        let (entry, ptrs) = self.check(index, arrays, neurons, &points)?;
+        let call = Call {
+            code: entry.code,
+            ptrs: ptrs.as_ptr(),
+            neurons,
+        };
+        let count = points.end.saturating_sub(points.start);
+        let threads = threads.clamp(1, count.max(1));
+        if threads == 1 || neurons > entry.row_safe_neurons {
+            // SAFETY: as in `run`.
+            unsafe { call.run(points) };
+            return Ok(());
+        }
+        let chunk = count.div_ceil(threads);
+        let chunks: Vec<Range<usize>> = (0..threads)
+            .map(|t| {
+                let start = points.start + t * chunk;
+                start..(start + chunk).min(points.end)
+            })
+            .filter(|r| r.start < r.end)
+            .collect();
+        std::thread::scope(|scope| {
+            for range in chunks.iter().skip(1).cloned() {
+                // SAFETY: `check` admitted the whole range; the chunks are
+                // disjoint, so their stores are (see above); `ptrs` and the
+                // slices outlive the scope, which joins every thread.
+                scope.spawn(move || unsafe { call.run(range) });
+            }
+            // SAFETY: as for the spawned chunks.
+            unsafe { call.run(chunks[0].clone()) };
+        });
+        Ok(())
+    }
+}
+
+impl ir::Executor for Compiled {
+    fn run(
+        &self,
+        index: usize,
+        arrays: &mut [ArrayArg<'_>],
+        neurons: usize,
+        points: Range<usize>,
+    ) -> Result<(), RunError> {
+        self.run_parallel(index, arrays, neurons, points, self.threads)
+    }
+}
+
+/// A Cranelift-safe function name (`[A-Za-z0-9_]`) for a kernel name.
+fn symbol_name(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    if s.is_empty() {
+        "kernel".into()
+    } else {
+        s
+    }
+}
+
+/// Every distinct memory access of a kernel.
+fn reaches(kernel: &Kernel) -> Vec<Reach> {
+    fn walk(block: &[Stmt], in_loop: bool, out: &mut Vec<Reach>) {
+        for stmt in block {
+            match stmt {
+                Stmt::Def(_, ir::Inst::Load { array, index })
+                | Stmt::Store { array, index, .. } => {
+                    let r = Reach {
+                        array: array.0 as usize,
+                        index: *index,
+                        in_loop,
+                    };
+                    if !out.contains(&r) {
+                        out.push(r);
+                    }
+                }
+                Stmt::ForNeurons(body) => walk(body, true, out),
+                _ => {}
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&kernel.body, false, &mut out);
+    out
+}
+
+/// The largest neuron count for which every store of `kernel` stays inside
+/// its point's row (`neuron*(neurons-1) + offset < point`).
+fn row_safe_neurons(kernel: &Kernel) -> usize {
+    let mut limit = usize::MAX;
+    for r in reaches(kernel) {
+        if kernel.arrays[r.array].access != Access::Output {
+            continue;
+        }
+        let Index {
+            point,
+            neuron,
+            offset,
+        } = r.index;
+        let fits = if offset >= point {
+            0
+        } else {
+            // neuron == 0: any count fits.
+            ((point - 1 - offset).checked_div(neuron)).map_or(usize::MAX, |n| n.saturating_add(1))
+        };
+        limit = limit.min(fits);
+    }
+    limit
+}
