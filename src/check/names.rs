@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use super::spec::{CoordId, Coordinate, Expr, Op, UnknownId};
-use crate::diag::{Diagnostic, Span};
+use crate::diag::{edit_distance, Diagnostic, Span};
 use crate::math::MathFn;
 use crate::syntax::ast::{self, BinOp, ExprKind};
 
@@ -734,35 +734,5 @@ pub fn names_in(e: &ast::Expr, out: &mut Vec<String>) {
             names_in(lhs, out);
             names_in(rhs, out);
         }
-    }
-}
-
-/// Levenshtein distance, for "did you mean" suggestions.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut previous = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let substitute = previous + usize::from(ca != cb);
-            previous = row[j + 1];
-            row[j + 1] = substitute.min(row[j] + 1).min(row[j + 1] + 1);
-        }
-    }
-    row[b.len()]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn edit_distance_counts_single_edits() {
-        assert_eq!(edit_distance("sin", "sin"), 0);
-        assert_eq!(edit_distance("sni", "sin"), 2);
-        assert_eq!(edit_distance("u", "v"), 1);
-        assert_eq!(edit_distance("tanh", "tan"), 1);
-        assert_eq!(edit_distance("", "abc"), 3);
     }
 }

@@ -165,6 +165,31 @@ fn bind_common(emitter: &mut Emitter<'_>, jets: &Jets<'_>, layout: &ParameterLay
     }
 }
 
+/// Sums each of `contributions` over the neurons into a fresh accumulator
+/// (set to 0 at the point level first, so no value leaks between points).
+fn accumulate(
+    emitter: &mut Emitter<'_>,
+    contributions: &[ExprId],
+) -> Result<Vec<crate::ir::VarId>, LowerError> {
+    let vars: Vec<_> = contributions
+        .iter()
+        .map(|_| emitter.builder.var())
+        .collect();
+    let zero = emitter.builder.def(Inst::Const(0.0));
+    for &v in &vars {
+        emitter.builder.push(Stmt::Set(v, zero));
+    }
+    let vars_in_loop = vars.clone();
+    emitter.neuron_loop(contributions, |b, values| {
+        for (&var, &value) in vars_in_loop.iter().zip(values) {
+            let current = b.def(Inst::Read(var));
+            let sum = b.def(Inst::Binary(crate::ir::BinaryOp::Add, current, value));
+            b.push(Stmt::Set(var, sum));
+        }
+    })?;
+    Ok(vars)
+}
+
 /// The least-squares rows of a linear residual (random feature models).
 pub fn rows_kernel(
     g: &mut Graph,
@@ -347,19 +372,7 @@ pub fn network_kernel(
     let mut emitter = Emitter::new(g, builder);
     bind_common(&mut emitter, jets, layout, true);
     // Accumulators for the jets.
-    let vars: Vec<_> = r.jets.iter().map(|_| emitter.builder.var()).collect();
-    let zero = emitter.builder.def(Inst::Const(0.0));
-    for &v in &vars {
-        emitter.builder.push(Stmt::Set(v, zero));
-    }
-    let vars_in_loop = vars.clone();
-    emitter.neuron_loop(&contributions, |b, values| {
-        for (&var, &value) in vars_in_loop.iter().zip(values) {
-            let current = b.def(Inst::Read(var));
-            let sum = b.def(Inst::Binary(crate::ir::BinaryOp::Add, current, value));
-            b.push(Stmt::Set(var, sum));
-        }
-    })?;
+    let vars = accumulate(&mut emitter, &contributions)?;
     for ((_, _, symbol), &var) in r.jets.iter().zip(&vars) {
         let value = emitter.builder.def(Inst::Read(var));
         emitter.bind(*symbol, Source::Value(value));
@@ -447,21 +460,7 @@ pub fn value_kernel(
     );
     let mut emitter = Emitter::new(g, builder);
     bind_common(&mut emitter, jets, layout, true);
-    let vars: Vec<_> = (0..layout.unknowns)
-        .map(|_| emitter.builder.var())
-        .collect();
-    let zero = emitter.builder.def(Inst::Const(0.0));
-    for &v in &vars {
-        emitter.builder.push(Stmt::Set(v, zero));
-    }
-    let vars_in_loop = vars.clone();
-    emitter.neuron_loop(&contributions, |b, values| {
-        for (&var, &value) in vars_in_loop.iter().zip(values) {
-            let current = b.def(Inst::Read(var));
-            let sum = b.def(Inst::Binary(crate::ir::BinaryOp::Add, current, value));
-            b.push(Stmt::Set(var, sum));
-        }
-    })?;
+    let vars = accumulate(&mut emitter, &contributions)?;
     for (m, &var) in vars.iter().enumerate() {
         let value = emitter.builder.def(Inst::Read(var));
         emitter.builder.push(Stmt::Store {

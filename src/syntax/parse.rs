@@ -10,7 +10,7 @@ use pest::Parser;
 use pest_derive::Parser;
 
 use super::ast::*;
-use crate::diag::{Diagnostic, Span};
+use crate::diag::{edit_distance, Diagnostic, Span};
 
 #[derive(Parser)]
 #[grammar = "../grammar/pde.pest"]
@@ -562,22 +562,6 @@ const STATEMENT_WORDS: [&str; 14] = [
     "problem", "domain", "time", "const", "let", "unknown", "equation", "bc", "initial", "exact",
     "ansatz", "sample", "diff", "train",
 ];
-
-/// Levenshtein distance (for keyword suggestions).
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut previous = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let substitute = previous + usize::from(ca != cb);
-            previous = row[j + 1];
-            row[j + 1] = substitute.min(row[j] + 1).min(row[j + 1] + 1);
-        }
-    }
-    row[b.len()]
-}
 
 fn is_keyword(word: &str) -> bool {
     matches!(
