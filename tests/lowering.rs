@@ -34,7 +34,7 @@ fn points(n: usize, bounds: &[(f64, f64)], seed: u64) -> Vec<f64> {
     p
 }
 
-/// Runs a rows kernel with the interpreter; returns (rows, rhs).
+/// Runs a rows kernel as machine code (the JIT); returns (rows, rhs).
 fn rows(
     lowered: &Lowered,
     name: &str,
@@ -52,19 +52,23 @@ fn rows(
     let n = pts.len() / lowered.layout.dims;
     let mut out = vec![0.0; n * columns];
     let mut rhs = vec![0.0; n];
-    ir::run(
-        &k.kernel,
-        &mut [
-            ArrayArg::In(pts),
-            ArrayArg::In(w),
-            ArrayArg::In(b),
-            ArrayArg::Out(&mut out),
-            ArrayArg::Out(&mut rhs),
-        ],
-        lowered.layout.neurons,
-        0..n,
-    )
-    .expect("valid call");
+    let compiled =
+        pdec::jit::Compiled::new(std::slice::from_ref(&k.kernel), lowered.layout.neurons)
+            .expect("compiles");
+    compiled
+        .run(
+            0,
+            &mut [
+                ArrayArg::In(pts),
+                ArrayArg::In(w),
+                ArrayArg::In(b),
+                ArrayArg::Out(&mut out),
+                ArrayArg::Out(&mut rhs),
+            ],
+            lowered.layout.neurons,
+            0..n,
+        )
+        .expect("valid call");
     (out, rhs)
 }
 
@@ -330,4 +334,78 @@ fn every_generated_kernel_verifies() {
             }
         }
     }
+}
+
+/// Every kernel generated for every example, in both diff modes, gives
+/// bit-identical results as machine code and in the interpreter.
+#[test]
+fn jit_matches_the_interpreter_on_every_example_kernel() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "pde") {
+            continue;
+        }
+        let source = std::fs::read_to_string(&path).unwrap();
+        for diff in ["ad", "fd"] {
+            let overrides = Overrides {
+                diff: Some(diff.into()),
+                ..Overrides::default()
+            };
+            let lowered = lower::lower(&spec(&source, &overrides)).unwrap();
+            let layout = lowered.layout.clone();
+            // Few neurons keep the test fast; the kernels take K as a bound.
+            let neurons = layout.neurons.min(7);
+            let kernels: Vec<_> = lowered.kernels.iter().map(|k| k.kernel.clone()).collect();
+            let compiled = pdec::jit::Compiled::new(&kernels, layout.neurons).unwrap();
+            let mut rng = SeededRng::new(11, 0);
+            let n = 9;
+            let pts: Vec<f64> = (0..n * layout.dims).map(|_| rng.uniform()).collect();
+            let theta: Vec<f64> = (0..layout.total())
+                .map(|_| rng.uniform_in(-1.0, 1.0))
+                .collect();
+            let (kd, k) = (layout.neurons * layout.dims, layout.neurons);
+            for (index, kernel) in kernels.iter().enumerate() {
+                let lengths = kernel.required_lengths(n, neurons);
+                let run = |jit: bool| {
+                    let mut outputs: Vec<Vec<f64>> = Vec::new();
+                    for (decl, &len) in kernel.arrays.iter().zip(&lengths) {
+                        if decl.access == ir::Access::Output {
+                            outputs.push(vec![0.0; len]);
+                        }
+                    }
+                    let mut outs = outputs.iter_mut();
+                    let mut args: Vec<ArrayArg> = Vec::new();
+                    for decl in &kernel.arrays {
+                        args.push(match decl.name.as_str() {
+                            "points" => ArrayArg::In(&pts),
+                            "w" => ArrayArg::In(&theta[..kd]),
+                            "b" => ArrayArg::In(&theta[kd..kd + k]),
+                            "a" => ArrayArg::In(&theta[kd + k..]),
+                            _ => ArrayArg::Out(outs.next().unwrap()),
+                        });
+                    }
+                    if jit {
+                        compiled.run(index, &mut args, neurons, 0..n).unwrap();
+                    } else {
+                        ir::run(kernel, &mut args, neurons, 0..n).unwrap();
+                    }
+                    drop(args);
+                    outputs
+                };
+                let (a, b) = (run(true), run(false));
+                for (x, y) in a.iter().flatten().zip(b.iter().flatten()) {
+                    assert!(
+                        x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()),
+                        "{}: {} ({diff}): {x} vs {y}",
+                        path.display(),
+                        kernel.name
+                    );
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 40, "only {checked} kernels checked");
 }
