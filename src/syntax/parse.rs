@@ -635,14 +635,6 @@ fn syntax_error(source: &str, error: &pest::error::Error<Rule>) -> Diagnostic {
     // right after an operand only means "this name could have been a call".
     let after_operand = expected.iter().any(|e| e == "an operator");
     if let Some(attempts) = &attempts {
-        if further.is_some() {
-            // Rules that were waiting for a token at the furthest position.
-            for stack in attempts.call_stacks() {
-                if let Some(words) = stack.deepest.get_rule().and_then(|r| describe_rule(*r)) {
-                    push(&mut expected, words.to_string());
-                }
-            }
-        }
         if attempts.max_position == pos {
             for token in attempts.expected_tokens() {
                 let token = token.to_string();
@@ -654,6 +646,15 @@ fn syntax_error(source: &str, error: &pest::error::Error<Rule>) -> Diagnostic {
                 if wanted {
                     push(&mut expected, format!("`{token}`"));
                 }
+            }
+        }
+    }
+    // Further than pest's reported position, the punctuation that was
+    // wanted says it best; the waiting rules only if there was none.
+    if let (Some(attempts), Some(_), true) = (&attempts, further, expected.is_empty()) {
+        for stack in attempts.call_stacks() {
+            if let Some(words) = stack.deepest.get_rule().and_then(|r| describe_rule(*r)) {
+                push(&mut expected, words.to_string());
             }
         }
     }
