@@ -4,12 +4,12 @@
 use std::fmt::{self, Write};
 
 use crate::check::{self, Spec};
-use crate::ir::{ArrayArg, Executor, RunError};
+use crate::ir::{Executor, RunError};
 use crate::lower::{KernelRole, Lowered};
 use crate::sample::PointSet;
 use crate::symbolic::problem::{point_symbols, SymbolicProblem};
 use crate::symbolic::Evaluator;
-use crate::train::init::split;
+use crate::train::init::run_kernel;
 use crate::train::Fit;
 
 /// Errors of one unknown against its exact solution on the test set.
@@ -58,21 +58,8 @@ pub fn predict(
             index: lowered.kernels.len(),
         })?;
     let layout = &lowered.layout;
-    let (w, b, a) = split(theta, layout);
-    let n = points.len();
-    let mut u = vec![0.0; n * layout.unknowns];
-    executor.run(
-        index,
-        &mut [
-            ArrayArg::In(&points.coords),
-            ArrayArg::In(w),
-            ArrayArg::In(b),
-            ArrayArg::In(a),
-            ArrayArg::Out(&mut u),
-        ],
-        layout.neurons,
-        0..n,
-    )?;
+    let mut u = vec![0.0; points.len() * layout.unknowns];
+    run_kernel(executor, index, layout, points, theta, true, &mut [&mut u])?;
     Ok(u)
 }
 

@@ -5,8 +5,8 @@ use std::ops::Range;
 
 use faer::Mat;
 
-use super::init::split;
-use crate::ir::{ArrayArg, Executor, RunError};
+use super::init::run_kernel;
+use crate::ir::{Executor, RunError};
 use crate::lower::{KernelRole, Lowered};
 use crate::sample::{PointSet, TrainingPoints};
 
@@ -37,7 +37,6 @@ pub fn assemble(
     theta: &[f64],
 ) -> Result<LinearSystem, RunError> {
     let layout = &lowered.layout;
-    let (w, b, _) = split(theta, layout);
     let columns = layout.unknowns * layout.neurons;
     let mut pieces = Vec::new();
     let mut total = 0;
@@ -49,17 +48,14 @@ pub fn assemble(
         let n = points.len();
         let mut rows = vec![0.0; n * columns];
         let mut rhs = vec![0.0; n];
-        executor.run(
+        run_kernel(
+            executor,
             index,
-            &mut [
-                ArrayArg::In(&points.coords),
-                ArrayArg::In(w),
-                ArrayArg::In(b),
-                ArrayArg::Out(&mut rows),
-                ArrayArg::Out(&mut rhs),
-            ],
-            layout.neurons,
-            0..n,
+            layout,
+            points,
+            theta,
+            false,
+            &mut [&mut rows, &mut rhs],
         )?;
         let name = kernel.name.trim_start_matches("rows_").to_string();
         pieces.push((name, total..total + n, rows, rhs));

@@ -49,3 +49,31 @@ pub fn split<'t>(theta: &'t [f64], layout: &ParameterLayout) -> (&'t [f64], &'t 
     let (b, a) = rest.split_at(k);
     (w, b, a)
 }
+
+/// Runs kernel `index` of `executor` on all of `points` with the parameters
+/// `theta`: the argument list every generated kernel takes is `points, w, b`
+/// (plus `a` when `with_output_weights`), then its outputs.
+pub fn run_kernel(
+    executor: &dyn crate::ir::Executor,
+    index: usize,
+    layout: &ParameterLayout,
+    points: &crate::sample::PointSet,
+    theta: &[f64],
+    with_output_weights: bool,
+    outputs: &mut [&mut [f64]],
+) -> Result<(), crate::ir::RunError> {
+    use crate::ir::ArrayArg;
+    let (w, b, a) = split(theta, layout);
+    let mut args = vec![
+        ArrayArg::In(&points.coords),
+        ArrayArg::In(w),
+        ArrayArg::In(b),
+    ];
+    if with_output_weights {
+        args.push(ArrayArg::In(a));
+    }
+    for out in outputs.iter_mut() {
+        args.push(ArrayArg::Out(out));
+    }
+    executor.run(index, &mut args, layout.neurons, 0..points.len())
+}

@@ -15,9 +15,9 @@ use std::ops::Range;
 use faer::{Mat, Par};
 
 use super::assemble::points_of;
-use super::init::split;
+use super::init::run_kernel;
 use super::lstsq;
-use crate::ir::{ArrayArg, Executor, RunError};
+use crate::ir::{Executor, RunError};
 use crate::lower::{KernelRole, Lowered};
 use crate::sample::TrainingPoints;
 
@@ -38,7 +38,6 @@ pub fn evaluate(
     theta: &[f64],
 ) -> Result<Evaluation, RunError> {
     let layout = &lowered.layout;
-    let (w, b, a) = split(theta, layout);
     let p = layout.trained();
     let mut out = Evaluation {
         residual: Vec::new(),
@@ -53,18 +52,14 @@ pub fn evaluate(
         let n = points.len();
         let mut r = vec![0.0; n];
         let mut j = vec![0.0; n * p];
-        executor.run(
+        run_kernel(
+            executor,
             index,
-            &mut [
-                ArrayArg::In(&points.coords),
-                ArrayArg::In(w),
-                ArrayArg::In(b),
-                ArrayArg::In(a),
-                ArrayArg::Out(&mut r),
-                ArrayArg::Out(&mut j),
-            ],
-            layout.neurons,
-            0..n,
+            layout,
+            points,
+            theta,
+            true,
+            &mut [&mut r, &mut j],
         )?;
         let start = out.residual.len();
         out.residual.extend(r);
