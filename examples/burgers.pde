@@ -19,4 +19,4 @@ exact    u = -tanh(x/(2*nu))
 # of the random features.
 ansatz   rfm(features = 400, activation = tanh, scale = 3)
 sample   interior = grid(256)
-train    gauss_newton(iters = 30)
+train    gauss_newton(iters = 60)
