@@ -13,6 +13,6 @@ bc       u = 0 on boundary
 
 exact    u = sin(pi*x)*sin(4*pi*y)
 
-ansatz   rfm(features = 2500, activation = tanh, scale = 3)
+ansatz   rfm(features = 2500, activation = tanh, scale = 2)
 sample   interior = grid(70), boundary = grid(70)
 train    lstsq
