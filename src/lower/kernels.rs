@@ -107,18 +107,27 @@ const W: ArrayId = ArrayId(1);
 const B: ArrayId = ArrayId(2);
 const A: ArrayId = ArrayId(3);
 
-fn input(name: &str) -> ArrayDecl {
-    ArrayDecl {
+/// A builder for a kernel with the shared argument convention: `points`,
+/// `w`, `b`, then `a` when `with_a`, then `outputs` (the convention
+/// `bind_common` and `train::init::run_kernel` rely on). Returns the ids of
+/// the output arrays.
+fn kernel_builder(name: &str, with_a: bool, outputs: &[&str]) -> (KernelBuilder, Vec<ArrayId>) {
+    let decl = |name: &str, access| ArrayDecl {
         name: name.into(),
-        access: Access::Input,
+        access,
+    };
+    let mut arrays = vec![
+        decl("points", Access::Input),
+        decl("w", Access::Input),
+        decl("b", Access::Input),
+    ];
+    if with_a {
+        arrays.push(decl("a", Access::Input));
     }
-}
-
-fn output(name: &str) -> ArrayDecl {
-    ArrayDecl {
-        name: name.into(),
-        access: Access::Output,
-    }
+    let first = arrays.len();
+    arrays.extend(outputs.iter().map(|o| decl(o, Access::Output)));
+    let ids = (first..arrays.len()).map(|i| ArrayId(i as u32)).collect();
+    (KernelBuilder::new(name, arrays), ids)
 }
 
 /// Binds coordinates and the neuron's w, b (and a) to their arrays.
@@ -225,21 +234,13 @@ pub fn rows_kernel(
     }
     let columns = layout.unknowns * layout.neurons;
     let name = format!("rows_{}", r.name);
-    let builder = KernelBuilder::new(
-        name.clone(),
-        vec![
-            input("points"),
-            input("w"),
-            input("b"),
-            output("rows"),
-            output("rhs"),
-        ],
-    );
+    let (builder, out) = kernel_builder(&name, false, &["rows", "rhs"]);
+    let (rows_id, rhs_id) = (out[0], out[1]);
     let mut emitter = Emitter::new(g, builder);
     bind_common(&mut emitter, jets, layout, false);
     let rhs_value = emitter.point(&[rhs])?[0];
     emitter.builder.push(Stmt::Store {
-        array: ArrayId(4),
+        array: rhs_id,
         index: Index {
             point: 1,
             neuron: 0,
@@ -251,7 +252,7 @@ pub fn rows_kernel(
     emitter.neuron_loop(&entries, |b, values| {
         for (m, &v) in values.iter().enumerate() {
             b.push(Stmt::Store {
-                array: ArrayId(3),
+                array: rows_id,
                 index: Index {
                     point: columns,
                     neuron: 1,
@@ -358,17 +359,8 @@ pub fn network_kernel(
     for ((_, e), label) in entries.iter().zip(&labels) {
         let _ = writeln!(sym, "  d residual / d {label}[k] = {}", g.display(*e));
     }
-    let builder = KernelBuilder::new(
-        name.clone(),
-        vec![
-            input("points"),
-            input("w"),
-            input("b"),
-            input("a"),
-            output("residual"),
-            output("jacobian"),
-        ],
-    );
+    let (builder, out) = kernel_builder(&name, true, &["residual", "jacobian"]);
+    let (residual_id, jacobian_id) = (out[0], out[1]);
     let mut emitter = Emitter::new(g, builder);
     bind_common(&mut emitter, jets, layout, true);
     // Accumulators for the jets.
@@ -379,7 +371,7 @@ pub fn network_kernel(
     }
     let residual_value = emitter.point(&[residual])?[0];
     emitter.builder.push(Stmt::Store {
-        array: ArrayId(4),
+        array: residual_id,
         index: Index {
             point: 1,
             neuron: 0,
@@ -405,7 +397,7 @@ pub fn network_kernel(
     emitter.neuron_loop(&roots, |b, values| {
         for (&(offset, stride), &v) in stores.iter().zip(values) {
             b.push(Stmt::Store {
-                array: ArrayId(5),
+                array: jacobian_id,
                 index: Index {
                     point: columns,
                     neuron: stride,
@@ -448,23 +440,15 @@ pub fn value_kernel(
         contributions.push(g.mul(a, phi));
     }
     let _ = writeln!(sym, "value: u_m(x) = sum_k a_m * {}", g.display(phi));
-    let builder = KernelBuilder::new(
-        "value",
-        vec![
-            input("points"),
-            input("w"),
-            input("b"),
-            input("a"),
-            output("u"),
-        ],
-    );
+    let (builder, out) = kernel_builder("value", true, &["u"]);
+    let u_id = out[0];
     let mut emitter = Emitter::new(g, builder);
     bind_common(&mut emitter, jets, layout, true);
     let vars = accumulate(&mut emitter, &contributions)?;
     for (m, &var) in vars.iter().enumerate() {
         let value = emitter.builder.def(Inst::Read(var));
         emitter.builder.push(Stmt::Store {
-            array: ArrayId(4),
+            array: u_id,
             index: Index {
                 point: layout.unknowns,
                 neuron: 0,
