@@ -342,25 +342,20 @@ fn solve(spec: &Spec, quiet: bool, progress: &mut dyn Write) -> Result<Report, S
     let compile_seconds = start.elapsed().as_secs_f64();
     let training = sample::training_points(spec);
     let mut point_sets = vec![("interior".to_string(), training.interior.len())];
-    let boundary: usize = spec
-        .conditions
-        .iter()
-        .zip(&training.conditions)
-        .filter(|(c, _)| c.kind == check::ConditionKind::Boundary)
-        .map(|(_, p)| p.len())
-        .sum();
-    let initial: usize = spec
-        .conditions
-        .iter()
-        .zip(&training.conditions)
-        .filter(|(c, _)| c.kind == check::ConditionKind::Initial)
-        .map(|(_, p)| p.len())
-        .sum();
-    if boundary > 0 {
-        point_sets.push(("boundary".into(), boundary));
-    }
-    if initial > 0 {
-        point_sets.push(("initial".into(), initial));
+    for (name, kind) in [
+        ("boundary", check::ConditionKind::Boundary),
+        ("initial", check::ConditionKind::Initial),
+    ] {
+        let points: usize = spec
+            .conditions
+            .iter()
+            .zip(&training.conditions)
+            .filter(|(c, _)| c.kind == kind)
+            .map(|(_, p)| p.len())
+            .sum();
+        if points > 0 {
+            point_sets.push((name.to_string(), points));
+        }
     }
     let every = match spec.train {
         check::Trainer::Adam { epochs, .. } => (epochs / 20).max(1),
