@@ -7,7 +7,7 @@
 use crate::check::{Sampler, Spec};
 use crate::diag::{Diagnostic, Span};
 use crate::sample::box_points;
-use crate::symbolic::problem::{point_symbols, ResidualSource, SymbolicProblem};
+use crate::symbolic::problem::{diff_multi_index, point_symbols, ResidualSource, SymbolicProblem};
 use crate::symbolic::{Evaluator, ExprId, Graph, Node, SizeLimitExceeded};
 
 /// Residuals are accepted up to this multiple of the size of their terms.
@@ -111,12 +111,7 @@ fn substitute_exact(
                     missing = true;
                     return Ok(graph.num(0.0));
                 };
-                let wrt: Vec<_> = derivative
-                    .iter()
-                    .enumerate()
-                    .flat_map(|(j, &n)| std::iter::repeat_n(coordinates[j], n as usize))
-                    .collect();
-                graph.diff_multi(*solution, &wrt)
+                diff_multi_index(graph, *solution, &coordinates, derivative)
             },
         )?;
     Ok((!missing).then(|| out[0]))

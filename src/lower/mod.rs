@@ -32,7 +32,7 @@ use std::fmt::Write;
 
 use crate::check::{Ansatz, DiffMode, Spec};
 use crate::math::Activation;
-use crate::symbolic::problem::SymbolicProblem;
+use crate::symbolic::problem::{diff_multi_index, SymbolicProblem};
 use crate::symbolic::{ExprId, Graph, SizeLimitExceeded, SymbolId};
 use stencil::Stencil;
 
@@ -133,12 +133,7 @@ impl<'a> Jets<'a> {
         let e = match *self.diff {
             DiffMode::Ad => {
                 let phi = self.neuron_at(g, &vec![0; dims], 0.0);
-                let wrt: Vec<SymbolId> = alpha
-                    .iter()
-                    .enumerate()
-                    .flat_map(|(j, &n)| std::iter::repeat_n(self.coordinates[j], n as usize))
-                    .collect();
-                g.diff_multi(phi, &wrt)?
+                diff_multi_index(g, phi, self.coordinates, alpha)?
             }
             DiffMode::Fd { h, order } => {
                 // Tensor product of 1-D central stencils over the

@@ -158,6 +158,22 @@ impl Builder<'_> {
     }
 }
 
+/// The derivative d^alpha of `e` for a multi-index `alpha` over the
+/// coordinate symbols (`alpha[j]` derivatives in `coordinates[j]`).
+pub fn diff_multi_index(
+    graph: &mut Graph,
+    e: ExprId,
+    coordinates: &[SymbolId],
+    alpha: &[u8],
+) -> Result<ExprId, SizeLimitExceeded> {
+    let wrt: Vec<SymbolId> = alpha
+        .iter()
+        .enumerate()
+        .flat_map(|(j, &n)| std::iter::repeat_n(coordinates[j], n as usize))
+        .collect();
+    graph.diff_multi(e, &wrt)
+}
+
 /// The coordinate values of a point as a symbol lookup for evaluation.
 pub fn point_symbols<'p>(
     coordinates: &'p [SymbolId],
