@@ -11,17 +11,20 @@ use std::io::IsTerminal;
 const STACK_BYTES: usize = 1 << 30;
 
 fn main() {
-    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let terminal = pdec::cli::Terminal {
+        color: std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        progress_bar: std::io::stderr().is_terminal() && std::io::stdout().is_terminal(),
+    };
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let worker = std::thread::Builder::new()
         .name("pdec".into())
         .stack_size(STACK_BYTES)
         .spawn(move || {
-            pdec::cli::run(
+            pdec::cli::run_with(
                 args,
                 &mut std::io::stdout().lock(),
                 &mut std::io::stderr().lock(),
-                color,
+                terminal,
             )
         });
     let code = match worker.map(|handle| handle.join()) {
@@ -31,11 +34,11 @@ fn main() {
             pdec::cli::EXIT_RUNTIME
         }
         // No thread with a large stack: run here.
-        Err(_) => pdec::cli::run(
+        Err(_) => pdec::cli::run_with(
             std::env::args_os(),
             &mut std::io::stdout().lock(),
             &mut std::io::stderr().lock(),
-            color,
+            terminal,
         ),
     };
     std::process::exit(code);

@@ -37,6 +37,15 @@ pub fn check(file: &ast::File, overrides: &Overrides) -> (Option<Spec>, Vec<Diag
     (spec, diagnostics)
 }
 
+/// The name of the next condition of `kind`: `bc0`, `bc1`, ..., `initial0`, ...
+fn condition_name(conditions: &[Condition], kind: ConditionKind) -> String {
+    let count = conditions.iter().filter(|c| c.kind == kind).count();
+    match kind {
+        ConditionKind::Boundary => format!("bc{count}"),
+        ConditionKind::Initial => format!("initial{count}"),
+    }
+}
+
 /// A statement that may appear at most once, and where it was first seen.
 fn unique<'f>(
     file: &'f ast::File,
@@ -327,8 +336,10 @@ impl<'d> Checker<'d> {
                     let faces = self.faces(faces, domain_ok);
                     let weight = self.weight(weight.as_ref());
                     if let (Some((lhs, rhs)), Some(faces), Some(weight)) = (rel, faces, weight) {
+                        let name = condition_name(&conditions, ConditionKind::Boundary);
                         conditions.push(Condition {
                             kind: ConditionKind::Boundary,
+                            name,
                             lhs,
                             rhs,
                             faces,
@@ -354,8 +365,10 @@ impl<'d> Checker<'d> {
                         continue;
                     }
                     if let (Some((lhs, rhs)), Some(weight)) = (rel, weight) {
+                        let name = condition_name(&conditions, ConditionKind::Initial);
                         conditions.push(Condition {
                             kind: ConditionKind::Initial,
+                            name,
                             lhs,
                             rhs,
                             faces: vec![Face {
@@ -415,6 +428,11 @@ impl<'d> Checker<'d> {
                 }
                 _ => {}
             }
+        }
+
+        // Weights from the command line, once the conditions are all known.
+        if !has_errors(self.diagnostics) {
+            self.weight_overrides(&mut conditions, &overrides.weights);
         }
 
         // 6. Structure: unknowns, equations, conditions.
@@ -548,6 +566,50 @@ impl<'d> Checker<'d> {
             return None;
         }
         Some((lhs, rhs))
+    }
+
+    /// Applies `--weight NAME=W` flags in order: NAME is a condition's name
+    /// (`bc0`, `initial1`, ...) or `bc` / `initial` for every condition of
+    /// that kind.
+    fn weight_overrides(&mut self, conditions: &mut [Condition], weights: &[(String, f64)]) {
+        for (name, weight) in weights {
+            if !(weight.is_finite() && *weight > 0.0) {
+                self.diagnostics.push(Diagnostic::error_without_span(
+                    "E0504",
+                    format!("--weight {name}={weight}: a weight must be positive and finite"),
+                ));
+                continue;
+            }
+            let mut matched = false;
+            for c in conditions.iter_mut() {
+                let kind_name = match c.kind {
+                    ConditionKind::Boundary => "bc",
+                    ConditionKind::Initial => "initial",
+                };
+                if c.name == *name || kind_name == name {
+                    c.weight = *weight;
+                    matched = true;
+                }
+            }
+            if !matched {
+                let names: Vec<&str> = conditions.iter().map(|c| c.name.as_str()).collect();
+                let note = if names.is_empty() {
+                    "the problem has no conditions".to_string()
+                } else {
+                    format!(
+                        "the conditions are {} (or `bc` / `initial` for all of a kind)",
+                        names.join(", ")
+                    )
+                };
+                self.diagnostics.push(
+                    Diagnostic::error_without_span(
+                        "E0510",
+                        format!("--weight {name}={weight}: no condition is named `{name}`"),
+                    )
+                    .with_note(note),
+                );
+            }
+        }
     }
 
     fn weight(&mut self, weight: Option<&ast::Expr>) -> Option<f64> {

@@ -299,6 +299,8 @@ pub struct Overrides {
     pub epochs: Option<f64>,
     pub lr: Option<f64>,
     pub iters: Option<f64>,
+    /// `--weight NAME=W`, in the order given.
+    pub weights: Vec<(String, f64)>,
 }
 
 impl Overrides {

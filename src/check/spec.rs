@@ -118,6 +118,9 @@ pub enum ConditionKind {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Condition {
     pub kind: ConditionKind,
+    /// `bc0`, `bc1`, ... or `initial0`, ... in the order of the file: how
+    /// reports, kernels and `--weight` name the condition.
+    pub name: String,
     pub lhs: Expr,
     pub rhs: Expr,
     /// The faces where it holds (for `initial`: the face t = t_min).

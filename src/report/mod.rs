@@ -3,6 +3,11 @@
 
 use std::fmt::{self, Write};
 
+pub mod outputs;
+pub mod plot;
+
+pub use outputs::SolveOutputs;
+
 use crate::check::{self, Spec};
 use crate::ir::{Executor, RunError};
 use crate::lower::{KernelRole, Lowered};
@@ -147,7 +152,7 @@ impl Report {
                 .collect(),
             rank: fit.rank,
             iterations: fit.history.len(),
-            final_loss: fit.history.last().copied(),
+            final_loss: fit.history.last().map(|h| h.total),
             test_points,
             errors,
         }

@@ -227,27 +227,38 @@ fn tensor(axes: &[Vec<f64>]) -> PointSet {
 /// The dense test set for error reports: a closed grid of 101 points per
 /// coordinate up to 2-D, 41 in 3-D, and 20,000 Sobol points above that.
 pub fn test_points(spec: &Spec) -> PointSet {
-    let bounds: Vec<(f64, f64)> = spec.coordinates.iter().map(|c| (c.lo, c.hi)).collect();
-    match bounds.len() {
-        0..=3 => {
-            let n = if bounds.len() <= 2 { 101 } else { 41 };
-            tensor(
-                &bounds
-                    .iter()
-                    .map(|&b| closed_axis(b, n))
-                    .collect::<Vec<_>>(),
+    match test_axes(spec) {
+        Some(axes) => tensor(&axes),
+        None => {
+            let bounds: Vec<(f64, f64)> = spec.coordinates.iter().map(|c| (c.lo, c.hi)).collect();
+            box_points(
+                &Sampler::Sobol {
+                    n: 20_000,
+                    seed: 12345,
+                },
+                &bounds,
+                None,
+                99,
             )
         }
-        _ => box_points(
-            &Sampler::Sobol {
-                n: 20_000,
-                seed: 12345,
-            },
-            &bounds,
-            None,
-            99,
-        ),
     }
+}
+
+/// The axes of the test grid when the test set is a grid (up to 3-D): point
+/// `i` of [`test_points`] has coordinate c from `axes[c]`, the last
+/// coordinate varying fastest.
+pub fn test_axes(spec: &Spec) -> Option<Vec<Vec<f64>>> {
+    let dims = spec.coordinates.len();
+    if dims > 3 {
+        return None;
+    }
+    let n = if dims <= 2 { 101 } else { 41 };
+    Some(
+        spec.coordinates
+            .iter()
+            .map(|c| closed_axis((c.lo, c.hi), n))
+            .collect(),
+    )
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 //! them by derivatives of the exact solution).
 
 use super::{ExprId, Graph, SizeLimitExceeded, SymbolId};
-use crate::check::{ConditionKind, Expr, Op, Spec};
+use crate::check::{Expr, Op, Spec};
 
 /// Which statement a residual comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,22 +74,11 @@ impl SymbolicProblem {
                 weight: 1.0,
             });
         }
-        let (mut bcs, mut initials) = (0, 0);
         for (i, c) in spec.conditions.iter().enumerate() {
             let expr = builder.residual(&c.lhs, &c.rhs)?;
-            let name = match c.kind {
-                ConditionKind::Boundary => {
-                    bcs += 1;
-                    format!("bc{}", bcs - 1)
-                }
-                ConditionKind::Initial => {
-                    initials += 1;
-                    format!("initial{}", initials - 1)
-                }
-            };
             residuals.push(Residual {
                 source: ResidualSource::Condition(i),
-                name,
+                name: c.name.clone(),
                 expr,
                 weight: c.weight,
             });

@@ -6,7 +6,7 @@ use std::time::Instant;
 use faer::Par;
 
 use super::init::initial_parameters;
-use super::network::{self, TrainError};
+use super::network::{self, HistoryRow, TrainError};
 use super::{assemble, lstsq};
 use crate::check::{Spec, Trainer};
 use crate::ir::Executor;
@@ -27,8 +27,8 @@ pub struct TermLoss {
 pub struct Fit {
     pub theta: Vec<f64>,
     pub terms: Vec<TermLoss>,
-    /// Loss per iteration or epoch (empty for lstsq).
-    pub history: Vec<f64>,
+    /// Losses after each iteration or epoch (empty for lstsq).
+    pub history: Vec<HistoryRow>,
     /// lstsq: numerical rank and condition estimate of the matrix.
     pub rank: Option<(usize, usize, f64)>,
     pub assembly_seconds: f64,
@@ -40,7 +40,6 @@ pub struct Fit {
 pub enum FitError {
     Train(TrainError),
     Lstsq(lstsq::LstsqError),
-    Unsupported(String),
 }
 
 impl std::fmt::Display for FitError {
@@ -48,7 +47,6 @@ impl std::fmt::Display for FitError {
         match self {
             FitError::Train(e) => write!(f, "{e}"),
             FitError::Lstsq(e) => write!(f, "{e}"),
-            FitError::Unsupported(what) => write!(f, "{what} is not supported yet"),
         }
     }
 }
@@ -126,7 +124,7 @@ pub fn fit(
                 &mut theta,
                 iters,
                 tol,
-                |i, it| progress(i, it.loss),
+                |i, it| progress(i, it.row.total),
             )?;
             finish(
                 executor,
@@ -135,7 +133,7 @@ pub fn fit(
                 equations,
                 theta,
                 start,
-                history.iter().map(|h| h.loss).collect(),
+                history.into_iter().map(|h| h.row).collect(),
             )
         }
         Trainer::Adam { lr, epochs } => {
@@ -154,7 +152,22 @@ pub fn fit(
                 executor, lowered, training, equations, theta, start, history,
             )
         }
-        Trainer::Lbfgs { .. } => Err(FitError::Unsupported("`train lbfgs`".into())),
+        Trainer::Lbfgs { iters, memory } => {
+            let start = Instant::now();
+            let (history, _stop) = network::lbfgs(
+                executor,
+                lowered,
+                training,
+                equations,
+                &mut theta,
+                iters,
+                memory,
+                &mut progress,
+            )?;
+            finish(
+                executor, lowered, training, equations, theta, start, history,
+            )
+        }
     }
 }
 
@@ -165,7 +178,7 @@ fn finish(
     equations: usize,
     theta: Vec<f64>,
     start: Instant,
-    history: Vec<f64>,
+    history: Vec<HistoryRow>,
 ) -> Result<Fit, FitError> {
     let train_seconds = start.elapsed().as_secs_f64();
     let e = network::evaluate(executor, lowered, training, equations, &theta)?;

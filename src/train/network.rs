@@ -10,12 +10,14 @@
 //! (column-pivoted QR), accepts it if the loss 0.5 ||r||^2 decreases
 //! (then lambda /= 3) and otherwise retries with lambda *= 4.
 
+use std::cell::RefCell;
 use std::ops::Range;
 
 use faer::{Mat, Par};
 
 use super::assemble::points_of;
 use super::init::run_kernel;
+use super::lbfgs::{self, LbfgsError, LbfgsSettings, LbfgsStop};
 use super::lstsq;
 use crate::ir::{Executor, RunError};
 use crate::lower::{KernelRole, Lowered};
@@ -70,11 +72,34 @@ pub fn evaluate(
     Ok(out)
 }
 
+/// The training losses after one iteration or epoch.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HistoryRow {
+    /// The sum of `terms`.
+    pub total: f64,
+    /// Mean square residual per term (equations, then conditions).
+    pub terms: Vec<f64>,
+}
+
+impl HistoryRow {
+    /// The losses of the terms of `e`.
+    pub fn of(e: &Evaluation) -> HistoryRow {
+        let terms = term_losses(e);
+        HistoryRow {
+            total: terms.iter().sum(),
+            terms,
+        }
+    }
+}
+
 /// One Levenberg-Marquardt iteration's record.
 #[derive(Clone, Debug)]
 pub struct Iteration {
+    /// 0.5 ||r||^2, the objective Levenberg-Marquardt decreases.
     pub loss: f64,
     pub lambda: f64,
+    /// Per-term mean squares at the current parameters.
+    pub row: HistoryRow,
 }
 
 /// Why network training stopped early.
@@ -183,6 +208,7 @@ pub fn levenberg_marquardt(
             let record = Iteration {
                 loss: current_loss,
                 lambda,
+                row: HistoryRow::of(&current),
             };
             on_iteration(iteration, &record);
             history.push(record);
@@ -194,6 +220,7 @@ pub fn levenberg_marquardt(
             let record = Iteration {
                 loss: current_loss,
                 lambda,
+                row: HistoryRow::of(&current),
             };
             on_iteration(iteration, &record);
             history.push(record);
@@ -219,7 +246,7 @@ pub fn adam(
     lr: f64,
     epochs: usize,
     mut on_epoch: impl FnMut(usize, f64),
-) -> Result<Vec<f64>, TrainError> {
+) -> Result<Vec<HistoryRow>, TrainError> {
     let layout = &lowered.layout;
     let p = layout.trained();
     let first = layout.total() - p;
@@ -231,20 +258,9 @@ pub fn adam(
     for epoch in 1..=epochs {
         let e = evaluate(executor, lowered, training, equations, theta)?;
         check_finite(&e, epoch)?;
-        gradient.iter_mut().for_each(|g| *g = 0.0);
-        let mut total = 0.0;
-        for (_, range) in &e.blocks {
-            let n = range.len().max(1) as f64;
-            for i in range.clone() {
-                let r = e.residual[i];
-                total += r * r / n;
-                let row = &e.jacobian[i * p..(i + 1) * p];
-                for (g, j) in gradient.iter_mut().zip(row) {
-                    *g += 2.0 * r * j / n;
-                }
-            }
-        }
-        history.push(total);
+        let mut terms = vec![0.0; e.blocks.len()];
+        let total = mean_square_loss(&e, &mut gradient, &mut terms);
+        history.push(HistoryRow { total, terms });
         on_epoch(epoch, total);
         let (c1, c2) = (1.0 - beta1_pow(beta1, epoch), 1.0 - beta1_pow(beta2, epoch));
         for j in 0..p {
@@ -264,4 +280,92 @@ pub fn adam(
 
 fn beta1_pow(beta: f64, epoch: usize) -> f64 {
     beta.powi(epoch.min(i32::MAX as usize) as i32)
+}
+
+/// The training loss of networks, L = sum_t mean_i r_{t,i}^2 (each term
+/// averaged over its points), and its gradient
+/// dL/dtheta = sum_t (2 / n_t) J_t^T r_t, written into `gradient`.
+/// The mean squares per term go into `terms` (one per block).
+pub fn mean_square_loss(e: &Evaluation, gradient: &mut [f64], terms: &mut [f64]) -> f64 {
+    let p = gradient.len();
+    gradient.iter_mut().for_each(|g| *g = 0.0);
+    for ((_, range), term) in e.blocks.iter().zip(terms.iter_mut()) {
+        let n = range.len().max(1) as f64;
+        let mut sum = 0.0;
+        for i in range.clone() {
+            let r = e.residual[i];
+            sum += r * r;
+            let row = &e.jacobian[i * p..(i + 1) * p];
+            for (g, j) in gradient.iter_mut().zip(row) {
+                *g += 2.0 * r * j / n;
+            }
+        }
+        *term = sum / n;
+    }
+    terms.iter().sum()
+}
+
+/// The mean square residual of each term (block) of `e`.
+pub fn term_losses(e: &Evaluation) -> Vec<f64> {
+    e.blocks
+        .iter()
+        .map(|(_, range)| {
+            e.residual[range.clone()].iter().map(|r| r * r).sum::<f64>() / range.len().max(1) as f64
+        })
+        .collect()
+}
+
+/// L-BFGS with a strong Wolfe line search (see [`super::lbfgs`]) on the
+/// same loss as Adam. A trial point where the network is not finite is a
+/// step that is too long; only a non-finite starting point is divergence.
+#[allow(clippy::too_many_arguments)]
+pub fn lbfgs(
+    executor: &dyn Executor,
+    lowered: &Lowered,
+    training: &TrainingPoints,
+    equations: usize,
+    theta: &mut [f64],
+    iters: usize,
+    memory: usize,
+    mut on_iteration: impl FnMut(usize, f64),
+) -> Result<(Vec<HistoryRow>, LbfgsStop), TrainError> {
+    let layout = &lowered.layout;
+    let first = layout.total() - layout.trained();
+    let start = evaluate(executor, lowered, training, equations, theta)?;
+    check_finite(&start, 0)?;
+    let mut full = theta.to_vec();
+    let settings = LbfgsSettings::new(iters, memory);
+    // The line search accepts the point it evaluated last, so the terms of
+    // the latest evaluation are those of the accepted point.
+    let latest = RefCell::new(vec![0.0; start.blocks.len()]);
+    let mut history = Vec::with_capacity(iters);
+    let outcome = lbfgs::minimize(
+        &mut theta[first..],
+        &settings,
+        |trained: &[f64], gradient: &mut [f64]| -> Result<f64, RunError> {
+            full[first..].copy_from_slice(trained);
+            let e = evaluate(executor, lowered, training, equations, &full)?;
+            let loss = mean_square_loss(&e, gradient, &mut latest.borrow_mut());
+            Ok(if loss.is_finite() {
+                loss
+            } else {
+                f64::INFINITY
+            })
+        },
+        |iteration, total| {
+            history.push(HistoryRow {
+                total,
+                terms: latest.borrow().clone(),
+            });
+            on_iteration(iteration, total);
+        },
+    );
+    match outcome {
+        Ok(o) => Ok((history, o.stop)),
+        Err(LbfgsError::Objective(e)) => Err(TrainError::Run(e)),
+        Err(LbfgsError::NotFinite) => Err(TrainError::Diverged {
+            iteration: 0,
+            term: "the gradient".into(),
+        }),
+    }
 }

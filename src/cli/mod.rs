@@ -18,12 +18,15 @@ use crate::check::{self, Overrides, ProblemDump, Spec, Summary};
 use crate::diag::{has_errors, Diagnostic, Severity};
 use crate::jit::{self, Compiled};
 use crate::lower;
-use crate::report::{self, Report};
+use crate::report::{self, Report, SolveOutputs};
 use crate::sample;
 use crate::syntax;
 use crate::train;
 use crate::verify;
 use std::time::Instant;
+
+mod output;
+mod progress;
 
 /// Exit code for success.
 pub const EXIT_OK: i32 = 0;
@@ -73,9 +76,13 @@ enum Command {
         /// Print the report as one JSON object instead of a table.
         #[arg(long)]
         json: bool,
-        /// No progress lines on stderr.
+        /// No progress bar.
         #[arg(long)]
         quiet: bool,
+        /// Write report.json, solution.csv, history.csv and SVG plots into
+        /// this directory (created if missing; checked before training).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
         #[command(flatten)]
         overrides: OverrideArgs,
     },
@@ -151,6 +158,23 @@ struct OverrideArgs {
     /// Iterations (gauss_newton, lbfgs).
     #[arg(long, allow_negative_numbers = true)]
     iters: Option<f64>,
+    /// Training weight of a condition, NAME=W: NAME is bc0, bc1, initial0, ...
+    /// (as in the report), or bc / initial for every condition of that kind.
+    /// Repeatable; later flags win.
+    #[arg(long = "weight", value_name = "NAME=W", value_parser = parse_weight, allow_negative_numbers = true)]
+    weights: Vec<(String, f64)>,
+}
+
+/// Parses `NAME=W` of `--weight`.
+fn parse_weight(text: &str) -> Result<(String, f64), String> {
+    let (name, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected NAME=W (e.g. bc0=10), got `{text}`"))?;
+    let value: f64 = value
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{}` is not a number", value.trim()))?;
+    Ok((name.trim().to_string(), value))
 }
 
 impl From<OverrideArgs> for Overrides {
@@ -168,18 +192,52 @@ impl From<OverrideArgs> for Overrides {
             epochs: a.epochs,
             lr: a.lr,
             iters: a.iters,
+            weights: a.weights,
         }
     }
 }
 
+/// How the output streams may be used.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Terminal {
+    /// ANSI colors in diagnostics.
+    pub color: bool,
+    /// A progress bar on the process's stderr during training (only when
+    /// both stdout and stderr are terminals).
+    pub progress_bar: bool,
+}
+
 /// Runs pdec with `args` (including the program name), writing to the given
-/// streams; returns the exit code. `color` turns on ANSI colors in diagnostics.
+/// streams; returns the exit code. `color` turns on ANSI colors in
+/// diagnostics; there is no progress bar.
 pub fn run(
     args: impl IntoIterator<Item = impl Into<OsString> + Clone>,
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
     color: bool,
 ) -> i32 {
+    run_with(
+        args,
+        stdout,
+        stderr,
+        Terminal {
+            color,
+            progress_bar: false,
+        },
+    )
+}
+
+/// Like [`run`], with the terminal's abilities spelled out.
+pub fn run_with(
+    args: impl IntoIterator<Item = impl Into<OsString> + Clone>,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+    terminal: Terminal,
+) -> i32 {
+    let Terminal {
+        color,
+        progress_bar,
+    } = terminal;
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
@@ -234,26 +292,51 @@ pub fn run(
             file,
             json,
             quiet,
+            out,
             overrides,
         } => {
             let overrides = Overrides::from(overrides);
             let Some(checked) = session.check_file(&file, &overrides, false) else {
                 return EXIT_INPUT;
             };
-            match solve(&checked.spec, quiet, session.stderr) {
-                Ok(report) => {
-                    if json {
-                        let _ = writeln!(session.stdout, "{}", report.to_json());
-                    } else {
-                        let _ = write!(session.stdout, "{report}");
-                    }
-                    EXIT_OK
-                }
-                Err(message) => {
-                    let _ = writeln!(session.stderr, "error: {message}");
-                    EXIT_RUNTIME
+            if let Some(dir) = &out {
+                if let Err(message) = output::prepare_dir(dir) {
+                    let _ = writeln!(session.stderr, "error[E0002]: {message}");
+                    return EXIT_INPUT;
                 }
             }
+            let solved = match solve(&checked.spec, quiet || !progress_bar) {
+                Ok(solved) => solved,
+                Err(message) => {
+                    let _ = writeln!(session.stderr, "error: {message}");
+                    return EXIT_RUNTIME;
+                }
+            };
+            if let Some(dir) = &out {
+                let files = SolveOutputs {
+                    spec: &checked.spec,
+                    report: &solved.report,
+                    test: &solved.test,
+                    axes: solved.axes.as_deref(),
+                    predicted: &solved.predicted,
+                    exact: solved.exact.as_deref(),
+                    history: &solved.history,
+                }
+                .files();
+                let written = files
+                    .map_err(|e| format!("cannot draw the plots: {e}"))
+                    .and_then(|files| output::write_atomically(dir, &files));
+                if let Err(message) = written {
+                    let _ = writeln!(session.stderr, "error: {message}");
+                    return EXIT_RUNTIME;
+                }
+            }
+            if json {
+                let _ = writeln!(session.stdout, "{}", solved.report.to_json());
+            } else {
+                let _ = write!(session.stdout, "{}", solved.report);
+            }
+            EXIT_OK
         }
         Command::Emit {
             file,
@@ -334,8 +417,19 @@ fn compile(lowered: &lower::Lowered) -> Result<Compiled, jit::JitError> {
     Ok(compiled)
 }
 
-/// Compiles, samples, trains and evaluates one problem.
-fn solve(spec: &Spec, quiet: bool, progress: &mut dyn Write) -> Result<Report, String> {
+/// What one solve run produced: the report and the data behind `--out`.
+struct Solved {
+    report: Report,
+    test: sample::PointSet,
+    axes: Option<Vec<Vec<f64>>>,
+    predicted: Vec<f64>,
+    exact: Option<Vec<f64>>,
+    history: Vec<train::HistoryRow>,
+}
+
+/// Compiles, samples, trains and evaluates one problem. Shows a progress
+/// bar on stderr unless `quiet`.
+fn solve(spec: &Spec, quiet: bool) -> Result<Solved, String> {
     let start = Instant::now();
     let lowered = lower::lower(spec).map_err(|e| e.to_string())?;
     let executor = compile(&lowered).map_err(|e| e.to_string())?;
@@ -357,27 +451,24 @@ fn solve(spec: &Spec, quiet: bool, progress: &mut dyn Write) -> Result<Report, S
             point_sets.push((name.to_string(), points));
         }
     }
-    let every = match spec.train {
-        check::Trainer::Adam { epochs, .. } => (epochs / 20).max(1),
-        _ => 1,
-    };
+    let bar = progress::TrainingBar::new(&spec.train, quiet);
     let fit = train::fit(spec, &lowered, &executor, &training, |i, loss| {
-        if !quiet && i % every == 0 {
-            let _ = writeln!(progress, "iteration {i:>6}  loss {loss:.6e}");
-        }
-    })
-    .map_err(|e| e.to_string())?;
+        bar.update(i, loss)
+    });
+    bar.finish();
+    let fit = fit.map_err(|e| e.to_string())?;
     let test = sample::test_points(spec);
     let predicted =
         report::predict(&executor, &lowered, &fit.theta, &test).map_err(|e| e.to_string())?;
     if predicted.iter().any(|v| !v.is_finite()) {
         return Err("the trained network is not finite on the test points".into());
     }
-    let errors = match report::exact_values(spec, &test) {
-        Some(exact) => report::errors(spec, &predicted, &exact),
+    let exact = report::exact_values(spec, &test);
+    let errors = match &exact {
+        Some(exact) => report::errors(spec, &predicted, exact),
         None => Vec::new(),
     };
-    Ok(Report::new(
+    let report = Report::new(
         spec,
         &lowered,
         &fit,
@@ -385,7 +476,15 @@ fn solve(spec: &Spec, quiet: bool, progress: &mut dyn Write) -> Result<Report, S
         compile_seconds,
         test.len(),
         errors,
-    ))
+    );
+    Ok(Solved {
+        report,
+        axes: sample::test_axes(spec),
+        test,
+        predicted,
+        exact,
+        history: fit.history,
+    })
 }
 
 /// A checked problem and the one-line outcome of its exact-solution check.

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Runs pdec and its Python peers on the same machine and prints both.
+#
+#   1. Random feature least squares (examples/poisson2d.pde) against
+#      NumPy's lstsq (gelsd) and SciPy's gelsy: ratio peer_total / pdec_total.
+#   2. Two-layer network with full-batch Adam against JAX:
+#      ratio jax_seconds_per_epoch / pdec_seconds_per_epoch.
+#
+# Setup (once): python3 -m venv VENV && VENV/bin/pip install -r benches/peers/requirements.txt
+# Run:          PEER_PYTHON=VENV/bin/python benches/peers/compare.sh
+#
+# Environment:
+#   PEER_PYTHON      Python with the packages of requirements.txt (default python3)
+#   SHALLOW_EXAMPLE  the Adam problem (default examples/poisson2d_shallow.pde)
+#   EPOCHS           Adam epochs timed per run (default 2000)
+#   REPEATS          pdec runs per comparison (default 5 for lstsq, 3 for Adam)
+#   CARGO_TARGET_DIR respected by the build; pdec is $CARGO_TARGET_DIR/release/pdec
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$root"
+
+python="${PEER_PYTHON:-python3}"
+shallow="${SHALLOW_EXAMPLE:-examples/poisson2d_shallow.pde}"
+epochs="${EPOCHS:-2000}"
+lstsq_repeats="${REPEATS:-5}"
+adam_repeats="${REPEATS:-3}"
+
+if ! "$python" -c 'import numpy, scipy, jax, threadpoolctl' 2>/dev/null; then
+    echo "error: '$python' cannot import numpy, scipy, jax and threadpoolctl." >&2
+    echo "Create a virtualenv with benches/peers/requirements.txt and set PEER_PYTHON to its python." >&2
+    exit 1
+fi
+if [[ ! -f "$shallow" ]]; then
+    echo "error: Adam problem '$shallow' not found; set SHALLOW_EXAMPLE to a .pde file." >&2
+    exit 1
+fi
+
+cargo build --release
+pdec="${CARGO_TARGET_DIR:-target}/release/pdec"
+
+out="$(mktemp -d)"
+trap 'rm -rf "$out"' EXIT
+
+echo "== lstsq: pdec x $lstsq_repeats" >&2
+for _ in $(seq "$lstsq_repeats"); do
+    "$pdec" solve examples/poisson2d.pde --json --quiet >> "$out/pdec_lstsq.jsonl"
+done
+echo "== lstsq: numpy / scipy" >&2
+"$python" benches/peers/rfm_lstsq.py --repeats "$lstsq_repeats" | tee "$out/numpy.log" >&2
+
+echo "== adam: pdec x $adam_repeats ($epochs epochs)" >&2
+for _ in $(seq "$adam_repeats"); do
+    "$pdec" solve "$shallow" --json --quiet --epochs "$epochs" >> "$out/pdec_adam.jsonl"
+done
+echo "== adam: jax" >&2
+"$python" benches/peers/shallow_adam.py --epochs "$epochs" | tee "$out/jax.log" >&2
+
+"$python" benches/peers/report.py "$out" "$epochs"

@@ -1,0 +1,225 @@
+//! The files of `pdec solve --out DIR`, as (file name, contents) pairs; the
+//! command line writes them (atomically) so that this stage stays free of
+//! file-system effects.
+//!
+//! - `report.json`: [`Report::to_json`].
+//! - `solution.csv`: one row per test point: the coordinates, then per
+//!   unknown `u`, `u_exact`, `u_error` (= u - u_exact; the exact columns
+//!   only for unknowns with an exact solution).
+//! - `history.csv`: `iteration,loss,<term>...`: the sum of the terms' mean
+//!   square residuals and each of them, after every iteration or epoch
+//!   (only for iterative trainers).
+//! - `solution_<u>.svg`: 1-D, the prediction against x with the exact
+//!   solution; 2-D, a heat map of the prediction, and `error_<u>.svg`, a
+//!   heat map of |u - u_exact|. Nothing for 3-D and above.
+//! - `loss.svg`: the history on a log scale, one line per term and the total.
+
+use std::fmt::Write;
+
+use super::plot::{self, PlotError};
+use super::Report;
+use crate::check::Spec;
+use crate::sample::PointSet;
+use crate::train::HistoryRow;
+
+/// What a finished solve run knows, for its output files.
+pub struct SolveOutputs<'a> {
+    pub spec: &'a Spec,
+    pub report: &'a Report,
+    pub test: &'a PointSet,
+    /// The test grid's axes when the test set is a grid (`sample::test_axes`).
+    pub axes: Option<&'a [Vec<f64>]>,
+    /// `predicted[i*M + m]`.
+    pub predicted: &'a [f64],
+    /// `exact[i*M + m]`, NaN where an unknown has no exact solution.
+    pub exact: Option<&'a [f64]>,
+    pub history: &'a [HistoryRow],
+}
+
+impl SolveOutputs<'_> {
+    /// Every file, in the order they are listed in the module doc.
+    pub fn files(&self) -> Result<Vec<(String, String)>, PlotError> {
+        let mut files = vec![
+            ("report.json".to_string(), self.report.to_json() + "\n"),
+            ("solution.csv".to_string(), self.solution_csv()),
+        ];
+        if !self.history.is_empty() {
+            files.push(("history.csv".to_string(), self.history_csv()));
+        }
+        files.extend(self.solution_plots()?);
+        if !self.history.is_empty() {
+            files.push(("loss.svg".to_string(), self.loss_plot()?));
+        }
+        Ok(files)
+    }
+
+    fn has_exact(&self, unknown: usize) -> bool {
+        self.exact.is_some() && self.spec.exact[unknown].is_some()
+    }
+
+    /// `solution.csv`.
+    pub fn solution_csv(&self) -> String {
+        let m = self.spec.unknowns.len();
+        let mut header: Vec<String> = self
+            .spec
+            .coordinates
+            .iter()
+            .map(|c| c.name.clone())
+            .collect();
+        for (u, unknown) in self.spec.unknowns.iter().enumerate() {
+            header.push(unknown.name.clone());
+            if self.has_exact(u) {
+                header.push(format!("{}_exact", unknown.name));
+                header.push(format!("{}_error", unknown.name));
+            }
+        }
+        let mut out = header.join(",");
+        out.push('\n');
+        for i in 0..self.test.len() {
+            let mut cells: Vec<String> = self.test.point(i).iter().map(|v| num(*v)).collect();
+            for u in 0..m {
+                let p = self.predicted[i * m + u];
+                cells.push(num(p));
+                if let (true, Some(exact)) = (self.has_exact(u), self.exact) {
+                    let e = exact[i * m + u];
+                    cells.push(num(e));
+                    cells.push(num(p - e));
+                }
+            }
+            out.push_str(&cells.join(","));
+            out.push('\n');
+        }
+        out
+    }
+
+    /// `history.csv`.
+    pub fn history_csv(&self) -> String {
+        let mut out = String::from("iteration,loss");
+        for (name, _, _) in &self.report.terms {
+            let _ = write!(out, ",{name}");
+        }
+        out.push('\n');
+        for (i, row) in self.history.iter().enumerate() {
+            let _ = write!(out, "{},{}", i + 1, num(row.total));
+            for t in &row.terms {
+                let _ = write!(out, ",{}", num(*t));
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    fn solution_plots(&self) -> Result<Vec<(String, String)>, PlotError> {
+        let Some(axes) = self.axes else {
+            return Ok(Vec::new());
+        };
+        let m = self.spec.unknowns.len();
+        let names: Vec<&str> = self
+            .spec
+            .coordinates
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        let title = |what: &str, unknown: &str| match self.report.problem.as_str() {
+            "" => format!("{what} {unknown}"),
+            problem => format!("{problem}: {what} {unknown}"),
+        };
+        let mut files = Vec::new();
+        for (u, unknown) in self.spec.unknowns.iter().enumerate() {
+            let name = unknown.name.as_str();
+            let predicted: Vec<f64> = (0..self.test.len())
+                .map(|i| self.predicted[i * m + u])
+                .collect();
+            let exact: Option<Vec<f64>> = match (self.has_exact(u), self.exact) {
+                (true, Some(exact)) => {
+                    Some((0..self.test.len()).map(|i| exact[i * m + u]).collect())
+                }
+                _ => None,
+            };
+            match axes {
+                [x] => files.push((
+                    format!("solution_{name}.svg"),
+                    plot::curve_svg(
+                        &title("solution", name),
+                        names[0],
+                        name,
+                        x,
+                        &predicted,
+                        exact.as_deref(),
+                    )?,
+                )),
+                [x, y] => {
+                    files.push((
+                        format!("solution_{name}.svg"),
+                        plot::heatmap_svg(
+                            &title("solution", name),
+                            names[0],
+                            names[1],
+                            x,
+                            y,
+                            &predicted,
+                        )?,
+                    ));
+                    if let Some(exact) = &exact {
+                        let error: Vec<f64> = predicted
+                            .iter()
+                            .zip(exact)
+                            .map(|(p, e)| (p - e).abs())
+                            .collect();
+                        files.push((
+                            format!("error_{name}.svg"),
+                            plot::heatmap_svg(
+                                &title("error |u - u_exact| of", name),
+                                names[0],
+                                names[1],
+                                x,
+                                y,
+                                &error,
+                            )?,
+                        ));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(files)
+    }
+
+    fn loss_plot(&self) -> Result<String, PlotError> {
+        let mut columns: Vec<(String, Vec<f64>)> = vec![(
+            "total".into(),
+            self.history.iter().map(|h| h.total).collect(),
+        )];
+        for (t, (name, _, _)) in self.report.terms.iter().enumerate() {
+            columns.push((
+                name.clone(),
+                self.history
+                    .iter()
+                    .map(|h| h.terms.get(t).copied().unwrap_or(f64::NAN))
+                    .collect(),
+            ));
+        }
+        let series: Vec<(&str, &[f64])> = columns
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_slice()))
+            .collect();
+        let title = match self.report.problem.as_str() {
+            "" => "training loss (mean square residual)".to_string(),
+            problem => format!("{problem}: training loss"),
+        };
+        plot::history_svg(&title, &series)
+    }
+}
+
+/// A number for CSV: shortest round-trip form, `nan`/`inf` spelled out.
+fn num(v: f64) -> String {
+    if v.is_finite() {
+        format!("{v:e}")
+    } else if v.is_nan() {
+        "nan".into()
+    } else if v > 0.0 {
+        "inf".into()
+    } else {
+        "-inf".into()
+    }
+}
