@@ -36,7 +36,7 @@
 
 use std::collections::HashMap;
 
-use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{
     types, AbiParam, FuncRef, InstBuilder, MemFlagsData, Signature, Type, Value,
 };
@@ -55,12 +55,15 @@ pub(super) struct Options {
     /// `sqrt` and `abs` as native instructions (otherwise calls, like the
     /// other math functions).
     pub native_sqrt_abs: bool,
+    /// `tanh` inline ([`crate::math::tanh`]'s operations) instead of a call.
+    pub inline_tanh: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             native_sqrt_abs: true,
+            inline_tanh: true,
         }
     }
 }
@@ -301,6 +304,7 @@ impl<'a, 'f> Lowering<'a, 'f> {
                     UnaryOp::Call(MathFn::Abs) if self.options.native_sqrt_abs => {
                         self.b.ins().fabs(a)
                     }
+                    UnaryOp::Call(MathFn::Tanh) if self.options.inline_tanh => self.tanh(a),
                     UnaryOp::Call(f) => self.call(symbols::symbol(f), a, None)?,
                 }
             }
@@ -323,6 +327,66 @@ impl<'a, 'f> Lowering<'a, 'f> {
                 self.b.use_var(var)
             }
         })
+    }
+
+    /// tanh(x) inline, operation for operation as [`crate::math::tanh`]
+    /// (so the result is bit-identical to the interpreter's).
+    fn tanh(&mut self, x: Value) -> Value {
+        use crate::math::{LN2_HI, LN2_LO, TANH_CLAMP};
+        let two = self.b.ins().f64const(2.0);
+        let magnitude = self.b.ins().fabs(x);
+        let y = self.b.ins().fmul(two, magnitude);
+        let clamp = self.b.ins().f64const(TANH_CLAMP);
+        let above = self.b.ins().fcmp(FloatCC::GreaterThan, y, clamp);
+        let y = self.b.ins().select(above, clamp, y);
+        let log2e = self.b.ins().f64const(std::f64::consts::LOG2_E);
+        let scaled = self.b.ins().fmul(y, log2e);
+        let k = self.b.ins().nearest(scaled);
+        let hi = self.b.ins().f64const(LN2_HI);
+        let lo = self.b.ins().f64const(LN2_LO);
+        let k_hi = self.b.ins().fmul(k, hi);
+        let r = self.b.ins().fsub(y, k_hi);
+        let k_lo = self.b.ins().fmul(k, lo);
+        let r = self.b.ins().fsub(r, k_lo);
+        let q = self.expm1_series(r);
+        let p = self.b.ins().fmul(r, q);
+        let one = self.b.ins().f64const(1.0);
+        // 2^k from its exponent bits (NaN converts to 0, as Rust's `as`).
+        let k_int = self.b.ins().fcvt_to_sint_sat(types::I64, k);
+        let biased = self.b.ins().iadd_imm_s(k_int, 1023);
+        let bits = self.b.ins().ishl_imm_u(biased, 52);
+        let scale = self.b.ins().bitcast(types::F64, MemFlagsData::new(), bits);
+        let sp = self.b.ins().fmul(scale, p);
+        let scale_minus_one = self.b.ins().fsub(scale, one);
+        let e = self.b.ins().fadd(sp, scale_minus_one);
+        let e_plus_two = self.b.ins().fadd(e, two);
+        let t = self.b.ins().fdiv(e, e_plus_two);
+        self.b.ins().fcopysign(t, x)
+    }
+
+    /// [`crate::math::expm1_series`], operation for operation.
+    fn expm1_series(&mut self, r: Value) -> Value {
+        let a: Vec<Value> = crate::math::EXPM1_TAYLOR
+            .iter()
+            .map(|&c| self.b.ins().f64const(c))
+            .collect();
+        let r2 = self.b.ins().fmul(r, r);
+        let r4 = self.b.ins().fmul(r2, r2);
+        let r8 = self.b.ins().fmul(r4, r4);
+        // x + y * z
+        let fused = |l: &mut Self, x: Value, y: Value, z: Value| {
+            let yz = l.b.ins().fmul(y, z);
+            l.b.ins().fadd(x, yz)
+        };
+        let b: Vec<Value> = (0..6)
+            .map(|i| fused(self, a[2 * i], a[2 * i + 1], r))
+            .collect();
+        let c0 = fused(self, b[0], b[1], r2);
+        let c1 = fused(self, b[2], b[3], r2);
+        let c2 = fused(self, b[4], b[5], r2);
+        let d0 = fused(self, c0, c1, r4);
+        let d1 = fused(self, c2, a[12], r4);
+        fused(self, d0, d1, r8)
     }
 
     /// `x^n` with the multiplication sequence of [`crate::ir::powi`].

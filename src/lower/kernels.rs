@@ -8,11 +8,11 @@
 
 use std::fmt::Write;
 
-use super::emit::{Emitter, Source};
+use super::emit::{reachable, Emitter, Source};
 use super::{JetResidual, Jets, LowerError};
 use crate::check::{Ansatz, Spec};
 use crate::ir::{Access, ArrayDecl, ArrayId, Index, Inst, Kernel, KernelBuilder, Stmt};
-use crate::symbolic::{ExprId, Graph};
+use crate::symbolic::{ExprId, Graph, Node};
 
 /// Where each parameter lives in theta = [w (K x d), b (K), a (M x K)], and
 /// which of them are trained.
@@ -180,7 +180,18 @@ fn accumulate(
     emitter: &mut Emitter<'_>,
     contributions: &[ExprId],
 ) -> Result<Vec<crate::ir::VarId>, LowerError> {
-    let vars: Vec<_> = contributions
+    accumulate_and(emitter, contributions, contributions.len(), |_, _| {})
+}
+
+/// Like [`accumulate`] for `roots[..split]`, in a neuron loop that also
+/// hands the values of `roots[split..]` to `rest` (e.g. to store them).
+fn accumulate_and(
+    emitter: &mut Emitter<'_>,
+    roots: &[ExprId],
+    split: usize,
+    rest: impl FnOnce(&mut KernelBuilder, &[crate::ir::ValueId]),
+) -> Result<Vec<crate::ir::VarId>, LowerError> {
+    let vars: Vec<_> = roots[..split]
         .iter()
         .map(|_| emitter.builder.var())
         .collect();
@@ -189,12 +200,14 @@ fn accumulate(
         emitter.builder.push(Stmt::Set(v, zero));
     }
     let vars_in_loop = vars.clone();
-    emitter.neuron_loop(contributions, |b, values| {
-        for (&var, &value) in vars_in_loop.iter().zip(values) {
+    emitter.neuron_loop(roots, |b, values| {
+        let (sums, others) = values.split_at(split);
+        for (&var, &value) in vars_in_loop.iter().zip(sums) {
             let current = b.def(Inst::Read(var));
             let sum = b.def(Inst::Binary(crate::ir::BinaryOp::Add, current, value));
             b.push(Stmt::Set(var, sum));
         }
+        rest(b, others);
     })?;
     Ok(vars)
 }
@@ -363,22 +376,6 @@ pub fn network_kernel(
     let (residual_id, jacobian_id) = (out[0], out[1]);
     let mut emitter = Emitter::new(g, builder);
     bind_common(&mut emitter, jets, layout, true);
-    // Accumulators for the jets.
-    let vars = accumulate(&mut emitter, &contributions)?;
-    for ((_, _, symbol), &var) in r.jets.iter().zip(&vars) {
-        let value = emitter.builder.def(Inst::Read(var));
-        emitter.bind(*symbol, Source::Value(value));
-    }
-    let residual_value = emitter.point(&[residual])?[0];
-    emitter.builder.push(Stmt::Store {
-        array: residual_id,
-        index: Index {
-            point: 1,
-            neuron: 0,
-            offset: 0,
-        },
-        value: residual_value,
-    });
     let columns = layout.trained();
     let stores: Vec<(usize, usize)> = entries
         .iter()
@@ -394,7 +391,7 @@ pub fn network_kernel(
         })
         .collect();
     let roots: Vec<ExprId> = entries.iter().map(|&(_, e)| e).collect();
-    emitter.neuron_loop(&roots, |b, values| {
+    let store_row = |b: &mut KernelBuilder, values: &[crate::ir::ValueId]| {
         for (&(offset, stride), &v) in stores.iter().zip(values) {
             b.push(Stmt::Store {
                 array: jacobian_id,
@@ -406,7 +403,39 @@ pub fn network_kernel(
                 value: v,
             });
         }
-    })?;
+    };
+    // When the gradient entries do not involve the point sums (a residual
+    // linear in the unknowns), one neuron loop both accumulates the sums
+    // and stores the Jacobian row, so every activation is evaluated once
+    // per neuron and point. Otherwise a second loop follows the sums.
+    let jet_symbols: Vec<_> = r.jets.iter().map(|(_, _, s)| *s).collect();
+    let fused = !reachable(g, &roots)
+        .iter()
+        .any(|&id| matches!(g.node(id), Node::Symbol(s) if jet_symbols.contains(s)));
+    let vars = if fused {
+        let both: Vec<ExprId> = contributions.iter().chain(&roots).copied().collect();
+        let split = contributions.len();
+        accumulate_and(&mut emitter, &both, split, store_row)?
+    } else {
+        accumulate(&mut emitter, &contributions)?
+    };
+    for ((_, _, symbol), &var) in r.jets.iter().zip(&vars) {
+        let value = emitter.builder.def(Inst::Read(var));
+        emitter.bind(*symbol, Source::Value(value));
+    }
+    let residual_value = emitter.point(&[residual])?[0];
+    emitter.builder.push(Stmt::Store {
+        array: residual_id,
+        index: Index {
+            point: 1,
+            neuron: 0,
+            offset: 0,
+        },
+        value: residual_value,
+    });
+    if !fused {
+        emitter.neuron_loop(&roots, store_row)?;
+    }
     Ok(LoweredKernel {
         role: KernelRole::Network {
             residual: residual_index(r),

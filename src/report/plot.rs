@@ -19,7 +19,6 @@
 //! - On linear axes, magnitudes beyond 1e300 are drawn at +-1e300.
 
 use std::fmt;
-
 use std::ops::Range;
 
 use plotters::coord::cartesian::Cartesian2d;
@@ -620,7 +619,17 @@ fn fmt_linear(v: f64, step: f64, big: f64) -> String {
 fn fmt_pow10(t: f64) -> String {
     let k = t.round();
     if (t - k).abs() > 1e-9 {
-        return fmt_sig(10f64.powf(t));
+        if t.abs() < 300.0 {
+            return fmt_sig(10f64.powf(t));
+        }
+        // 10^t may overflow or be subnormal: print mantissa and exponent apart.
+        let e = t.floor();
+        let m = fmt_sig(10f64.powf(t - e));
+        return if m == "10" {
+            format!("1e{}", e as i32 + 1)
+        } else {
+            format!("{m}e{}", e as i32)
+        };
     }
     match k as i32 {
         k @ -3..=0 => format!("{:.*}", k.unsigned_abs() as usize, 10f64.powi(k)),
@@ -1437,6 +1446,8 @@ mod tests {
         assert_eq!(fmt_pow10(2.0), "100");
         assert_eq!(fmt_pow10(-12.0), "1e-12");
         assert_eq!(fmt_pow10(5f64.log10()), "5");
+        assert_eq!(fmt_pow10(308.0 + 2f64.log10()), "2e308");
+        assert_eq!(fmt_pow10(-320.0 + 5f64.log10()), "5e-320");
         assert_eq!(fmt_linear(0.5, 0.5, 1.0), "0.5");
         assert_eq!(fmt_linear(2e-7, 1e-7, 1e-6), "2e-7");
         assert_eq!(fmt_linear(1e-4, 2e-5, 1e-4), "1e-4");

@@ -86,23 +86,15 @@ pub fn fit(
             let train_seconds = start.elapsed().as_secs_f64();
             theta[first..].copy_from_slice(&solution.solution);
             let columns = system.matrix.ncols();
+            let residual = lstsq::residual(system.matrix.as_ref(), &solution.solution, &system.rhs);
             let terms = system
                 .blocks
                 .iter()
-                .map(|(name, range)| {
-                    let mut sum = 0.0;
-                    for i in range.clone() {
-                        let mut r = -system.rhs[i];
-                        for j in 0..columns {
-                            r += system.matrix[(i, j)] * solution.solution[j];
-                        }
-                        sum += r * r;
-                    }
-                    TermLoss {
-                        name: name.clone(),
-                        points: range.len(),
-                        mean_square: sum / range.len().max(1) as f64,
-                    }
+                .map(|(name, range)| TermLoss {
+                    name: name.clone(),
+                    points: range.len(),
+                    mean_square: residual[range.clone()].iter().map(|r| r * r).sum::<f64>()
+                        / range.len().max(1) as f64,
                 })
                 .collect();
             Ok(Fit {
