@@ -45,6 +45,8 @@ def main():
     jax_run = json_lines(out / "jax.log")[-1]
 
     print(f"\nTwo-layer network (width 100), full-batch Adam, {epochs} epochs, median of {len(pdec_adam)}")
+    print(f"pdec: {adam['ansatz']}, {adam['train']}, "
+          f"{adam['points']['interior']} + {adam['points']['boundary']} points")
     print(f"{'':24}{'ms/epoch':>12}{'final loss':>12}{'rel. L2':>11}")
     print(f"{'pdec':24}{pdec_epoch * 1e3:12.4f}{adam['final_loss']:12.4e}{adam['errors'][0]['relative_l2']:11.2e}")
     print(f"{'jax ' + jax_run['jax_version'] + ' (jit)':24}{jax_run['seconds_per_epoch'] * 1e3:12.4f}"
