@@ -17,6 +17,7 @@ pub mod math;
 pub mod random;
 pub mod report;
 pub mod sample;
+pub mod spectrum;
 pub mod symbolic;
 pub mod syntax;
 pub mod train;

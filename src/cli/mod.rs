@@ -18,8 +18,9 @@ use crate::check::{self, Overrides, ProblemDump, Spec, Summary};
 use crate::diag::{has_errors, Diagnostic, Severity};
 use crate::jit::{self, Compiled};
 use crate::lower;
-use crate::report::{self, Report, SolveOutputs};
+use crate::report::{self, Report, SolveOutputs, SpectrumEntry, SpectrumReport};
 use crate::sample;
+use crate::spectrum;
 use crate::syntax;
 use crate::train;
 use crate::verify;
@@ -65,6 +66,8 @@ enum Command {
         deny_warnings: bool,
         #[command(flatten)]
         overrides: OverrideArgs,
+        #[command(flatten)]
+        diff: DiffArgs,
     },
     /// Compile, train and report the error against the exact solution.
     #[command(
@@ -85,6 +88,32 @@ enum Command {
         out: Option<PathBuf>,
         #[command(flatten)]
         overrides: OverrideArgs,
+        #[command(flatten)]
+        diff: DiffArgs,
+    },
+    /// Singular values and truncated entropy of the training matrix, per diff mode.
+    #[command(
+        after_help = "Example:\n  pdec spectrum examples/poisson2d.pde --diff ad,fd\n  pdec spectrum examples/poisson1d.pde --diff ad,fd --h 1e-1,1e-2,1e-3 --json"
+    )]
+    Spectrum {
+        /// The .pde file.
+        file: PathBuf,
+        /// Rows of the least-squares matrix: all (equations and conditions) or interior (equations).
+        #[arg(long, value_enum, default_value = "all")]
+        rows: RowsArg,
+        /// Relative cutoff: singular values at most cutoff * s_max count as zero.
+        #[arg(long, default_value_t = 1e-13, allow_negative_numbers = true)]
+        cutoff: f64,
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Write report.json, spectrum.csv and spectrum.svg into this directory.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        overrides: OverrideArgs,
+        #[command(flatten)]
+        diffs: DiffListArgs,
     },
     /// Print one stage of the compilation pipeline.
     #[command(
@@ -98,7 +127,18 @@ enum Command {
         stage: Stage,
         #[command(flatten)]
         overrides: OverrideArgs,
+        #[command(flatten)]
+        diff: DiffArgs,
     },
+}
+
+/// `spectrum --rows`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum RowsArg {
+    /// Equation and condition rows, as `solve` uses them.
+    All,
+    /// Equation rows only.
+    Interior,
 }
 
 /// Pipeline stages `emit` can print.
@@ -137,15 +177,6 @@ struct OverrideArgs {
     /// Seed of the ansatz's random weights.
     #[arg(long, allow_negative_numbers = true)]
     seed: Option<f64>,
-    /// Derivatives: ad | fd | stein.
-    #[arg(long)]
-    diff: Option<String>,
-    /// Finite-difference step (fd).
-    #[arg(long, allow_negative_numbers = true)]
-    h: Option<f64>,
-    /// Finite-difference accuracy order, 2 or 4 (fd).
-    #[arg(long, allow_negative_numbers = true)]
-    order: Option<f64>,
     /// Trainer: lstsq | gauss_newton | adam | lbfgs.
     #[arg(long)]
     train: Option<String>,
@@ -177,23 +208,51 @@ fn parse_weight(text: &str) -> Result<(String, f64), String> {
     Ok((name.trim().to_string(), value))
 }
 
-impl From<OverrideArgs> for Overrides {
-    fn from(a: OverrideArgs) -> Overrides {
-        Overrides {
-            ansatz: a.ansatz,
-            features: a.features,
-            width: a.width,
-            activation: a.activation,
-            seed: a.seed,
-            diff: a.diff,
-            h: a.h,
-            order: a.order,
-            train: a.train,
-            epochs: a.epochs,
-            lr: a.lr,
-            iters: a.iters,
-            weights: a.weights,
-        }
+/// Command-line overrides of the `diff` setting.
+#[derive(Args, Debug, Default, Clone)]
+#[command(next_help_heading = "Overrides of the file's settings")]
+struct DiffArgs {
+    /// Derivatives: ad | fd | stein.
+    #[arg(long)]
+    diff: Option<String>,
+    /// Finite-difference step (fd).
+    #[arg(long, allow_negative_numbers = true)]
+    h: Option<f64>,
+    /// Finite-difference accuracy order, 2 or 4 (fd).
+    #[arg(long, allow_negative_numbers = true)]
+    order: Option<f64>,
+}
+
+/// The diff modes and steps `spectrum` compares.
+#[derive(Args, Debug, Clone)]
+struct DiffListArgs {
+    /// Derivative modes to compare, comma-separated: ad,fd.
+    #[arg(long, default_value = "ad,fd", value_delimiter = ',')]
+    diff: Vec<String>,
+    /// Finite-difference steps for fd, comma-separated (default: the file's h).
+    #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
+    h: Vec<f64>,
+    /// Finite-difference accuracy order, 2 or 4 (fd).
+    #[arg(long, allow_negative_numbers = true)]
+    order: Option<f64>,
+}
+
+/// The overrides of `a` with the diff flags of `d`.
+fn overrides(a: OverrideArgs, d: DiffArgs) -> Overrides {
+    Overrides {
+        ansatz: a.ansatz,
+        features: a.features,
+        width: a.width,
+        activation: a.activation,
+        seed: a.seed,
+        diff: d.diff,
+        h: d.h,
+        order: d.order,
+        train: a.train,
+        epochs: a.epochs,
+        lr: a.lr,
+        iters: a.iters,
+        weights: a.weights,
     }
 }
 
@@ -261,9 +320,10 @@ pub fn run_with(
         Command::Check {
             files,
             deny_warnings,
-            overrides,
+            overrides: o,
+            diff,
         } => {
-            let overrides = Overrides::from(overrides);
+            let overrides = overrides(o, diff);
             let mut code = EXIT_OK;
             for (i, path) in files.iter().enumerate() {
                 if files.len() > 1 {
@@ -293,9 +353,10 @@ pub fn run_with(
             json,
             quiet,
             out,
-            overrides,
+            overrides: o,
+            diff,
         } => {
-            let overrides = Overrides::from(overrides);
+            let overrides = overrides(o, diff);
             let Some(checked) = session.check_file(&file, &overrides, false) else {
                 return EXIT_INPUT;
             };
@@ -338,12 +399,77 @@ pub fn run_with(
             }
             EXIT_OK
         }
+        Command::Spectrum {
+            file,
+            rows,
+            cutoff,
+            json,
+            out,
+            overrides: o,
+            diffs,
+        } => {
+            if !(cutoff > 0.0 && cutoff < 1.0) {
+                let _ = writeln!(
+                    session.stderr,
+                    "error[E0504]: --cutoff: the relative cutoff must be between 0 and 1, got {cutoff}"
+                );
+                return EXIT_INPUT;
+            }
+            let runs = match diff_runs(&diffs) {
+                Ok(runs) => runs,
+                Err(message) => {
+                    let _ = writeln!(session.stderr, "error[E0504]: {message}");
+                    return EXIT_INPUT;
+                }
+            };
+            let mut specs = Vec::new();
+            for d in runs {
+                match session.check_file(&file, &overrides(o.clone(), d), false) {
+                    Some(checked) => specs.push(checked.spec),
+                    None => return EXIT_INPUT,
+                }
+            }
+            if let Some(dir) = &out {
+                if let Err(message) = output::prepare_dir(dir) {
+                    let _ = writeln!(session.stderr, "error[E0002]: {message}");
+                    return EXIT_INPUT;
+                }
+            }
+            let rows = match rows {
+                RowsArg::All => spectrum::Rows::All,
+                RowsArg::Interior => spectrum::Rows::Interior,
+            };
+            let report = match spectra(&specs, rows, cutoff) {
+                Ok(report) => report,
+                Err(message) => {
+                    let _ = writeln!(session.stderr, "error: {message}");
+                    return EXIT_RUNTIME;
+                }
+            };
+            if let Some(dir) = &out {
+                let written = report
+                    .files()
+                    .map_err(|e| format!("cannot draw the plot: {e}"))
+                    .and_then(|files| output::write_atomically(dir, &files));
+                if let Err(message) = written {
+                    let _ = writeln!(session.stderr, "error: {message}");
+                    return EXIT_RUNTIME;
+                }
+            }
+            if json {
+                let _ = writeln!(session.stdout, "{}", report.to_json());
+            } else {
+                let _ = write!(session.stdout, "{report}");
+            }
+            EXIT_OK
+        }
         Command::Emit {
             file,
             stage,
-            overrides,
+            overrides: o,
+            diff,
         } => {
-            let overrides = Overrides::from(overrides);
+            let overrides = overrides(o, diff);
             match stage {
                 Stage::Ast => {
                     let Some(source) = session.read(&file) else {
@@ -415,6 +541,78 @@ fn compile(lowered: &lower::Lowered) -> Result<Compiled, jit::JitError> {
     let mut compiled = Compiled::new(&kernels, lowered.layout.neurons)?;
     compiled.set_threads(std::thread::available_parallelism().map_or(1, |n| n.get()));
     Ok(compiled)
+}
+
+/// The diff settings `spectrum` runs: each mode of `--diff` in order, fd
+/// once per step of `--h` (or once with the file's step).
+fn diff_runs(d: &DiffListArgs) -> Result<Vec<DiffArgs>, String> {
+    let mut runs: Vec<DiffArgs> = Vec::new();
+    let mut modes: Vec<&str> = Vec::new();
+    for mode in d.diff.iter().map(|m| m.trim()) {
+        if !modes.contains(&mode) {
+            modes.push(mode);
+        }
+    }
+    if !d.h.is_empty() && !modes.contains(&"fd") {
+        return Err("--h: the steps apply to fd, which is not among --diff".into());
+    }
+    for mode in modes {
+        let fd = mode == "fd";
+        let run = |h: Option<f64>| DiffArgs {
+            diff: Some(mode.to_string()),
+            h,
+            order: if fd { d.order } else { None },
+        };
+        if fd && !d.h.is_empty() {
+            runs.extend(d.h.iter().map(|&h| run(Some(h))));
+        } else {
+            runs.push(run(None));
+        }
+    }
+    Ok(runs)
+}
+
+/// Builds every spec's training matrix (same points, seed and features)
+/// and summarizes its singular values.
+fn spectra(specs: &[Spec], rows: spectrum::Rows, cutoff: f64) -> Result<SpectrumReport, String> {
+    let mut entries = Vec::new();
+    let mut kind = spectrum::MatrixKind::LeastSquares;
+    for spec in specs {
+        let start = Instant::now();
+        let lowered = lower::lower(spec).map_err(|e| e.to_string())?;
+        let executor = compile(&lowered).map_err(|e| e.to_string())?;
+        let training = sample::training_points(spec);
+        let matrix = spectrum::training_matrix(spec, &executor, &lowered, &training, rows)
+            .map_err(|e| e.to_string())?;
+        kind = matrix.kind;
+        let values = spectrum::singular_values(matrix.matrix.as_ref()).map_err(|e| {
+            format!(
+                "singular values of the {} matrix: {e}",
+                check::print::diff(&spec.diff)
+            )
+        })?;
+        let summary = spectrum::SpectrumSummary::new(
+            &values,
+            matrix.matrix.nrows(),
+            matrix.matrix.ncols(),
+            cutoff,
+        );
+        entries.push(SpectrumEntry {
+            label: check::print::diff(&spec.diff),
+            summary,
+            values,
+            seconds: start.elapsed().as_secs_f64(),
+        });
+    }
+    let first = &specs[0];
+    Ok(SpectrumReport::new(
+        first.title.clone().unwrap_or_default(),
+        check::print::ansatz(&first.ansatz),
+        kind,
+        rows,
+        cutoff,
+        entries,
+    ))
 }
 
 /// What one solve run produced: the report and the data behind `--out`.

@@ -5,8 +5,10 @@ use std::fmt::{self, Write};
 
 pub mod outputs;
 pub mod plot;
+pub mod spectrum;
 
 pub use outputs::SolveOutputs;
+pub use spectrum::{SpectrumEntry, SpectrumReport};
 
 use crate::check::{self, Spec};
 use crate::ir::{Executor, RunError};
@@ -230,7 +232,7 @@ impl Report {
     }
 }
 
-fn json_string(s: &str) -> String {
+pub(crate) fn json_string(s: &str) -> String {
     let mut out = String::from("\"");
     for c in s.chars() {
         match c {
@@ -247,7 +249,7 @@ fn json_string(s: &str) -> String {
     out
 }
 
-fn json_number(v: f64) -> String {
+pub(crate) fn json_number(v: f64) -> String {
     if v.is_finite() {
         format!("{v:e}")
     } else {
@@ -255,7 +257,7 @@ fn json_number(v: f64) -> String {
     }
 }
 
-fn sci(v: f64) -> String {
+pub(crate) fn sci(v: f64) -> String {
     format!("{v:.3e}")
 }
 
