@@ -142,7 +142,7 @@ fn spectrum_command_compares_modes() {
     let spectra = r["spectra"].as_array().unwrap();
     let labels: Vec<&str> = spectra
         .iter()
-        .map(|s| s["diff"].as_str().unwrap())
+        .map(|s| s["label"].as_str().unwrap())
         .collect();
     assert_eq!(
         labels,
@@ -205,4 +205,55 @@ fn spectrum_out_directory_and_bad_flags() {
     let (code, _, err) = pdec(&["spectrum", &example("poisson1d"), "--diff", "ad,fe"]);
     assert_eq!(code, 2);
     assert!(err.contains("fe"), "{err}");
+}
+
+/// --at-epochs: the Jacobian after e Adam epochs is the one at the
+/// parameters a separate Adam run of e epochs reaches.
+#[test]
+fn jacobian_after_adam_epochs_matches_a_separate_run() {
+    let (code, out, err) = pdec(&[
+        "spectrum",
+        &example("poisson2d_shallow"),
+        "--width",
+        "10",
+        "--diff",
+        "ad",
+        "--at-epochs",
+        "0,7",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let spectra = r["spectra"].as_array().unwrap();
+    assert_eq!(spectra.len(), 2);
+    assert_eq!(spectra[1]["label"], "ad @ epoch 7");
+    let overrides = Overrides {
+        width: Some(10.0),
+        ..Overrides::default()
+    };
+    let spec = spec("poisson2d_shallow", &overrides);
+    let lowered = pdec::lower::lower(&spec).unwrap();
+    let kernels: Vec<_> = lowered.kernels.iter().map(|k| k.kernel.clone()).collect();
+    let compiled = pdec::jit::Compiled::new(&kernels, lowered.layout.neurons).unwrap();
+    let training = pdec::sample::training_points(&spec);
+    let mut theta = pdec::train::init::initial_parameters(&spec, &lowered.layout);
+    let pdec::check::Trainer::Adam { lr, .. } = spec.train else {
+        panic!("the example trains with adam")
+    };
+    pdec::train::network::adam(
+        &compiled,
+        &lowered,
+        &training,
+        spec.equations.len(),
+        &mut theta,
+        lr,
+        7,
+        |_, _, _| {},
+    )
+    .unwrap();
+    let m = spectrum::training_matrix_at(&spec, &compiled, &lowered, &training, &theta, Rows::All)
+        .unwrap();
+    let s = spectrum::singular_values(m.matrix.as_ref()).unwrap();
+    assert_eq!(spectra[1]["s_max"].as_f64(), Some(s[0]));
+    assert_ne!(spectra[0]["s_max"], spectra[1]["s_max"]);
 }

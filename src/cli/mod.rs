@@ -104,6 +104,10 @@ enum Command {
         /// Relative cutoff: singular values at most cutoff * s_max count as zero.
         #[arg(long, default_value_t = 1e-13, allow_negative_numbers = true)]
         cutoff: f64,
+        /// Networks: also the Jacobian after these epochs of the Adam run `solve` would
+        /// make (0 = initial parameters), comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "0")]
+        at_epochs: Vec<usize>,
         /// Print one JSON object instead of a table.
         #[arg(long)]
         json: bool,
@@ -403,6 +407,7 @@ pub fn run_with(
             file,
             rows,
             cutoff,
+            at_epochs,
             json,
             out,
             overrides: o,
@@ -429,6 +434,25 @@ pub fn run_with(
                     None => return EXIT_INPUT,
                 }
             }
+            let mut at_epochs = at_epochs;
+            at_epochs.sort_unstable();
+            at_epochs.dedup();
+            if at_epochs != [0] {
+                for spec in &specs {
+                    let network = !(matches!(spec.ansatz, check::Ansatz::Rfm { .. })
+                        && spec.linearity != check::Linearity::Nonlinear);
+                    if !network || !matches!(spec.train, check::Trainer::Adam { .. }) {
+                        let _ = writeln!(
+                            session.stderr,
+                            "error[E0507]: --at-epochs needs a network trained by `adam`, but {} uses {} with `train {}`",
+                            file.display(),
+                            check::print::ansatz(&spec.ansatz),
+                            spec.train.name()
+                        );
+                        return EXIT_INPUT;
+                    }
+                }
+            }
             if let Some(dir) = &out {
                 if let Err(message) = output::prepare_dir(dir) {
                     let _ = writeln!(session.stderr, "error[E0002]: {message}");
@@ -439,7 +463,7 @@ pub fn run_with(
                 RowsArg::All => spectrum::Rows::All,
                 RowsArg::Interior => spectrum::Rows::Interior,
             };
-            let report = match spectra(&specs, rows, cutoff) {
+            let report = match spectra(&specs, rows, cutoff, &at_epochs) {
                 Ok(report) => report,
                 Err(message) => {
                     let _ = writeln!(session.stderr, "error: {message}");
@@ -572,9 +596,14 @@ fn diff_runs(d: &DiffListArgs) -> Result<Vec<DiffArgs>, String> {
     Ok(runs)
 }
 
-/// Builds every spec's training matrix (same points, seed and features)
-/// and summarizes its singular values.
-fn spectra(specs: &[Spec], rows: spectrum::Rows, cutoff: f64) -> Result<SpectrumReport, String> {
+/// Builds every spec's training matrix (same points, seed and features),
+/// at each of `at_epochs` for networks, and summarizes its singular values.
+fn spectra(
+    specs: &[Spec],
+    rows: spectrum::Rows,
+    cutoff: f64,
+    at_epochs: &[usize],
+) -> Result<SpectrumReport, String> {
     let mut entries = Vec::new();
     let mut kind = spectrum::MatrixKind::LeastSquares;
     for spec in specs {
@@ -582,27 +611,39 @@ fn spectra(specs: &[Spec], rows: spectrum::Rows, cutoff: f64) -> Result<Spectrum
         let lowered = lower::lower(spec).map_err(|e| e.to_string())?;
         let executor = compile(&lowered).map_err(|e| e.to_string())?;
         let training = sample::training_points(spec);
-        let matrix = spectrum::training_matrix(spec, &executor, &lowered, &training, rows)
-            .map_err(|e| e.to_string())?;
-        kind = matrix.kind;
-        let values = spectrum::singular_values(matrix.matrix.as_ref()).map_err(|e| {
-            format!(
-                "singular values of the {} matrix: {e}",
-                check::print::diff(&spec.diff)
-            )
-        })?;
-        let summary = spectrum::SpectrumSummary::new(
-            &values,
-            matrix.matrix.nrows(),
-            matrix.matrix.ncols(),
-            cutoff,
-        );
-        entries.push(SpectrumEntry {
-            label: check::print::diff(&spec.diff),
-            summary,
-            values,
-            seconds: start.elapsed().as_secs_f64(),
-        });
+        let label = check::print::diff(&spec.diff);
+        let snapshots = match spec.train {
+            check::Trainer::Adam { lr, .. } if at_epochs != [0] => {
+                spectrum::adam_snapshots(spec, &executor, &lowered, &training, lr, at_epochs)
+                    .map_err(|e| e.to_string())?
+            }
+            _ => vec![(0, train::init::initial_parameters(spec, &lowered.layout))],
+        };
+        for (epoch, theta) in snapshots {
+            let matrix =
+                spectrum::training_matrix_at(spec, &executor, &lowered, &training, &theta, rows)
+                    .map_err(|e| e.to_string())?;
+            kind = matrix.kind;
+            let values = spectrum::singular_values(matrix.matrix.as_ref())
+                .map_err(|e| format!("singular values of the {label} matrix: {e}"))?;
+            let summary = spectrum::SpectrumSummary::new(
+                &values,
+                matrix.matrix.nrows(),
+                matrix.matrix.ncols(),
+                cutoff,
+            );
+            entries.push(SpectrumEntry {
+                label: if at_epochs == [0] {
+                    label.clone()
+                } else {
+                    format!("{label} @ epoch {epoch}")
+                },
+                epoch,
+                summary,
+                values,
+                seconds: start.elapsed().as_secs_f64(),
+            });
+        }
     }
     let first = &specs[0];
     Ok(SpectrumReport::new(

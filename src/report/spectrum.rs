@@ -14,6 +14,8 @@ pub struct SpectrumEntry {
     /// How the matrix was differentiated, as `pdec check` prints the diff
     /// setting (`ad`, `fd(h = 0.01, order = 2)`).
     pub label: String,
+    /// Networks: the Adam epoch of the parameters (0 = initial).
+    pub epoch: usize,
     pub summary: SpectrumSummary,
     /// The singular values, largest first.
     pub values: Vec<f64>,
@@ -31,13 +33,14 @@ pub struct SpectrumReport {
     /// eps = cutoff * s_max of each matrix.
     pub relative_cutoff: f64,
     pub entries: Vec<SpectrumEntry>,
-    /// (index of the other entry, comparison with entry 0).
-    pub comparisons: Vec<(usize, Comparison)>,
+    /// (index of the reference, index of the other, comparison): every
+    /// entry against the first entry of the same epoch.
+    pub comparisons: Vec<(usize, usize, Comparison)>,
 }
 
 impl SpectrumReport {
-    /// Builds the report; every entry after the first is compared with the
-    /// first.
+    /// Builds the report; every entry is compared with the first entry of
+    /// the same epoch (the first diff mode listed).
     pub fn new(
         problem: String,
         ansatz: String,
@@ -46,24 +49,23 @@ impl SpectrumReport {
         relative_cutoff: f64,
         entries: Vec<SpectrumEntry>,
     ) -> SpectrumReport {
-        let comparisons = match entries.split_first() {
-            Some((reference, others)) => others
-                .iter()
-                .enumerate()
-                .map(|(i, other)| {
-                    (
-                        i + 1,
-                        Comparison::new(
-                            &reference.values,
-                            &other.values,
-                            reference.summary.entropy.cutoff,
-                            other.summary.entropy.cutoff,
-                        ),
-                    )
-                })
-                .collect(),
-            None => Vec::new(),
-        };
+        let mut comparisons = Vec::new();
+        for (i, other) in entries.iter().enumerate() {
+            let reference = entries.iter().position(|e| e.epoch == other.epoch);
+            if let Some(r) = reference.filter(|&r| r != i) {
+                let reference = &entries[r];
+                comparisons.push((
+                    r,
+                    i,
+                    Comparison::new(
+                        &reference.values,
+                        &other.values,
+                        reference.summary.entropy.cutoff,
+                        other.summary.entropy.cutoff,
+                    ),
+                ));
+            }
+        }
         SpectrumReport {
             problem,
             ansatz,
@@ -102,11 +104,12 @@ impl SpectrumReport {
             }
             let _ = write!(
                 s,
-                "{{\"diff\": {}, \"rows\": {}, \"columns\": {}, \"s_max\": {}, \"s_min\": {}, \
+                "{{\"label\": {}, \"epoch\": {}, \"rows\": {}, \"columns\": {}, \"s_max\": {}, \"s_min\": {}, \
                  \"condition\": {}, \"cutoff\": {}, \"effective_cutoff_number\": {}, \
                  \"truncated_entropy\": {}, \"effective_rank\": {}, \"energy_entropy\": {}, \
                  \"seconds\": {}}}",
                 json_string(&e.label),
+                e.epoch,
                 m.rows,
                 m.columns,
                 json_number(m.s_max),
@@ -121,14 +124,14 @@ impl SpectrumReport {
             );
         }
         s.push_str("], \"comparisons\": [");
-        for (i, (other, c)) in self.comparisons.iter().enumerate() {
+        for (i, (reference, other, c)) in self.comparisons.iter().enumerate() {
             if i > 0 {
                 s.push_str(", ");
             }
             let _ = write!(
                 s,
                 "{{\"reference\": {}, \"other\": {}, \"agree_up_to\": {}, \"tail_ratio\": {}}}",
-                json_string(&self.entries[0].label),
+                json_string(&self.entries[*reference].label),
                 json_string(&self.entries[*other].label),
                 c.agree_up_to,
                 json_number(c.tail_ratio)
@@ -206,7 +209,7 @@ impl fmt::Display for SpectrumReport {
         writeln!(f, "ansatz         {}", self.ansatz)?;
         let what = match self.kind {
             MatrixKind::LeastSquares => "least-squares matrix",
-            MatrixKind::Jacobian => "Jacobian of the residuals at the initial parameters",
+            MatrixKind::Jacobian => "Jacobian of the residuals over the trained parameters",
         };
         writeln!(f, "matrix         {what}, {} rows", self.rows_name())?;
         writeln!(
@@ -243,12 +246,13 @@ impl fmt::Display for SpectrumReport {
             )?;
         }
         if !self.comparisons.is_empty() {
-            writeln!(f, "\nagainst {}:", self.entries[0].label)?;
-            for (other, c) in &self.comparisons {
+            writeln!(f)?;
+            for (reference, other, c) in &self.comparisons {
                 writeln!(
                     f,
-                    "  {:<width$}  first {} singular values agree to 1%; beyond, median ratio {}",
+                    "{:<width$}  vs {}: first {} singular values agree to 1%; beyond, median ratio {}",
                     self.entries[*other].label,
+                    self.entries[*reference].label,
                     c.agree_up_to,
                     if c.tail_ratio.is_finite() {
                         format!("{:.3}", c.tail_ratio)

@@ -10,7 +10,8 @@
 //!   Jacobian J of the weighted residual vector with respect to the trained
 //!   parameters at the initial parameters. Its singular values are the
 //!   square roots of the eigenvalues of the Gram matrix J J^T that sets the
-//!   speed of gradient descent along each direction.
+//!   speed of gradient descent along each direction; also at chosen epochs
+//!   of an Adam run ([`adam_snapshots`]).
 //!
 //! Definitions (see docs/reproductions.md; the paper's exact normalization
 //! is not confirmed, so both the plain and the energy versions are given).
@@ -29,7 +30,8 @@ use faer::{Mat, MatRef};
 use crate::ir::{Executor, RunError};
 use crate::lower::Lowered;
 use crate::sample::TrainingPoints;
-use crate::train::{assemble, init::initial_parameters, network};
+use crate::train::network::{self, TrainError};
+use crate::train::{assemble, init::initial_parameters};
 
 /// Which rows of the least-squares matrix to analyse.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,6 +77,57 @@ pub fn training_matrix(
     rows: Rows,
 ) -> Result<TrainingMatrix, RunError> {
     let theta = initial_parameters(spec, &lowered.layout);
+    training_matrix_at(spec, executor, lowered, training, &theta, rows)
+}
+
+/// The parameters after each of `epochs` (sorted, deduplicated) epochs of
+/// the full-batch Adam run `solve` would make with `spec`'s learning rate,
+/// from the initial parameters (epoch 0).
+pub fn adam_snapshots(
+    spec: &crate::check::Spec,
+    executor: &dyn Executor,
+    lowered: &Lowered,
+    training: &TrainingPoints,
+    lr: f64,
+    epochs: &[usize],
+) -> Result<Vec<(usize, Vec<f64>)>, TrainError> {
+    let mut theta = initial_parameters(spec, &lowered.layout);
+    let last = epochs.iter().copied().max().unwrap_or(0);
+    let mut snapshots = Vec::new();
+    if epochs.contains(&0) {
+        snapshots.push((0, theta.clone()));
+    }
+    if last > 0 {
+        network::adam(
+            executor,
+            lowered,
+            training,
+            spec.equations.len(),
+            &mut theta,
+            lr,
+            last,
+            |epoch, _, current| {
+                // `current` holds the parameters after epoch - 1 updates.
+                if epoch > 1 && epochs.contains(&(epoch - 1)) {
+                    snapshots.push((epoch - 1, current.to_vec()));
+                }
+            },
+        )?;
+        snapshots.push((last, theta));
+    }
+    Ok(snapshots)
+}
+
+/// Like [`training_matrix`], at the parameters `theta`.
+pub fn training_matrix_at(
+    spec: &crate::check::Spec,
+    executor: &dyn Executor,
+    lowered: &Lowered,
+    training: &TrainingPoints,
+    theta: &[f64],
+    rows: Rows,
+) -> Result<TrainingMatrix, RunError> {
+    let theta = theta.to_vec();
     let equations = spec.equations.len();
     let rows_kernels = lowered
         .kernels

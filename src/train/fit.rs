@@ -138,7 +138,7 @@ pub fn fit(
                 &mut theta,
                 lr,
                 epochs,
-                &mut progress,
+                |epoch, loss, _| progress(epoch, loss),
             )?;
             finish(
                 executor, lowered, training, equations, theta, start, history,

@@ -236,6 +236,8 @@ pub fn levenberg_marquardt(
 /// Full-batch Adam on the loss sum_t mean_i r_{t,i}^2 (each term averaged
 /// over its points), with gradient sum_t (2 / n_t) J_t^T r_t from the
 /// network kernels. Standard Adam (beta1 0.9, beta2 0.999, eps 1e-8).
+/// `on_epoch(epoch, loss, theta)` sees the parameters the epoch's loss was
+/// computed at (those after `epoch - 1` updates).
 #[allow(clippy::too_many_arguments)]
 pub fn adam(
     executor: &dyn Executor,
@@ -245,7 +247,7 @@ pub fn adam(
     theta: &mut [f64],
     lr: f64,
     epochs: usize,
-    mut on_epoch: impl FnMut(usize, f64),
+    mut on_epoch: impl FnMut(usize, f64, &[f64]),
 ) -> Result<Vec<HistoryRow>, TrainError> {
     let layout = &lowered.layout;
     let p = layout.trained();
@@ -261,7 +263,7 @@ pub fn adam(
         let mut terms = vec![0.0; e.blocks.len()];
         let total = mean_square_loss(&e, &mut gradient, &mut terms);
         history.push(HistoryRow { total, terms });
-        on_epoch(epoch, total);
+        on_epoch(epoch, total, theta);
         let (c1, c2) = (1.0 - beta1_pow(beta1, epoch), 1.0 - beta1_pow(beta2, epoch));
         for j in 0..p {
             m[j] = beta1 * m[j] + (1.0 - beta1) * gradient[j];
