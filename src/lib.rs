@@ -18,6 +18,7 @@ pub mod random;
 pub mod report;
 pub mod sample;
 pub mod spectrum;
+pub mod study;
 pub mod symbolic;
 pub mod syntax;
 pub mod train;

@@ -80,11 +80,11 @@ fn rfm_error(source: &str, overrides: &Overrides, scale: f64) -> f64 {
     let exact = problem.exact[0].unwrap();
     let mut evaluator = pdec::symbolic::Evaluator::new(&problem.graph, &[exact]);
     let (mut num, mut den) = (0.0, 0.0);
-    for i in 0..n {
+    for (i, ui) in u.iter().enumerate().take(n) {
         let p = test.point(i);
         let symbols = pdec::symbolic::problem::point_symbols(&problem.coordinates, p);
         let e = evaluator.eval(&symbols, &|_, _| f64::NAN)[0];
-        num += (u[i] - e).powi(2);
+        num += (ui - e).powi(2);
         den += e * e;
     }
     (num / den).sqrt()

@@ -151,7 +151,7 @@ fn spectrum_command_compares_modes() {
     for s in spectra {
         let rank = s["effective_cutoff_number"].as_u64().unwrap();
         let h = s["truncated_entropy"].as_f64().unwrap();
-        assert!(rank >= 1 && rank <= 130);
+        assert!((1..=130).contains(&rank));
         // 0 <= H <= ln R, and exp(H) is the effective rank.
         assert!(h >= 0.0 && h <= (rank as f64).ln() + 1e-12);
         let effective = s["effective_rank"].as_f64().unwrap();

@@ -28,6 +28,7 @@ use std::time::Instant;
 
 mod output;
 mod progress;
+mod study;
 
 /// Exit code for success.
 pub const EXIT_OK: i32 = 0;
@@ -118,6 +119,43 @@ enum Command {
         overrides: OverrideArgs,
         #[command(flatten)]
         diffs: DiffListArgs,
+    },
+    /// Run solve and spectrum over a product of settings and seeds; merge into one table.
+    #[command(
+        after_help = "Example:\n  pdec study examples/poisson1d.pde --vary h=1e-1,1e-2,1e-3 --vary features=100,200 --diff ad,fd --seeds 0..4\n  pdec study examples/poisson1d.pde --vary h=1e-1,1e-2 --emit-jobs jobs.txt\n  pdec study --collect study"
+    )]
+    Study {
+        /// The .pde file (not needed with --collect).
+        file: Option<PathBuf>,
+        /// A setting and its values, NAME=V1,V2,... (features, width, activation, h, order, lr, epochs, iters); repeatable.
+        #[arg(long = "vary", value_name = "NAME=V1,V2")]
+        vary: Vec<String>,
+        /// Derivative modes, comma-separated.
+        #[arg(long, default_value = "ad,fd", value_delimiter = ',')]
+        diff: Vec<String>,
+        /// Seeds of the ansatz: a range a..b (b excluded) or a list 0,1,2.
+        #[arg(long, default_value = "0")]
+        seeds: String,
+        /// Directory of the study: runs/ (one result per run), study.csv, study.json, plots.
+        #[arg(long, default_value = "study")]
+        dir: PathBuf,
+        /// Runs at a time (default: one per core).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Write one command line per run into FILE instead of running (for job arrays).
+        #[arg(long, value_name = "FILE")]
+        emit_jobs: Option<PathBuf>,
+        /// Merge the run results found in DIR/runs into DIR/study.csv and study.json.
+        #[arg(long, value_name = "DIR")]
+        collect: Option<PathBuf>,
+        /// Run only the run with this key (as written by --emit-jobs).
+        #[arg(long, value_name = "KEY")]
+        only: Option<String>,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+        #[command(flatten)]
+        overrides: OverrideArgs,
     },
     /// Print one stage of the compilation pipeline.
     #[command(
@@ -301,7 +339,8 @@ pub fn run_with(
         color,
         progress_bar,
     } = terminal;
-    let cli = match Cli::try_parse_from(args) {
+    let raw: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let cli = match Cli::try_parse_from(raw.iter().cloned()) {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { EXIT_INPUT } else { EXIT_OK };
@@ -370,7 +409,7 @@ pub fn run_with(
                     return EXIT_INPUT;
                 }
             }
-            let solved = match solve(&checked.spec, quiet || !progress_bar) {
+            let solved = match solve(&checked.spec, quiet || !progress_bar, all_cores()) {
                 Ok(solved) => solved,
                 Err(message) => {
                     let _ = writeln!(session.stderr, "error: {message}");
@@ -463,7 +502,7 @@ pub fn run_with(
                 RowsArg::All => spectrum::Rows::All,
                 RowsArg::Interior => spectrum::Rows::Interior,
             };
-            let report = match spectra(&specs, rows, cutoff, &at_epochs) {
+            let report = match spectra(&specs, rows, cutoff, &at_epochs, all_cores()) {
                 Ok(report) => report,
                 Err(message) => {
                     let _ = writeln!(session.stderr, "error: {message}");
@@ -486,6 +525,156 @@ pub fn run_with(
                 let _ = write!(session.stdout, "{report}");
             }
             EXIT_OK
+        }
+        Command::Study {
+            file,
+            vary,
+            diff,
+            seeds,
+            dir,
+            jobs,
+            emit_jobs,
+            collect,
+            only,
+            quiet,
+            overrides: o,
+        } => {
+            if let Some(from) = collect {
+                let merged =
+                    study::read_results(&from).and_then(|rows| study::merge(&from, rows, None));
+                return match merged {
+                    Ok(summary) => {
+                        study::say(session.stdout, &summary);
+                        EXIT_OK
+                    }
+                    Err(message) => {
+                        let _ = writeln!(session.stderr, "error[E0002]: {message}");
+                        EXIT_INPUT
+                    }
+                };
+            }
+            let Some(file) = file else {
+                let _ = writeln!(
+                    session.stderr,
+                    "error[E0504]: `pdec study` needs a .pde file (or --collect DIR)"
+                );
+                return EXIT_INPUT;
+            };
+            if o.seed.is_some() {
+                let _ = writeln!(
+                    session.stderr,
+                    "error[E0504]: --seed: a study sets the seed of each run; use --seeds"
+                );
+                return EXIT_INPUT;
+            }
+            let planned = (|| -> Result<_, String> {
+                let variations = vary
+                    .iter()
+                    .map(|v| crate::study::Variation::parse(v))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let seeds = crate::study::parse_seeds(&seeds)?;
+                let mut modes: Vec<String> = Vec::new();
+                for m in diff.iter().map(|m| m.trim().to_string()) {
+                    if !modes.contains(&m) {
+                        modes.push(m);
+                    }
+                }
+                let plan = crate::study::plan(&modes, &variations, &seeds);
+                Ok((variations, plan))
+            })();
+            let (variations, plan) = match planned {
+                Ok(p) => p,
+                Err(message) => {
+                    let _ = writeln!(session.stderr, "error[E0504]: {message}");
+                    return EXIT_INPUT;
+                }
+            };
+            let Some(source) = session.read(&file) else {
+                return EXIT_INPUT;
+            };
+            let base = overrides(o, DiffArgs::default());
+            let base_text = format!("{base:?}");
+            let mut runs = Vec::new();
+            for settings in plan {
+                let Some(checked) = session.check_file(&file, &settings.overrides(&base), false)
+                else {
+                    let _ = writeln!(
+                        session.stderr,
+                        "error: in the study's run {}",
+                        settings.canonical()
+                    );
+                    return EXIT_INPUT;
+                };
+                let key = crate::study::run_key(source.as_bytes(), &base_text, &settings);
+                runs.push(study::PlannedRun {
+                    settings,
+                    key,
+                    spec: checked.spec,
+                });
+            }
+            let varied: Vec<String> = variations.iter().map(|v| v.name.clone()).collect();
+            if let Some(jobs_file) = emit_jobs {
+                let command = job_command(&raw, &file, &dir);
+                return match study::write_jobs(&jobs_file, &runs, &command) {
+                    Ok(()) => {
+                        let _ = writeln!(
+                            session.stdout,
+                            "{} jobs written to {}; afterwards: pdec study --collect {}",
+                            runs.len(),
+                            jobs_file.display(),
+                            dir.display()
+                        );
+                        EXIT_OK
+                    }
+                    Err(message) => {
+                        let _ = writeln!(session.stderr, "error[E0002]: {message}");
+                        EXIT_INPUT
+                    }
+                };
+            }
+            if let Some(key) = &only {
+                runs.retain(|r| &r.key == key);
+                if runs.is_empty() {
+                    let _ = writeln!(
+                        session.stderr,
+                        "error[E0504]: --only {key}: no run of this study has that key"
+                    );
+                    return EXIT_INPUT;
+                }
+            }
+            if let Err(message) = output::prepare_dir(&dir) {
+                let _ = writeln!(session.stderr, "error[E0002]: {message}");
+                return EXIT_INPUT;
+            }
+            let jobs = jobs.unwrap_or_else(all_cores);
+            let (computed, found) =
+                match study::execute(&runs, &file, &varied, &dir, jobs, progress_bar && !quiet) {
+                    Ok(counts) => counts,
+                    Err(message) => {
+                        let _ = writeln!(session.stderr, "error: {message}");
+                        return EXIT_RUNTIME;
+                    }
+                };
+            let _ = writeln!(
+                session.stdout,
+                "study: {} runs, {computed} computed, {found} already in {}",
+                runs.len(),
+                study::runs_dir(&dir).display()
+            );
+            if only.is_some() {
+                return EXIT_OK;
+            }
+            let keys: Vec<String> = runs.iter().map(|r| r.key.clone()).collect();
+            match study::read_results(&dir).and_then(|rows| study::merge(&dir, rows, Some(&keys))) {
+                Ok(summary) => {
+                    study::say(session.stdout, &summary);
+                    EXIT_OK
+                }
+                Err(message) => {
+                    let _ = writeln!(session.stderr, "error: {message}");
+                    EXIT_RUNTIME
+                }
+            }
         }
         Command::Emit {
             file,
@@ -537,7 +726,7 @@ pub fn run_with(
                             }
                         }
                         _ => {
-                            let compiled = match compile(&lowered) {
+                            let compiled = match compile(&lowered, 1) {
                                 Ok(c) => c,
                                 Err(e) => {
                                     let _ = writeln!(session.stderr, "error: {e}");
@@ -559,12 +748,57 @@ pub fn run_with(
     }
 }
 
-/// JIT-compiles the lowered kernels.
-fn compile(lowered: &lower::Lowered) -> Result<Compiled, jit::JitError> {
+/// JIT-compiles the lowered kernels, to run on `threads` threads.
+fn compile(lowered: &lower::Lowered, threads: usize) -> Result<Compiled, jit::JitError> {
     let kernels: Vec<_> = lowered.kernels.iter().map(|k| k.kernel.clone()).collect();
     let mut compiled = Compiled::new(&kernels, lowered.layout.neurons)?;
-    compiled.set_threads(std::thread::available_parallelism().map_or(1, |n| n.get()));
+    compiled.set_threads(threads);
     Ok(compiled)
+}
+
+/// The machine's cores.
+fn all_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The command line of one job of a study: this invocation's arguments
+/// without `--emit-jobs`, `--dir` and `--jobs`, with the problem file and
+/// the study directory as absolute paths (jobs may start elsewhere).
+fn job_command(raw: &[OsString], file: &Path, dir: &Path) -> Vec<String> {
+    let absolute = |p: &Path| {
+        std::path::absolute(p)
+            .unwrap_or_else(|_| p.to_path_buf())
+            .display()
+            .to_string()
+    };
+    let mut out = vec!["pdec".to_string()];
+    let mut skip_value = false;
+    for arg in raw.iter().skip(1).map(|a| a.to_string_lossy().into_owned()) {
+        if skip_value {
+            skip_value = false;
+            continue;
+        }
+        if ["--emit-jobs", "--dir", "--jobs"].contains(&arg.as_str()) {
+            skip_value = true;
+            continue;
+        }
+        if ["--emit-jobs=", "--dir=", "--jobs="]
+            .iter()
+            .any(|p| arg.starts_with(p))
+        {
+            continue;
+        }
+        if Path::new(&arg) == file {
+            out.push(absolute(file));
+        } else {
+            out.push(arg);
+        }
+    }
+    out.push("--dir".into());
+    out.push(absolute(dir));
+    out.push("--jobs".into());
+    out.push("1".into());
+    out
 }
 
 /// The diff settings `spectrum` runs: each mode of `--diff` in order, fd
@@ -603,13 +837,14 @@ fn spectra(
     rows: spectrum::Rows,
     cutoff: f64,
     at_epochs: &[usize],
+    threads: usize,
 ) -> Result<SpectrumReport, String> {
     let mut entries = Vec::new();
     let mut kind = spectrum::MatrixKind::LeastSquares;
     for spec in specs {
         let start = Instant::now();
         let lowered = lower::lower(spec).map_err(|e| e.to_string())?;
-        let executor = compile(&lowered).map_err(|e| e.to_string())?;
+        let executor = compile(&lowered, threads).map_err(|e| e.to_string())?;
         let training = sample::training_points(spec);
         let label = check::print::diff(&spec.diff);
         let snapshots = match spec.train {
@@ -668,10 +903,10 @@ struct Solved {
 
 /// Compiles, samples, trains and evaluates one problem. Shows a progress
 /// bar on stderr unless `quiet`.
-fn solve(spec: &Spec, quiet: bool) -> Result<Solved, String> {
+fn solve(spec: &Spec, quiet: bool, threads: usize) -> Result<Solved, String> {
     let start = Instant::now();
     let lowered = lower::lower(spec).map_err(|e| e.to_string())?;
-    let executor = compile(&lowered).map_err(|e| e.to_string())?;
+    let executor = compile(&lowered, threads).map_err(|e| e.to_string())?;
     let compile_seconds = start.elapsed().as_secs_f64();
     let training = sample::training_points(spec);
     let mut point_sets = vec![("interior".to_string(), training.interior.len())];

@@ -1,0 +1,159 @@
+//! `pdec study`: the planned rows, resuming without recomputation, job
+//! files for other machines and merging their results.
+
+use std::path::PathBuf;
+
+/// Runs pdec with `args`; returns (exit code, stdout, stderr).
+fn pdec(args: &[&str]) -> (i32, String, String) {
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    let mut full = vec!["pdec"];
+    full.extend_from_slice(args);
+    let code = pdec::cli::run(full, &mut out, &mut err, false);
+    (
+        code,
+        String::from_utf8(out).expect("stdout is UTF-8"),
+        String::from_utf8(err).expect("stderr is UTF-8"),
+    )
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("pdec-study-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn poisson1d() -> String {
+    format!("{}/examples/poisson1d.pde", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// 2 x 2 settings and 2 seeds: ad varies only the features (h is an fd
+/// setting), so 2 x 2 ad runs and 2 x 2 x 2 fd runs; a second identical
+/// study computes nothing.
+#[test]
+fn tiny_study_has_the_planned_rows_and_resumes() {
+    let dir = scratch("tiny");
+    let dir_text = dir.to_str().unwrap().to_string();
+    let file = poisson1d();
+    let args = [
+        "study",
+        file.as_str(),
+        "--vary",
+        "h=1e-1,5e-2",
+        "--vary",
+        "features=50,100",
+        "--diff",
+        "ad,fd",
+        "--seeds",
+        "0..2",
+        "--dir",
+        dir_text.as_str(),
+    ];
+    let (code, out, err) = pdec(&args);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("study: 12 runs, 12 computed, 0 already in"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Spearman(loss, truncated entropy) all "),
+        "{out}"
+    );
+    assert!(out.contains("fd: error ~ h^"), "{out}");
+    let csv = std::fs::read_to_string(dir.join("study.csv")).unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!(&header[..5], ["key", "diff", "h", "features", "seed"]);
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 12);
+    let column = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let count = |diff: &str| rows.iter().filter(|r| r[1] == diff).count();
+    assert_eq!((count("ad"), count("fd")), (4, 8));
+    for row in &rows {
+        assert_eq!(row[2].is_empty(), row[1] == "ad", "{row:?}");
+        let entropy: f64 = row[column("truncated_entropy")].parse().unwrap();
+        let error: f64 = row[column("relative_l2")].parse().unwrap();
+        assert!(entropy > 0.0 && error.is_finite());
+    }
+    for plot in ["loss_vs_entropy.svg", "error_vs_h.svg", "study.json"] {
+        assert!(dir.join(plot).is_file(), "{plot}");
+    }
+    let (code, out, _) = pdec(&args);
+    assert_eq!(code, 0);
+    assert!(
+        out.starts_with("study: 12 runs, 0 computed, 12 already in"),
+        "{out}"
+    );
+    assert_eq!(std::fs::read_to_string(dir.join("study.csv")).unwrap(), csv);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// --emit-jobs writes one command per run; running two of them and
+/// collecting gives a table of those two runs.
+#[test]
+fn jobs_run_separately_and_collect() {
+    let dir = scratch("jobs");
+    let jobs = scratch("jobs-file");
+    std::fs::create_dir_all(&jobs).unwrap();
+    let jobs_file = jobs.join("jobs.txt");
+    let file = poisson1d();
+    let (code, out, err) = pdec(&[
+        "study",
+        &file,
+        "--vary",
+        "features=50,100",
+        "--diff",
+        "ad",
+        "--seeds",
+        "0,1",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--emit-jobs",
+        jobs_file.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("4 jobs written"), "{out}");
+    let text = std::fs::read_to_string(&jobs_file).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4);
+    for line in &lines[..2] {
+        let words: Vec<&str> = line.split(' ').collect();
+        assert_eq!(words[0], "pdec");
+        assert!(words.contains(&"--only"));
+        let (code, out, err) = pdec(&words[1..]);
+        assert_eq!(code, 0, "{line}: {err}");
+        assert!(out.starts_with("study: 1 runs, 1 computed"), "{out}");
+    }
+    assert!(!dir.join("study.csv").exists(), "jobs do not merge");
+    let (code, out, err) = pdec(&["study", "--collect", dir.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("2 runs in the table"), "{out}");
+    let csv = std::fs::read_to_string(dir.join("study.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 3);
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(&jobs).unwrap();
+}
+
+#[test]
+fn bad_study_arguments_are_input_errors() {
+    let file = poisson1d();
+    for (args, message) in [
+        (vec!["--vary", "scale=1,2"], "cannot be varied"),
+        (vec!["--vary", "h=x"], "not a number"),
+        (vec!["--seeds", "4..2"], "no seeds"),
+        (vec!["--seed", "3"], "use --seeds"),
+        (vec!["--only", "0000000000000000"], "no run of this study"),
+    ] {
+        let mut all = vec!["study", file.as_str()];
+        all.extend(args);
+        let (code, _, err) = pdec(&all);
+        assert_eq!(code, 2, "{all:?}");
+        assert!(err.contains(message), "{all:?}: {err}");
+    }
+    let (code, _, err) = pdec(&["study"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("needs a .pde file"), "{err}");
+    let (code, _, err) = pdec(&["study", "--collect", "/nonexistent/study"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot read"), "{err}");
+}
