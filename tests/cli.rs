@@ -46,9 +46,11 @@ fn bad_inputs_are_reported_with_location() {
 #[test]
 fn every_example_checks_cleanly() {
     let mut count = 0;
-    for entry in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples"))
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let entries = std::fs::read_dir(&root)
         .expect("examples/ exists")
-    {
+        .chain(std::fs::read_dir(root.join("paper")).expect("examples/paper/ exists"));
+    for entry in entries {
         let path = entry.expect("readable entry").path();
         if path.extension().is_some_and(|e| e == "pde") {
             count += 1;
@@ -58,7 +60,7 @@ fn every_example_checks_cleanly() {
             assert!(stderr.is_empty(), "{path} printed diagnostics:\n{stderr}");
         }
     }
-    assert!(count >= 7, "expected at least 7 examples, found {count}");
+    assert!(count >= 14, "expected at least 14 examples, found {count}");
 }
 
 /// The summaries `check` prints for the examples are reviewed text.

@@ -11,8 +11,8 @@ The point sets and the matrix are built exactly as pdec builds them; the random
 features come from NumPy with a fixed seed, so they differ from pdec's draw.
 
 The solve is timed twice: numpy.linalg.lstsq (LAPACK gelsd, SVD based) and
-scipy.linalg.lstsq with lapack_driver="gelsy" (column-pivoted QR, as pdec does,
-with pdec's relative rank cutoff 1e-13).
+scipy.linalg.lstsq with lapack_driver="gelsy" (column-pivoted QR, closer to
+pdec's rank-revealing QR, with pdec's relative rank cutoff 1e-13).
 
 Setup:  python3 -m venv VENV && VENV/bin/pip install -r benches/peers/requirements.txt
 Run:    VENV/bin/python benches/peers/rfm_lstsq.py [--repeats 5]

@@ -144,7 +144,7 @@ fn run_one(run: &PlannedRun, file: &Path, varied: &[String], threads: usize) -> 
     if !totals.is_empty() {
         for level in study::LOSS_LEVELS {
             row[format!("epochs_to_{level:e}").as_str()] =
-                json!(study::iterations_to(&totals, level));
+                json!(study::iterations_to(&totals, level * totals[0]));
         }
         row["history"] = json!(totals.iter().map(|v| number(*v)).collect::<Vec<_>>());
     }
@@ -256,7 +256,7 @@ pub fn merge(dir: &Path, rows: Vec<Value>, plan_keys: Option<&[String]>) -> Resu
         if speed.len() >= 3 {
             let (x, y): (Vec<f64>, Vec<f64>) = speed.iter().copied().unzip();
             summary.push_str(&format!(
-                "Spearman(epochs to loss 1e-3, truncated entropy) {:<4} {} over {} runs\n",
+                "Spearman(epochs to 1e-3 x the first loss, truncated entropy) {:<4} {} over {} runs\n",
                 mode.map_or("all", |m| m.as_str()),
                 fmt(study::spearman(&x, &y)),
                 speed.len()

@@ -28,7 +28,9 @@ pub const VARIABLE: [&str; 8] = [
 /// Settings that only apply to `diff fd` (not varied for other modes).
 const FD_ONLY: [&str; 2] = ["h", "order"];
 
-/// The loss levels whose first crossing is reported for iterative trainers.
+/// The loss levels, relative to the first iteration's loss, whose first
+/// crossing is reported for iterative trainers (`epochs_to_1e-3` = the
+/// first iteration with loss <= 1e-3 x the loss of iteration 1).
 pub const LOSS_LEVELS: [f64; 3] = [1e-2, 1e-3, 1e-4];
 
 /// `--vary NAME=v1,v2,...`.
