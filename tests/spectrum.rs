@@ -160,7 +160,10 @@ fn spectrum_command_compares_modes() {
         assert_eq!(cutoff, 1e-13 * s["s_max"].as_f64().unwrap());
     }
     let comparisons = r["comparisons"].as_array().unwrap();
-    assert_eq!(comparisons.len(), 2);
+    // Every pair: (ad, fd 0.1), (ad, fd 0.01), (fd 0.1, fd 0.01).
+    assert_eq!(comparisons.len(), 3);
+    assert_eq!(comparisons[2]["reference"], "fd(h = 0.1, order = 2)");
+    assert_eq!(comparisons[2]["other"], "fd(h = 0.01, order = 2)");
     // The smaller step agrees with AD on more leading values.
     let agree = |i: usize| comparisons[i]["agree_up_to"].as_u64().unwrap();
     assert!(agree(1) > agree(0), "{comparisons:?}");

@@ -127,11 +127,9 @@ fn run_one(run: &PlannedRun, file: &Path, varied: &[String], threads: usize) -> 
     let totals: Vec<f64> = solved.history.iter().map(|h| h.total).collect();
     let loss: f64 = r.terms.iter().map(|(_, _, l)| l).sum();
     row["loss"] = number(loss);
-    row["terms"] = json!(r
-        .terms
-        .iter()
-        .map(|(name, _, l)| (name.clone(), number(*l)))
-        .collect::<serde_json::Map<String, Value>>());
+    for (name, _, l) in &r.terms {
+        row[format!("loss_{name}").as_str()] = number(*l);
+    }
     if let Some(e) = r.errors.first() {
         row["relative_l2"] = number(e.relative_l2);
         row["max_abs"] = number(e.max_abs);
@@ -264,7 +262,10 @@ pub fn merge(dir: &Path, rows: Vec<Value>, plan_keys: Option<&[String]>) -> Resu
         }
     }
     let mut files = vec![
-        ("study.csv".to_string(), study::csv(&varied, &rows)),
+        (
+            "study.csv".to_string(),
+            study::csv(&varied, &term_columns(&rows), &rows),
+        ),
         (
             "study.json".to_string(),
             serde_json::to_string_pretty(&json!({ "varied": varied, "runs": rows }))
@@ -343,6 +344,20 @@ pub fn merge(dir: &Path, rows: Vec<Value>, plan_keys: Option<&[String]>) -> Resu
     }
     output::write_atomically(dir, &files)?;
     Ok(summary)
+}
+
+/// The per-term loss columns (`loss_equation0`, `loss_bc0`, ...) in the
+/// order they first appear.
+fn term_columns(rows: &[Value]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for row in rows {
+        for key in row.as_object().into_iter().flat_map(|o| o.keys()) {
+            if key.starts_with("loss_") && !names.contains(key) {
+                names.push(key.clone());
+            }
+        }
+    }
+    names
 }
 
 fn run_label(r: &Value, varied: &[String]) -> String {

@@ -33,14 +33,14 @@ pub struct SpectrumReport {
     /// eps = cutoff * s_max of each matrix.
     pub relative_cutoff: f64,
     pub entries: Vec<SpectrumEntry>,
-    /// (index of the reference, index of the other, comparison): every
-    /// entry against the first entry of the same epoch.
+    /// (index of the reference, index of the other, comparison): every pair
+    /// of entries of the same epoch, the earlier one as the reference.
     pub comparisons: Vec<(usize, usize, Comparison)>,
 }
 
 impl SpectrumReport {
-    /// Builds the report; every entry is compared with the first entry of
-    /// the same epoch (the first diff mode listed).
+    /// Builds the report; every pair of entries of the same epoch is
+    /// compared (the one listed first is the reference).
     pub fn new(
         problem: String,
         ansatz: String,
@@ -50,13 +50,14 @@ impl SpectrumReport {
         entries: Vec<SpectrumEntry>,
     ) -> SpectrumReport {
         let mut comparisons = Vec::new();
-        for (i, other) in entries.iter().enumerate() {
-            let reference = entries.iter().position(|e| e.epoch == other.epoch);
-            if let Some(r) = reference.filter(|&r| r != i) {
-                let reference = &entries[r];
+        for (j, other) in entries.iter().enumerate() {
+            for (i, reference) in entries.iter().enumerate().take(j) {
+                if reference.epoch != other.epoch {
+                    continue;
+                }
                 comparisons.push((
-                    r,
                     i,
+                    j,
                     Comparison::new(
                         &reference.values,
                         &other.values,

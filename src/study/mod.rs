@@ -285,10 +285,10 @@ pub fn fitted_order(h: &[f64], e: &[f64]) -> f64 {
 }
 
 /// The columns of `study.csv`, from the rows' fields: settings first (in
-/// the order the variations were given), then the measured values.
-pub fn csv(variations: &[String], rows: &[Value]) -> String {
+/// the order the variations were given), the total loss, the per-term
+/// losses `terms`, then the other measured values.
+pub fn csv(variations: &[String], terms: &[String], rows: &[Value]) -> String {
     let measured = [
-        "loss",
         "relative_l2",
         "max_abs",
         "train_seconds",
@@ -304,6 +304,8 @@ pub fn csv(variations: &[String], rows: &[Value]) -> String {
     let mut header = vec!["key".to_string(), "diff".to_string()];
     header.extend(variations.iter().cloned());
     header.push("seed".into());
+    header.push("loss".into());
+    header.extend(terms.iter().cloned());
     header.extend(measured.iter().map(|s| s.to_string()));
     let mut out = header.join(",");
     out.push('\n');
