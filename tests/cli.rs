@@ -1,21 +1,10 @@
 //! End-to-end tests of `pdec check` and `pdec emit` through the same entry
 //! point the binary uses. Every rendered diagnostic is a reviewed snapshot.
 
-use std::path::Path;
+mod common;
+use common::pdec;
 
-/// Runs pdec with `args`; returns (exit code, stdout, stderr).
-fn pdec(args: &[&str]) -> (i32, String, String) {
-    let mut out = Vec::new();
-    let mut err = Vec::new();
-    let mut full = vec!["pdec"];
-    full.extend_from_slice(args);
-    let code = pdec::cli::run(full, &mut out, &mut err, false);
-    (
-        code,
-        String::from_utf8(out).expect("stdout is UTF-8"),
-        String::from_utf8(err).expect("stderr is UTF-8"),
-    )
-}
+use std::path::Path;
 
 fn relative(path: &Path) -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));

@@ -4,27 +4,12 @@
 //! Run in release mode (`cargo test --release`): a few problems train for
 //! seconds.
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::{example, pdec, scratch};
+
+use std::path::Path;
 
 use serde_json::Value;
-
-/// Runs pdec with `args`; returns (exit code, stdout, stderr).
-fn pdec(args: &[&str]) -> (i32, String, String) {
-    let mut out = Vec::new();
-    let mut err = Vec::new();
-    let mut full = vec!["pdec"];
-    full.extend_from_slice(args);
-    let code = pdec::cli::run(full, &mut out, &mut err, false);
-    (
-        code,
-        String::from_utf8(out).expect("stdout is UTF-8"),
-        String::from_utf8(err).expect("stderr is UTF-8"),
-    )
-}
-
-fn example(name: &str) -> String {
-    format!("{}/examples/{name}.pde", env!("CARGO_MANIFEST_DIR"))
-}
 
 /// `pdec solve FILE --json ARGS`, which must succeed; the parsed report.
 fn solve(file: &str, args: &[&str]) -> Value {
@@ -40,13 +25,6 @@ fn error(report: &Value) -> f64 {
     report["errors"][0]["relative_l2"]
         .as_f64()
         .unwrap_or_else(|| panic!("no error in {report}"))
-}
-
-/// A fresh, empty scratch directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("pdec-solve-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
 }
 
 fn assert_below(report: &Value, bound: f64) {

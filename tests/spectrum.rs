@@ -2,26 +2,11 @@
 //! FD spectra converging to the AD spectrum at the stencil's order, and
 //! the command line.
 
+mod common;
+use common::{example, pdec};
+
 use pdec::check::{self, Overrides};
 use pdec::spectrum::{self, MatrixKind, Rows};
-
-/// Runs pdec with `args`; returns (exit code, stdout, stderr).
-fn pdec(args: &[&str]) -> (i32, String, String) {
-    let mut out = Vec::new();
-    let mut err = Vec::new();
-    let mut full = vec!["pdec"];
-    full.extend_from_slice(args);
-    let code = pdec::cli::run(full, &mut out, &mut err, false);
-    (
-        code,
-        String::from_utf8(out).expect("stdout is UTF-8"),
-        String::from_utf8(err).expect("stderr is UTF-8"),
-    )
-}
-
-fn example(name: &str) -> String {
-    format!("{}/examples/{name}.pde", env!("CARGO_MANIFEST_DIR"))
-}
 
 /// The checked problem of an example with overrides.
 fn spec(name: &str, overrides: &Overrides) -> check::Spec {

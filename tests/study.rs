@@ -1,27 +1,8 @@
 //! `pdec study`: the planned rows, resuming without recomputation, job
 //! files for other machines and merging their results.
 
-use std::path::PathBuf;
-
-/// Runs pdec with `args`; returns (exit code, stdout, stderr).
-fn pdec(args: &[&str]) -> (i32, String, String) {
-    let mut out = Vec::new();
-    let mut err = Vec::new();
-    let mut full = vec!["pdec"];
-    full.extend_from_slice(args);
-    let code = pdec::cli::run(full, &mut out, &mut err, false);
-    (
-        code,
-        String::from_utf8(out).expect("stdout is UTF-8"),
-        String::from_utf8(err).expect("stderr is UTF-8"),
-    )
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("pdec-study-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
+mod common;
+use common::{pdec, scratch};
 
 fn poisson1d() -> String {
     format!("{}/examples/poisson1d.pde", env!("CARGO_MANIFEST_DIR"))

@@ -1,0 +1,31 @@
+//! Helpers shared by the end-to-end tests: running pdec in-process and
+//! locating the examples.
+
+#![allow(dead_code)]
+
+/// Runs pdec with `args` through the entry point the binary uses; returns
+/// (exit code, stdout, stderr).
+pub fn pdec(args: &[&str]) -> (i32, String, String) {
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    let mut full = vec!["pdec"];
+    full.extend_from_slice(args);
+    let code = pdec::cli::run(full, &mut out, &mut err, false);
+    (
+        code,
+        String::from_utf8(out).expect("stdout is UTF-8"),
+        String::from_utf8(err).expect("stderr is UTF-8"),
+    )
+}
+
+/// The absolute path of `examples/NAME.pde`.
+pub fn example(name: &str) -> String {
+    format!("{}/examples/{name}.pde", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A fresh, empty scratch directory path for one test (not created).
+pub fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("pdec-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
