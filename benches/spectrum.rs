@@ -28,14 +28,14 @@ fn main() {
     compiled.set_threads(std::thread::available_parallelism().map_or(1, |n| n.get()));
     let training = pdec::sample::training_points(&spec);
     let start = Instant::now();
-    let matrix = pdec::spectrum::training_matrix(
-        &spec,
-        &compiled,
-        &lowered,
-        &training,
-        pdec::spectrum::Rows::All,
-    )
-    .expect("assembles");
+    let problem = pdec::train::TrainingProblem {
+        executor: &compiled,
+        lowered: &lowered,
+        training: &training,
+        equations: spec.equations.len(),
+    };
+    let matrix = pdec::spectrum::training_matrix(&spec, problem, pdec::spectrum::Rows::All)
+        .expect("assembles");
     let assembly = start.elapsed().as_secs_f64();
     let a = matrix.matrix.as_ref();
     println!(

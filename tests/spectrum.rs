@@ -7,6 +7,7 @@ use common::{example, pdec};
 
 use pdec::check::{self, Overrides};
 use pdec::spectrum::{self, MatrixKind, Rows};
+use pdec::train::TrainingProblem;
 
 /// The checked problem of an example with overrides.
 fn spec(name: &str, overrides: &Overrides) -> check::Spec {
@@ -24,7 +25,13 @@ fn matrix(spec: &check::Spec, rows: Rows) -> spectrum::TrainingMatrix {
     let kernels: Vec<_> = lowered.kernels.iter().map(|k| k.kernel.clone()).collect();
     let compiled = pdec::jit::Compiled::new(&kernels, lowered.layout.neurons).unwrap();
     let training = pdec::sample::training_points(spec);
-    spectrum::training_matrix(spec, &compiled, &lowered, &training, rows).unwrap()
+    let problem = TrainingProblem {
+        executor: &compiled,
+        lowered: &lowered,
+        training: &training,
+        equations: spec.equations.len(),
+    };
+    spectrum::training_matrix(spec, problem, rows).unwrap()
 }
 
 /// faer's values against nalgebra's SVD. A backward-stable SVD computes
@@ -228,19 +235,14 @@ fn jacobian_after_adam_epochs_matches_a_separate_run() {
     let pdec::check::Trainer::Adam { lr, .. } = spec.train else {
         panic!("the example trains with adam")
     };
-    pdec::train::network::adam(
-        &compiled,
-        &lowered,
-        &training,
-        spec.equations.len(),
-        &mut theta,
-        lr,
-        7,
-        |_, _, _| {},
-    )
-    .unwrap();
-    let m = spectrum::training_matrix_at(&spec, &compiled, &lowered, &training, &theta, Rows::All)
-        .unwrap();
+    let problem = TrainingProblem {
+        executor: &compiled,
+        lowered: &lowered,
+        training: &training,
+        equations: spec.equations.len(),
+    };
+    pdec::train::network::adam(problem, &mut theta, lr, 7, |_, _, _| {}).unwrap();
+    let m = spectrum::training_matrix_at(problem, &theta, Rows::All).unwrap();
     let s = spectrum::singular_values(m.matrix.as_ref()).unwrap();
     assert_eq!(spectra[1]["s_max"].as_f64(), Some(s[0]));
     assert_ne!(spectra[0]["s_max"], spectra[1]["s_max"]);

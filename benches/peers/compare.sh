@@ -5,7 +5,8 @@
 #      NumPy's lstsq (gelsd) and SciPy's gelsy: ratio peer_total / pdec_total.
 #   2. Two-layer network with full-batch Adam against JAX:
 #      ratio jax_seconds_per_epoch / pdec_seconds_per_epoch. pdec gets
-#      --epochs and --lr 1e-3 on the command line, as the JAX peer uses.
+#      --epochs, --lr 1e-3 and --weight bc=1 on the command line, the
+#      settings of the JAX peer, whatever the example file says.
 #
 # Setup (once): python3 -m venv VENV && VENV/bin/pip install -r benches/peers/requirements.txt
 # Run:          PEER_PYTHON=VENV/bin/python benches/peers/compare.sh
@@ -52,7 +53,7 @@ echo "== lstsq: numpy / scipy" >&2
 
 echo "== adam: pdec x $adam_repeats ($epochs epochs)" >&2
 for _ in $(seq "$adam_repeats"); do
-    "$pdec" solve "$shallow" --json --quiet --epochs "$epochs" --lr 1e-3 >> "$out/pdec_adam.jsonl"
+    "$pdec" solve "$shallow" --json --quiet --epochs "$epochs" --lr 1e-3 --weight bc=1 >> "$out/pdec_adam.jsonl"
 done
 echo "== adam: jax" >&2
 "$python" benches/peers/shallow_adam.py --epochs "$epochs" | tee "$out/jax.log" >&2

@@ -847,17 +847,21 @@ fn spectra(
         let executor = compile(&lowered, threads).map_err(|e| e.to_string())?;
         let training = sample::training_points(spec);
         let label = check::print::diff(&spec.diff);
+        let problem = train::TrainingProblem {
+            executor: &executor,
+            lowered: &lowered,
+            training: &training,
+            equations: spec.equations.len(),
+        };
         let snapshots = match spec.train {
             check::Trainer::Adam { lr, .. } if at_epochs != [0] => {
-                spectrum::adam_snapshots(spec, &executor, &lowered, &training, lr, at_epochs)
-                    .map_err(|e| e.to_string())?
+                spectrum::adam_snapshots(spec, problem, lr, at_epochs).map_err(|e| e.to_string())?
             }
             _ => vec![(0, train::init::initial_parameters(spec, &lowered.layout))],
         };
         for (epoch, theta) in snapshots {
             let matrix =
-                spectrum::training_matrix_at(spec, &executor, &lowered, &training, &theta, rows)
-                    .map_err(|e| e.to_string())?;
+                spectrum::training_matrix_at(problem, &theta, rows).map_err(|e| e.to_string())?;
             kind = matrix.kind;
             let values = spectrum::singular_values(matrix.matrix.as_ref())
                 .map_err(|e| format!("singular values of the {label} matrix: {e}"))?;

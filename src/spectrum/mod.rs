@@ -27,11 +27,9 @@ use std::ops::Range;
 
 use faer::{Mat, MatRef};
 
-use crate::ir::{Executor, RunError};
-use crate::lower::Lowered;
-use crate::sample::TrainingPoints;
+use crate::ir::RunError;
 use crate::train::network::{self, TrainError};
-use crate::train::{assemble, init::initial_parameters};
+use crate::train::{assemble, init::initial_parameters, TrainingProblem};
 
 /// Which rows of the least-squares matrix to analyse.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,16 +66,15 @@ pub struct TrainingMatrix {
 }
 
 /// Builds the matrix training works with at the spec's initial parameters
-/// (the same seed gives the same random features in every diff mode).
+/// (the same seed gives the same random features in every diff mode);
+/// `problem` holds the spec's lowered kernels and training points.
 pub fn training_matrix(
     spec: &crate::check::Spec,
-    executor: &dyn Executor,
-    lowered: &Lowered,
-    training: &TrainingPoints,
+    problem: TrainingProblem<'_>,
     rows: Rows,
 ) -> Result<TrainingMatrix, RunError> {
-    let theta = initial_parameters(spec, &lowered.layout);
-    training_matrix_at(spec, executor, lowered, training, &theta, rows)
+    let theta = initial_parameters(spec, &problem.lowered.layout);
+    training_matrix_at(problem, &theta, rows)
 }
 
 /// The parameters after each of `epochs` (sorted, deduplicated) epochs of
@@ -85,34 +82,23 @@ pub fn training_matrix(
 /// from the initial parameters (epoch 0).
 pub fn adam_snapshots(
     spec: &crate::check::Spec,
-    executor: &dyn Executor,
-    lowered: &Lowered,
-    training: &TrainingPoints,
+    problem: TrainingProblem<'_>,
     lr: f64,
     epochs: &[usize],
 ) -> Result<Vec<(usize, Vec<f64>)>, TrainError> {
-    let mut theta = initial_parameters(spec, &lowered.layout);
+    let mut theta = initial_parameters(spec, &problem.lowered.layout);
     let last = epochs.iter().copied().max().unwrap_or(0);
     let mut snapshots = Vec::new();
     if epochs.contains(&0) {
         snapshots.push((0, theta.clone()));
     }
     if last > 0 {
-        network::adam(
-            executor,
-            lowered,
-            training,
-            spec.equations.len(),
-            &mut theta,
-            lr,
-            last,
-            |epoch, _, current| {
-                // `current` holds the parameters after epoch - 1 updates.
-                if epoch > 1 && epochs.contains(&(epoch - 1)) {
-                    snapshots.push((epoch - 1, current.to_vec()));
-                }
-            },
-        )?;
+        network::adam(problem, &mut theta, lr, last, |epoch, _, current| {
+            // `current` holds the parameters after epoch - 1 updates.
+            if epoch > 1 && epochs.contains(&(epoch - 1)) {
+                snapshots.push((epoch - 1, current.to_vec()));
+            }
+        })?;
         snapshots.push((last, theta));
     }
     Ok(snapshots)
@@ -120,21 +106,19 @@ pub fn adam_snapshots(
 
 /// Like [`training_matrix`], at the parameters `theta`.
 pub fn training_matrix_at(
-    spec: &crate::check::Spec,
-    executor: &dyn Executor,
-    lowered: &Lowered,
-    training: &TrainingPoints,
+    problem: TrainingProblem<'_>,
     theta: &[f64],
     rows: Rows,
 ) -> Result<TrainingMatrix, RunError> {
     let theta = theta.to_vec();
-    let equations = spec.equations.len();
-    let rows_kernels = lowered
+    let equations = problem.equations;
+    let rows_kernels = problem
+        .lowered
         .kernels
         .iter()
         .any(|k| matches!(k.role, crate::lower::KernelRole::Rows { .. }));
     let (kind, full, blocks, columns) = if rows_kernels {
-        let system = assemble::assemble(executor, lowered, training, equations, &theta)?;
+        let system = assemble::assemble(problem, &theta)?;
         let columns = system.matrix.ncols();
         (
             MatrixKind::LeastSquares,
@@ -143,8 +127,8 @@ pub fn training_matrix_at(
             columns,
         )
     } else {
-        let e = network::evaluate(executor, lowered, training, equations, &theta)?;
-        let p = lowered.layout.trained();
+        let e = network::evaluate(problem, &theta)?;
+        let p = problem.lowered.layout.trained();
         let n = e.residual.len();
         let matrix = Mat::from_fn(n, p, |i, j| e.jacobian[i * p + j]);
         (MatrixKind::Jacobian, matrix, e.blocks, p)

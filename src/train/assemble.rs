@@ -6,9 +6,9 @@ use std::ops::Range;
 use faer::Mat;
 
 use super::init::run_kernel;
-use crate::ir::{Executor, RunError};
-use crate::lower::{KernelRole, Lowered};
-use crate::sample::{PointSet, TrainingPoints};
+use super::TrainingProblem;
+use crate::ir::RunError;
+use crate::lower::KernelRole;
 
 /// The stacked system A x = b and which rows belong to which residual.
 pub struct LinearSystem {
@@ -18,38 +18,22 @@ pub struct LinearSystem {
     pub blocks: Vec<(String, Range<usize>)>,
 }
 
-/// The point set residual number `residual` is trained on.
-pub fn points_of(training: &TrainingPoints, equations: usize, residual: usize) -> &PointSet {
-    if residual < equations {
-        &training.interior
-    } else {
-        &training.conditions[residual - equations]
-    }
-}
-
-/// Runs every rows kernel of `lowered` (kernel i of `executor` must be
-/// `lowered.kernels[i]`) and stacks the rows.
-pub fn assemble(
-    executor: &dyn Executor,
-    lowered: &Lowered,
-    training: &TrainingPoints,
-    equations: usize,
-    theta: &[f64],
-) -> Result<LinearSystem, RunError> {
-    let layout = &lowered.layout;
+/// Runs every rows kernel of the problem and stacks the rows.
+pub fn assemble(problem: TrainingProblem<'_>, theta: &[f64]) -> Result<LinearSystem, RunError> {
+    let layout = &problem.lowered.layout;
     let columns = layout.unknowns * layout.neurons;
     let mut pieces = Vec::new();
     let mut total = 0;
-    for (index, kernel) in lowered.kernels.iter().enumerate() {
+    for (index, kernel) in problem.lowered.kernels.iter().enumerate() {
         let KernelRole::Rows { residual } = kernel.role else {
             continue;
         };
-        let points = points_of(training, equations, residual);
+        let points = problem.points(residual);
         let n = points.len();
         let mut rows = vec![0.0; n * columns];
         let mut rhs = vec![0.0; n];
         run_kernel(
-            executor,
+            problem.executor,
             index,
             layout,
             points,

@@ -7,7 +7,7 @@ use faer::Par;
 
 use super::init::initial_parameters;
 use super::network::{self, HistoryRow, TrainError};
-use super::{assemble, lstsq};
+use super::{assemble, lstsq, TrainingProblem};
 use crate::check::{Spec, Trainer};
 use crate::ir::Executor;
 use crate::lower::Lowered;
@@ -73,12 +73,17 @@ pub fn fit(
     mut progress: impl FnMut(usize, f64),
 ) -> Result<Fit, FitError> {
     let mut theta = initial_parameters(spec, &lowered.layout);
-    let equations = spec.equations.len();
+    let problem = TrainingProblem {
+        executor,
+        lowered,
+        training,
+        equations: spec.equations.len(),
+    };
     let first = lowered.layout.total() - lowered.layout.trained();
     match spec.train {
         Trainer::Lstsq { cutoff } => {
             let start = Instant::now();
-            let system = assemble::assemble(executor, lowered, training, equations, &theta)?;
+            let system = assemble::assemble(problem, &theta)?;
             let assembly_seconds = start.elapsed().as_secs_f64();
             let start = Instant::now();
             let solution = lstsq::solve(system.matrix.as_ref(), &system.rhs, cutoff, Par::rayon(0))
@@ -108,21 +113,12 @@ pub fn fit(
         }
         Trainer::GaussNewton { iters, tol } => {
             let start = Instant::now();
-            let history = network::levenberg_marquardt(
-                executor,
-                lowered,
-                training,
-                equations,
-                &mut theta,
-                iters,
-                tol,
-                |i, it| progress(i, it.row.total),
-            )?;
+            let history =
+                network::levenberg_marquardt(problem, &mut theta, iters, tol, |i, it| {
+                    progress(i, it.row.total)
+                })?;
             finish(
-                executor,
-                lowered,
-                training,
-                equations,
+                problem,
                 theta,
                 start,
                 history.into_iter().map(|h| h.row).collect(),
@@ -130,50 +126,28 @@ pub fn fit(
         }
         Trainer::Adam { lr, epochs } => {
             let start = Instant::now();
-            let history = network::adam(
-                executor,
-                lowered,
-                training,
-                equations,
-                &mut theta,
-                lr,
-                epochs,
-                |epoch, loss, _| progress(epoch, loss),
-            )?;
-            finish(
-                executor, lowered, training, equations, theta, start, history,
-            )
+            let history = network::adam(problem, &mut theta, lr, epochs, |epoch, loss, _| {
+                progress(epoch, loss)
+            })?;
+            finish(problem, theta, start, history)
         }
         Trainer::Lbfgs { iters, memory } => {
             let start = Instant::now();
-            let (history, _stop) = network::lbfgs(
-                executor,
-                lowered,
-                training,
-                equations,
-                &mut theta,
-                iters,
-                memory,
-                &mut progress,
-            )?;
-            finish(
-                executor, lowered, training, equations, theta, start, history,
-            )
+            let (history, _stop) =
+                network::lbfgs(problem, &mut theta, iters, memory, &mut progress)?;
+            finish(problem, theta, start, history)
         }
     }
 }
 
 fn finish(
-    executor: &dyn Executor,
-    lowered: &Lowered,
-    training: &TrainingPoints,
-    equations: usize,
+    problem: TrainingProblem<'_>,
     theta: Vec<f64>,
     start: Instant,
     history: Vec<HistoryRow>,
 ) -> Result<Fit, FitError> {
     let train_seconds = start.elapsed().as_secs_f64();
-    let e = network::evaluate(executor, lowered, training, equations, &theta)?;
+    let e = network::evaluate(problem, &theta)?;
     let terms = e
         .blocks
         .iter()

@@ -11,3 +11,30 @@ pub mod network;
 
 pub use fit::{fit, Fit, FitError, TermLoss};
 pub use network::HistoryRow;
+
+use crate::ir::Executor;
+use crate::lower::Lowered;
+use crate::sample::TrainingPoints;
+
+/// What every trainer works on: the generated kernels of a problem, the
+/// executor that runs them (kernel i of `executor` is `lowered.kernels[i]`)
+/// and the training points. Residuals `0..equations` are the equations (on
+/// the interior points), the others the conditions, in order.
+#[derive(Clone, Copy)]
+pub struct TrainingProblem<'a> {
+    pub executor: &'a dyn Executor,
+    pub lowered: &'a Lowered,
+    pub training: &'a TrainingPoints,
+    pub equations: usize,
+}
+
+impl TrainingProblem<'_> {
+    /// The point set residual number `residual` is trained on.
+    pub fn points(&self, residual: usize) -> &crate::sample::PointSet {
+        if residual < self.equations {
+            &self.training.interior
+        } else {
+            &self.training.conditions[residual - self.equations]
+        }
+    }
+}

@@ -15,13 +15,11 @@ use std::ops::Range;
 
 use faer::{Mat, Par};
 
-use super::assemble::points_of;
 use super::init::run_kernel;
 use super::lbfgs::{self, LbfgsError, LbfgsSettings, LbfgsStop};
-use super::lstsq;
-use crate::ir::{Executor, RunError};
-use crate::lower::{KernelRole, Lowered};
-use crate::sample::TrainingPoints;
+use super::{lstsq, TrainingProblem};
+use crate::ir::RunError;
+use crate::lower::KernelRole;
 
 /// Stacked residuals and, if requested, the Jacobian (row-major, n x p).
 pub struct Evaluation {
@@ -32,30 +30,24 @@ pub struct Evaluation {
 }
 
 /// Runs every network kernel at parameters `theta`.
-pub fn evaluate(
-    executor: &dyn Executor,
-    lowered: &Lowered,
-    training: &TrainingPoints,
-    equations: usize,
-    theta: &[f64],
-) -> Result<Evaluation, RunError> {
-    let layout = &lowered.layout;
+pub fn evaluate(problem: TrainingProblem<'_>, theta: &[f64]) -> Result<Evaluation, RunError> {
+    let layout = &problem.lowered.layout;
     let p = layout.trained();
     let mut out = Evaluation {
         residual: Vec::new(),
         jacobian: Vec::new(),
         blocks: Vec::new(),
     };
-    for (index, kernel) in lowered.kernels.iter().enumerate() {
+    for (index, kernel) in problem.lowered.kernels.iter().enumerate() {
         let KernelRole::Network { residual } = kernel.role else {
             continue;
         };
-        let points = points_of(training, equations, residual);
+        let points = problem.points(residual);
         let n = points.len();
         let mut r = vec![0.0; n];
         let mut j = vec![0.0; n * p];
         run_kernel(
-            executor,
+            problem.executor,
             index,
             layout,
             points,
@@ -151,22 +143,18 @@ fn check_finite(e: &Evaluation, iteration: usize) -> Result<(), TrainError> {
 /// Levenberg-Marquardt on the trained parameters of `theta` (in place).
 /// Stops after `iters` accepted or rejected steps, or when the loss
 /// decreases by less than `tol` relatively.
-#[allow(clippy::too_many_arguments)]
 pub fn levenberg_marquardt(
-    executor: &dyn Executor,
-    lowered: &Lowered,
-    training: &TrainingPoints,
-    equations: usize,
+    problem: TrainingProblem<'_>,
     theta: &mut [f64],
     iters: usize,
     tol: f64,
     mut on_iteration: impl FnMut(usize, &Iteration),
 ) -> Result<Vec<Iteration>, TrainError> {
-    let layout = &lowered.layout;
+    let layout = &problem.lowered.layout;
     let p = layout.trained();
     let first = layout.total() - p;
     let mut history = Vec::new();
-    let mut current = evaluate(executor, lowered, training, equations, theta)?;
+    let mut current = evaluate(problem, theta)?;
     check_finite(&current, 0)?;
     let mut current_loss = loss(&current.residual);
     let mut lambda: f64 = 1e-3;
@@ -197,7 +185,7 @@ pub fn levenberg_marquardt(
         for (j, d) in step.iter().enumerate() {
             trial[first + j] += d;
         }
-        let candidate = evaluate(executor, lowered, training, equations, &trial)?;
+        let candidate = evaluate(problem, &trial)?;
         let candidate_loss = loss(&candidate.residual);
         if candidate_loss.is_finite() && candidate_loss < current_loss {
             let decrease = (current_loss - candidate_loss) / current_loss.max(f64::MIN_POSITIVE);
@@ -238,18 +226,14 @@ pub fn levenberg_marquardt(
 /// network kernels. Standard Adam (beta1 0.9, beta2 0.999, eps 1e-8).
 /// `on_epoch(epoch, loss, theta)` sees the parameters the epoch's loss was
 /// computed at (those after `epoch - 1` updates).
-#[allow(clippy::too_many_arguments)]
 pub fn adam(
-    executor: &dyn Executor,
-    lowered: &Lowered,
-    training: &TrainingPoints,
-    equations: usize,
+    problem: TrainingProblem<'_>,
     theta: &mut [f64],
     lr: f64,
     epochs: usize,
     mut on_epoch: impl FnMut(usize, f64, &[f64]),
 ) -> Result<Vec<HistoryRow>, TrainError> {
-    let layout = &lowered.layout;
+    let layout = &problem.lowered.layout;
     let p = layout.trained();
     let first = layout.total() - p;
     let (beta1, beta2, eps) = (0.9, 0.999, 1e-8);
@@ -258,7 +242,7 @@ pub fn adam(
     let mut history = Vec::with_capacity(epochs);
     let mut gradient = vec![0.0; p];
     for epoch in 1..=epochs {
-        let e = evaluate(executor, lowered, training, equations, theta)?;
+        let e = evaluate(problem, theta)?;
         check_finite(&e, epoch)?;
         let mut terms = vec![0.0; e.blocks.len()];
         let total = mean_square_loss(&e, &mut gradient, &mut terms);
@@ -320,20 +304,16 @@ pub fn term_losses(e: &Evaluation) -> Vec<f64> {
 /// L-BFGS with a strong Wolfe line search (see [`super::lbfgs`]) on the
 /// same loss as Adam. A trial point where the network is not finite is a
 /// step that is too long; only a non-finite starting point is divergence.
-#[allow(clippy::too_many_arguments)]
 pub fn lbfgs(
-    executor: &dyn Executor,
-    lowered: &Lowered,
-    training: &TrainingPoints,
-    equations: usize,
+    problem: TrainingProblem<'_>,
     theta: &mut [f64],
     iters: usize,
     memory: usize,
     mut on_iteration: impl FnMut(usize, f64),
 ) -> Result<(Vec<HistoryRow>, LbfgsStop), TrainError> {
-    let layout = &lowered.layout;
+    let layout = &problem.lowered.layout;
     let first = layout.total() - layout.trained();
-    let start = evaluate(executor, lowered, training, equations, theta)?;
+    let start = evaluate(problem, theta)?;
     check_finite(&start, 0)?;
     let mut full = theta.to_vec();
     let settings = LbfgsSettings::new(iters, memory);
@@ -346,7 +326,7 @@ pub fn lbfgs(
         &settings,
         |trained: &[f64], gradient: &mut [f64]| -> Result<f64, RunError> {
             full[first..].copy_from_slice(trained);
-            let e = evaluate(executor, lowered, training, equations, &full)?;
+            let e = evaluate(problem, &full)?;
             let loss = mean_square_loss(&e, gradient, &mut latest.borrow_mut());
             Ok(if loss.is_finite() {
                 loss
