@@ -332,7 +332,7 @@ impl<'a, 'f> Lowering<'a, 'f> {
     /// tanh(x) inline, operation for operation as [`crate::math::tanh`]
     /// (so the result is bit-identical to the interpreter's).
     fn tanh(&mut self, x: Value) -> Value {
-        use crate::math::{LN2_HI, LN2_LO, TANH_CLAMP};
+        use crate::math::{LN2_HI, LN2_LO, ROUND_MAGIC, TANH_CLAMP};
         let two = self.b.ins().f64const(2.0);
         let magnitude = self.b.ins().fabs(x);
         let y = self.b.ins().fmul(two, magnitude);
@@ -341,7 +341,9 @@ impl<'a, 'f> Lowering<'a, 'f> {
         let y = self.b.ins().select(above, clamp, y);
         let log2e = self.b.ins().f64const(std::f64::consts::LOG2_E);
         let scaled = self.b.ins().fmul(y, log2e);
-        let k = self.b.ins().nearest(scaled);
+        let magic = self.b.ins().f64const(ROUND_MAGIC);
+        let kf = self.b.ins().fadd(scaled, magic);
+        let k = self.b.ins().fsub(kf, magic);
         let hi = self.b.ins().f64const(LN2_HI);
         let lo = self.b.ins().f64const(LN2_LO);
         let k_hi = self.b.ins().fmul(k, hi);
@@ -351,9 +353,10 @@ impl<'a, 'f> Lowering<'a, 'f> {
         let q = self.expm1_series(r);
         let p = self.b.ins().fmul(r, q);
         let one = self.b.ins().f64const(1.0);
-        // 2^k from its exponent bits (NaN converts to 0, as Rust's `as`).
-        let k_int = self.b.ins().fcvt_to_sint_sat(types::I64, k);
-        let biased = self.b.ins().iadd_imm_s(k_int, 1023);
+        // 2^k from its exponent bits: k + 1023 shifted into place, with k
+        // from the low bits of kf.
+        let k_bits = self.b.ins().bitcast(types::I64, MemFlagsData::new(), kf);
+        let biased = self.b.ins().iadd_imm_s(k_bits, 1023);
         let bits = self.b.ins().ishl_imm_u(biased, 52);
         let scale = self.b.ins().bitcast(types::F64, MemFlagsData::new(), bits);
         let sp = self.b.ins().fmul(scale, p);
