@@ -76,6 +76,10 @@ struct Entry {
     /// The largest neuron count for which every store stays inside its
     /// point's row (so that point ranges write disjoint memory).
     row_safe_neurons: usize,
+    /// Whether each point's results depend on that point alone
+    /// ([`Kernel::points_are_independent`]), so that point ranges can run on
+    /// different threads.
+    independent: bool,
 }
 
 /// The JIT module, which owns the executable memory.
@@ -225,6 +229,7 @@ impl Compiled {
                     code,
                     reaches: reaches(kernel),
                     row_safe_neurons: row_safe_neurons(kernel),
+                    independent: kernel.points_are_independent(),
                 }
             })
             .collect();
@@ -408,7 +413,9 @@ impl Compiled {
     /// write disjoint elements and never read an output. `Kernel::verify`
     /// guarantees the row condition up to the `max_neurons` the kernels were
     /// compiled for; the exact limit is recomputed per kernel, and a call
-    /// beyond it runs on one thread.
+    /// beyond it runs on one thread. So does a call of a kernel whose points
+    /// are not independent (an accumulator carries a value from one point to
+    /// the next), whose results depend on where a range starts.
     pub fn run_parallel(
         &self,
         index: usize,
@@ -425,7 +432,7 @@ impl Compiled {
         };
         let count = points.end.saturating_sub(points.start);
         let threads = threads.clamp(1, count.max(1));
-        if threads == 1 || neurons > entry.row_safe_neurons {
+        if threads == 1 || neurons > entry.row_safe_neurons || !entry.independent {
             // SAFETY: as in `run`.
             unsafe { call.run(points) };
             return Ok(());

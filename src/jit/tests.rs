@@ -497,11 +497,54 @@ fn accumulators_carry_over_like_the_interpreter() {
     b.push(Stmt::Set(acc, y));
     let kernel = b.finish();
     let xs: Vec<f64> = (1..=9).map(|j| j as f64).collect();
+    assert!(!kernel.points_are_independent());
+    let compiled = Compiled::new(std::slice::from_ref(&kernel), 2).unwrap();
+    // one thread whatever the call asks for
     for neurons in [0, 2] {
-        let compiled = Compiled::new(std::slice::from_ref(&kernel), 2).unwrap();
-        let (expected, got) = both(&kernel, &compiled, 0, &[&xs], neurons, 0..9, 1);
-        assert_same(&expected[0], &got[0], "carry");
+        for threads in [1, 3] {
+            let (expected, got) = both(&kernel, &compiled, 0, &[&xs], neurons, 0..9, threads);
+            assert_same(&expected[0], &got[0], "carry");
+        }
     }
+}
+
+#[test]
+fn points_are_independent_when_every_read_follows_a_set_in_the_point() {
+    let arrays = || vec![decl("x", Access::Input), decl("out", Access::Output)];
+    // set before the loop, read and set in it, read after it
+    let kernel = neuron_kernel(3);
+    assert!(kernel.points_are_independent());
+    // set only inside the loop (which may run zero times), read after it
+    let mut b = KernelBuilder::new("after", arrays());
+    let acc = b.var();
+    let x = load(&mut b, 0, at(1, 0, 0));
+    b.neuron_loop(|b| b.push(Stmt::Set(acc, x)));
+    let r = b.def(Inst::Read(acc));
+    store(&mut b, 1, at(1, 0, 0), r);
+    assert!(!b.finish().points_are_independent());
+    // set and then read inside the loop only
+    let mut b = KernelBuilder::new("inside", arrays());
+    let acc = b.var();
+    let x = load(&mut b, 0, at(1, 0, 0));
+    b.neuron_loop(|b| {
+        b.push(Stmt::Set(acc, x));
+        let r = b.def(Inst::Read(acc));
+        store(b, 1, at(3, 1, 0), r);
+    });
+    assert!(b.finish().points_are_independent());
+    // read inside the loop before its set there, with no set before the loop
+    let mut b = KernelBuilder::new("first", arrays());
+    let acc = b.var();
+    let x = load(&mut b, 0, at(1, 0, 0));
+    b.neuron_loop(|b| {
+        b.push(Stmt::Set(acc, x));
+    });
+    b.neuron_loop(|b| {
+        let r = b.def(Inst::Read(acc));
+        store(b, 1, at(3, 1, 0), r);
+        b.push(Stmt::Set(acc, x));
+    });
+    assert!(!b.finish().points_are_independent());
 }
 
 #[test]
