@@ -7,15 +7,32 @@
 //! the same operands in the same order, the same host functions for
 //! transcendental calls and the same multiplication sequence for `powi`.
 //!
+//! When the points of a kernel are independent
+//! ([`Kernel::points_are_independent`]), the body is emitted twice: once over
+//! `f64x2` values whose two lanes are points `i` and `i + 1` (the pair
+//! loop), and once over `f64` values for a remaining point (the scalar loop,
+//! which also runs every point when the pair loop cannot be used). Each lane
+//! performs the scalar operations in the scalar order, so both bodies give
+//! the interpreter's bits. In the pair body, loads of per-point elements
+//! gather the two points' elements (one vector load when they are adjacent),
+//! loads that do not depend on the point are splatted, stores write each
+//! lane to its point's element (one vector store when adjacent), and host
+//! functions are called once per lane.
+//!
 //! Shape of the generated code (loops are rotated: one test on entry, one at
 //! the bottom of each iteration):
 //!
 //! ```text
 //! entry(ptrs, neurons, start, end):
 //!     base_a = load ptrs[a]            ; one per array
-//!     $v = 0.0                         ; every accumulator
-//!     brif start < end, point, exit
-//! point:                               ; i = start, start+1, ..
+//!     $v = 0.0                         ; every accumulator (f64 and f64x2)
+//!     brif end - start >= 2, pair, tail ; (*)
+//! pair:                                ; i = start, start+2, ..
+//!     ..body over points i, i+1..
+//!     brif end - (i+2) >= 2, pair, tail
+//! tail:
+//!     brif i < end, point, exit
+//! point:                               ; the remaining points
 //!     ..body..
 //!     brif neurons != 0, neuron, after ; per neuron loop
 //! neuron:                              ; k = 0, 1, ..
@@ -28,17 +45,25 @@
 //!     return
 //! ```
 //!
+//! (*) Also requires `neurons` to be at most the count up to which every
+//! store stays in its point's row: beyond it, stores of neighbouring points
+//! may land on the same element and must happen in the interpreter's order.
+//! Kernels whose points are not independent have no pair loop and branch
+//! from the entry straight to `point` (when `start < end`).
+//!
 //! Element `i*point + k*neuron + offset` of array `a` is addressed as
-//! `base_a + 8*point*i + 8*neuron*k` with the immediate offset `8*offset`.
-//! The address arithmetic cannot overflow for any call the bounds check in
-//! `Compiled::run` admits (every address lies inside its slice), and the
-//! wrapping arithmetic of the immediates is exact modulo 2^64 in any case.
+//! `base_a + 8*point*i + 8*neuron*k` with the immediate offset `8*offset`
+//! (`8*(offset + point)` for lane 1 of a pair). The address arithmetic
+//! cannot overflow for any call the bounds check in `Compiled::run` admits
+//! (every address lies inside its slice), and the wrapping arithmetic of the
+//! immediates is exact modulo 2^64 in any case.
 
 use std::collections::HashMap;
 
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{
-    types, AbiParam, FuncRef, InstBuilder, MemFlagsData, Signature, Type, Value,
+    types, AbiParam, Block, ConstantData, FuncRef, InstBuilder, MemFlagsData, Signature, Type,
+    Value,
 };
 use cranelift_frontend::{FunctionBuilder, Variable};
 use cranelift_jit::JITModule;
@@ -57,6 +82,9 @@ pub(super) struct Options {
     pub native_sqrt_abs: bool,
     /// `tanh` inline ([`crate::math::tanh`]'s operations) instead of a call.
     pub inline_tanh: bool,
+    /// A pair loop computing two points at once in `f64x2` lanes, for
+    /// kernels whose points are independent (otherwise only the scalar loop).
+    pub pairs: bool,
 }
 
 impl Default for Options {
@@ -64,6 +92,33 @@ impl Default for Options {
         Options {
             native_sqrt_abs: true,
             inline_tanh: true,
+            pairs: true,
+        }
+    }
+}
+
+/// How many points one pass of a body computes: one, in `f64` values, or
+/// two (points `i` and `i + 1`), in the lanes of `f64x2` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Lanes {
+    One,
+    Two,
+}
+
+impl Lanes {
+    /// The type of a kernel value.
+    fn float(self) -> Type {
+        match self {
+            Lanes::One => types::F64,
+            Lanes::Two => types::F64X2,
+        }
+    }
+
+    /// The integer type of the same shape (for bit manipulations).
+    fn int(self) -> Type {
+        match self {
+            Lanes::One => types::I64,
+            Lanes::Two => types::I64X2,
         }
     }
 }
@@ -125,10 +180,14 @@ pub(super) struct Lowering<'a, 'f> {
     options: Options,
     ptr: Type,
     refs: HashMap<&'static str, FuncRef>,
-    values: Vec<Option<Value>>,
-    vars: Vec<Variable>,
     bases: Vec<Value>,
     neurons: Value,
+    end: Value,
+    /// The shape of the body being emitted (the pair or the scalar body).
+    lanes: Lanes,
+    values: Vec<Option<Value>>,
+    vars: Vec<Variable>,
+    /// The (first) point of the body being emitted.
     point: Value,
     neuron: Option<Value>,
     scopes: Vec<Scope>,
@@ -143,6 +202,16 @@ fn input_flags() -> MemFlagsData {
 
 fn output_flags() -> MemFlagsData {
     MemFlagsData::trusted()
+}
+
+/// Flags of a vector access: like the scalar ones but not `aligned`, as a
+/// pair of `f64` elements need not be 16-byte aligned.
+fn vector_flags(flags: MemFlagsData) -> MemFlagsData {
+    let mut vector = MemFlagsData::new().with_notrap();
+    if flags.readonly() {
+        vector = vector.with_readonly();
+    }
+    vector
 }
 
 impl<'a, 'f> Lowering<'a, 'f> {
@@ -172,24 +241,6 @@ impl<'a, 'f> Lowering<'a, 'f> {
         let bases = (0..kernel.arrays.len())
             .map(|a| b.ins().load(ptr, table_flags, ptrs, bytes * a as i32))
             .collect();
-
-        // Accumulators start at 0.0 and keep their values from one point to
-        // the next, like the interpreter's.
-        let zero = b.ins().f64const(0.0);
-        let vars: Vec<Variable> = (0..kernel.vars)
-            .map(|_| {
-                let var = b.declare_var(types::F64);
-                b.def_var(var, zero);
-                var
-            })
-            .collect();
-        let i_var = b.declare_var(ptr);
-        b.def_var(i_var, start);
-        let any = b.ins().icmp(IntCC::UnsignedLessThan, start, end);
-        b.ins().brif(any, point_block, &[], exit, &[]);
-
-        b.switch_to_block(point_block);
-        let i = b.use_var(i_var);
         let mut lowering = Lowering {
             b,
             module,
@@ -197,27 +248,135 @@ impl<'a, 'f> Lowering<'a, 'f> {
             options,
             ptr,
             refs: HashMap::new(),
-            values: vec![None; kernel.values as usize],
-            vars,
             bases,
             neurons,
-            point: i,
+            end,
+            lanes: Lanes::One,
+            values: Vec::new(),
+            vars: Vec::new(),
+            point: start,
             neuron: None,
-            scopes: vec![Scope::default()],
+            scopes: Vec::new(),
         };
-        lowering.block(&kernel.body)?;
-        let mut b = lowering.b;
-        let next = b.ins().iadd_imm_s(i, 1);
-        b.def_var(i_var, next);
-        let more = b.ins().icmp(IntCC::UnsignedLessThan, next, end);
-        b.ins().brif(more, point_block, &[], exit, &[]);
-        b.seal_block(point_block);
+        let l = &mut lowering;
 
-        b.switch_to_block(exit);
-        b.seal_block(exit);
-        b.ins().return_(&[]);
+        // Accumulators start at 0.0 and keep their values from one point to
+        // the next, like the interpreter's (which matters only when points
+        // are not independent, and then there is no pair loop).
+        let scalar_vars = l.accumulators(kernel.vars, Lanes::One);
+        let i_var = l.b.declare_var(ptr);
+        l.b.def_var(i_var, start);
+        let pairs = options.pairs && kernel.points_are_independent();
+        // The scalar loop is emitted first (whatever the order in which the
+        // loops run) so that its text reads as when it is the only loop.
+        let pair_check = if pairs {
+            l.b.create_block()
+        } else {
+            point_block
+        };
+        let any = l.b.ins().icmp(IntCC::UnsignedLessThan, start, end);
+        l.b.ins().brif(any, pair_check, &[], exit, &[]);
+
+        l.b.switch_to_block(point_block);
+        let i = l.b.use_var(i_var);
+        l.body(kernel, Lanes::One, scalar_vars, i)?;
+        let next = l.b.ins().iadd_imm_s(i, 1);
+        l.b.def_var(i_var, next);
+        let more = l.b.ins().icmp(IntCC::UnsignedLessThan, next, end);
+        l.b.ins().brif(more, point_block, &[], exit, &[]);
+
+        l.b.switch_to_block(exit);
+        l.b.ins().return_(&[]);
+
+        if pairs {
+            l.pair_loop(kernel, pair_check, point_block, exit, i_var)?;
+        }
+        let mut b = lowering.b;
+        b.seal_all_blocks();
         b.finalize(config);
         Ok(())
+    }
+
+    /// Emits the pair loop: `check` (entered with `start < end`) runs it
+    /// while two points remain, then the remaining point, if any, goes to
+    /// `point_block`, the scalar loop.
+    fn pair_loop(
+        &mut self,
+        kernel: &Kernel,
+        check: Block,
+        point_block: Block,
+        exit: Block,
+        i_var: Variable,
+    ) -> Result<(), JitError> {
+        let pair_block = self.b.create_block();
+        let tail = self.b.create_block();
+        self.b.switch_to_block(check);
+        let pair_vars = self.accumulators(kernel.vars, Lanes::Two);
+        let start = self.b.use_var(i_var);
+        let end = self.end;
+        let count = self.b.ins().isub(end, start);
+        let mut go = self
+            .b
+            .ins()
+            .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, count, 2);
+        let limit = super::row_safe_neurons(kernel);
+        if limit != usize::MAX {
+            // An unsigned comparison with the immediate's 64 bits.
+            let fits =
+                self.b
+                    .ins()
+                    .icmp_imm_u(IntCC::UnsignedLessThanOrEqual, self.neurons, limit as i64);
+            go = self.b.ins().band(go, fits);
+        }
+        self.b.ins().brif(go, pair_block, &[], tail, &[]);
+
+        self.b.switch_to_block(pair_block);
+        let i = self.b.use_var(i_var);
+        self.body(kernel, Lanes::Two, pair_vars, i)?;
+        let next = self.b.ins().iadd_imm_s(i, 2);
+        self.b.def_var(i_var, next);
+        let left = self.b.ins().isub(end, next);
+        let more = self
+            .b
+            .ins()
+            .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, left, 2);
+        self.b.ins().brif(more, pair_block, &[], tail, &[]);
+
+        self.b.switch_to_block(tail);
+        let i = self.b.use_var(i_var);
+        let any = self.b.ins().icmp(IntCC::UnsignedLessThan, i, end);
+        self.b.ins().brif(any, point_block, &[], exit, &[]);
+        Ok(())
+    }
+
+    /// Declares `count` accumulators of the given shape, set to 0.0.
+    fn accumulators(&mut self, count: u32, lanes: Lanes) -> Vec<Variable> {
+        self.lanes = lanes;
+        let zero = self.constant(0.0);
+        (0..count)
+            .map(|_| {
+                let var = self.b.declare_var(lanes.float());
+                self.b.def_var(var, zero);
+                var
+            })
+            .collect()
+    }
+
+    /// Emits the kernel body for the point(s) starting at `point`.
+    fn body(
+        &mut self,
+        kernel: &Kernel,
+        lanes: Lanes,
+        vars: Vec<Variable>,
+        point: Value,
+    ) -> Result<(), JitError> {
+        self.lanes = lanes;
+        self.values = vec![None; kernel.values as usize];
+        self.vars = vars;
+        self.point = point;
+        self.neuron = None;
+        self.scopes = vec![Scope::default()];
+        self.block(&kernel.body)
     }
 
     fn block(&mut self, stmts: &[Stmt]) -> Result<(), JitError> {
@@ -233,8 +392,7 @@ impl<'a, 'f> Lowering<'a, 'f> {
                     value,
                 } => {
                     let x = self.value(*value)?;
-                    let (p, offset) = self.address(*array, *index);
-                    self.b.ins().store(output_flags(), x, p, offset);
+                    self.store(*array, *index, x);
                 }
                 Stmt::Set(var, value) => {
                     let x = self.value(*value)?;
@@ -289,11 +447,8 @@ impl<'a, 'f> Lowering<'a, 'f> {
 
     fn inst(&mut self, inst: &Inst) -> Result<Value, JitError> {
         Ok(match *inst {
-            Inst::Const(c) => self.b.ins().f64const(c),
-            Inst::Load { array, index } => {
-                let (p, offset) = self.address(array, index);
-                self.b.ins().load(types::F64, input_flags(), p, offset)
-            }
+            Inst::Const(c) => self.constant(c),
+            Inst::Load { array, index } => self.load(array, index),
             Inst::Unary(op, a) => {
                 let a = self.value(a)?;
                 match op {
@@ -329,49 +484,149 @@ impl<'a, 'f> Lowering<'a, 'f> {
         })
     }
 
+    /// The constant `c` in every lane.
+    fn constant(&mut self, c: f64) -> Value {
+        match self.lanes {
+            Lanes::One => self.b.ins().f64const(c),
+            Lanes::Two => self.vector_constant(types::F64X2, c.to_bits()),
+        }
+    }
+
+    /// A vector of type `ty` (two 64-bit lanes) with `bits` in each lane.
+    fn vector_constant(&mut self, ty: Type, bits: u64) -> Value {
+        let bytes = [bits.to_le_bytes(), bits.to_le_bytes()].concat();
+        let constant = self.b.func.dfg.constants.insert(ConstantData::from(bytes));
+        self.b.ins().vconst(ty, constant)
+    }
+
+    /// A load of an input element, one per lane.
+    fn load(&mut self, array: ArrayId, index: Index) -> Value {
+        let (p, offset) = self.address(array, index, 0);
+        match self.lanes {
+            Lanes::One => self.b.ins().load(types::F64, input_flags(), p, offset),
+            // The same element for both points.
+            Lanes::Two if index.point == 0 => {
+                let x = self.b.ins().load(types::F64, input_flags(), p, offset);
+                self.b.ins().splat(types::F64X2, x)
+            }
+            // Adjacent elements.
+            Lanes::Two if index.point == 1 => {
+                let flags = vector_flags(input_flags());
+                self.b.ins().load(types::F64X2, flags, p, offset)
+            }
+            Lanes::Two => {
+                let first = self.b.ins().load(types::F64, input_flags(), p, offset);
+                let (p, offset) = self.address(array, index, 1);
+                let second = self.b.ins().load(types::F64, input_flags(), p, offset);
+                let v = self.b.ins().scalar_to_vector(types::F64X2, first);
+                self.b.ins().insertlane(v, second, 1)
+            }
+        }
+    }
+
+    /// A store of an output element, one per lane.
+    fn store(&mut self, array: ArrayId, index: Index, x: Value) {
+        let (p, offset) = self.address(array, index, 0);
+        match self.lanes {
+            Lanes::One => {
+                self.b.ins().store(output_flags(), x, p, offset);
+            }
+            // Adjacent elements.
+            Lanes::Two if index.point == 1 => {
+                let flags = vector_flags(output_flags());
+                self.b.ins().store(flags, x, p, offset);
+            }
+            Lanes::Two => {
+                let first = self.b.ins().extractlane(x, 0);
+                self.b.ins().store(output_flags(), first, p, offset);
+                let (p, offset) = self.address(array, index, 1);
+                let second = self.b.ins().extractlane(x, 1);
+                self.b.ins().store(output_flags(), second, p, offset);
+            }
+        }
+    }
+
     /// tanh(x) inline, operation for operation as [`crate::math::tanh`]
-    /// (so the result is bit-identical to the interpreter's).
+    /// (so the result is bit-identical to the interpreter's), in each lane.
     fn tanh(&mut self, x: Value) -> Value {
         use crate::math::{LN2_HI, LN2_LO, ROUND_MAGIC, TANH_CLAMP};
-        let two = self.b.ins().f64const(2.0);
+        let (float, int) = (self.lanes.float(), self.lanes.int());
+        let two = self.constant(2.0);
         let magnitude = self.b.ins().fabs(x);
         let y = self.b.ins().fmul(two, magnitude);
-        let clamp = self.b.ins().f64const(TANH_CLAMP);
-        let above = self.b.ins().fcmp(FloatCC::GreaterThan, y, clamp);
-        let y = self.b.ins().select(above, clamp, y);
-        let log2e = self.b.ins().f64const(std::f64::consts::LOG2_E);
+        let clamp = self.constant(TANH_CLAMP);
+        let y = self.min_keeping_nan(clamp, y);
+        let log2e = self.constant(std::f64::consts::LOG2_E);
         let scaled = self.b.ins().fmul(y, log2e);
-        let magic = self.b.ins().f64const(ROUND_MAGIC);
+        let magic = self.constant(ROUND_MAGIC);
         let kf = self.b.ins().fadd(scaled, magic);
         let k = self.b.ins().fsub(kf, magic);
-        let hi = self.b.ins().f64const(LN2_HI);
-        let lo = self.b.ins().f64const(LN2_LO);
+        let hi = self.constant(LN2_HI);
+        let lo = self.constant(LN2_LO);
         let k_hi = self.b.ins().fmul(k, hi);
         let r = self.b.ins().fsub(y, k_hi);
         let k_lo = self.b.ins().fmul(k, lo);
         let r = self.b.ins().fsub(r, k_lo);
         let q = self.expm1_series(r);
         let p = self.b.ins().fmul(r, q);
-        let one = self.b.ins().f64const(1.0);
+        let one = self.constant(1.0);
         // 2^k from its exponent bits: k + 1023 shifted into place, with k
         // from the low bits of kf.
-        let k_bits = self.b.ins().bitcast(types::I64, MemFlagsData::new(), kf);
-        let biased = self.b.ins().iadd_imm_s(k_bits, 1023);
+        let k_bits = self.b.ins().bitcast(int, MemFlagsData::new(), kf);
+        let biased = match self.lanes {
+            Lanes::One => self.b.ins().iadd_imm_s(k_bits, 1023),
+            Lanes::Two => {
+                let bias = self.vector_constant(types::I64X2, 1023);
+                self.b.ins().iadd(k_bits, bias)
+            }
+        };
         let bits = self.b.ins().ishl_imm_u(biased, 52);
-        let scale = self.b.ins().bitcast(types::F64, MemFlagsData::new(), bits);
+        let scale = self.b.ins().bitcast(float, MemFlagsData::new(), bits);
         let sp = self.b.ins().fmul(scale, p);
         let scale_minus_one = self.b.ins().fsub(scale, one);
         let e = self.b.ins().fadd(sp, scale_minus_one);
         let e_plus_two = self.b.ins().fadd(e, two);
         let t = self.b.ins().fdiv(e, e_plus_two);
-        self.b.ins().fcopysign(t, x)
+        self.copysign(t, x)
+    }
+
+    /// `if y > bound { bound } else { y }` (so NaN stays NaN), per lane.
+    fn min_keeping_nan(&mut self, bound: Value, y: Value) -> Value {
+        match self.lanes {
+            Lanes::One => {
+                let above = self.b.ins().fcmp(FloatCC::GreaterThan, y, bound);
+                self.b.ins().select(above, bound, y)
+            }
+            Lanes::Two => {
+                // A lane mask; `bound < y` is `y > bound`.
+                let above = self.b.ins().fcmp(FloatCC::LessThan, bound, y);
+                let mask = self
+                    .b
+                    .ins()
+                    .bitcast(types::F64X2, MemFlagsData::new(), above);
+                self.b.ins().bitselect(mask, bound, y)
+            }
+        }
+    }
+
+    /// `magnitude` with the sign of `sign`, per lane.
+    fn copysign(&mut self, magnitude: Value, sign: Value) -> Value {
+        match self.lanes {
+            Lanes::One => self.b.ins().fcopysign(magnitude, sign),
+            Lanes::Two => {
+                let bit = self.constant(-0.0);
+                let m = self.b.ins().band_not(magnitude, bit);
+                let s = self.b.ins().band(sign, bit);
+                self.b.ins().bor(m, s)
+            }
+        }
     }
 
     /// [`crate::math::expm1_series`], operation for operation.
     fn expm1_series(&mut self, r: Value) -> Value {
         let a: Vec<Value> = crate::math::EXPM1_TAYLOR
             .iter()
-            .map(|&c| self.b.ins().f64const(c))
+            .map(|&c| self.constant(c))
             .collect();
         let r2 = self.b.ins().fmul(r, r);
         let r4 = self.b.ins().fmul(r2, r2);
@@ -411,18 +666,18 @@ impl<'a, 'f> Lowering<'a, 'f> {
         }
         let result = match result {
             Some(r) => r,
-            None => self.b.ins().f64const(1.0),
+            None => self.constant(1.0),
         };
         if n < 0 {
-            let one = self.b.ins().f64const(1.0);
+            let one = self.constant(1.0);
             self.b.ins().fdiv(one, result)
         } else {
             result
         }
     }
 
-    /// A call of a pure host function; repeated calls with the same
-    /// arguments in scope reuse the first result.
+    /// A call of a pure host function (once per lane); repeated calls with
+    /// the same arguments in scope reuse the first result.
     fn call(&mut self, name: &'static str, a: Value, b: Option<Value>) -> Result<Value, JitError> {
         let key = (name, a, b);
         if let Some(v) = self.scopes.iter().rev().find_map(|s| s.calls.get(&key)) {
@@ -438,20 +693,40 @@ impl<'a, 'f> Lowering<'a, 'f> {
                 f
             }
         };
-        let call = match b {
-            Some(b) => self.b.ins().call(func, &[a, b]),
-            None => self.b.ins().call(func, &[a]),
+        let result = match self.lanes {
+            Lanes::One => self.call_scalar(func, a, b),
+            Lanes::Two => {
+                let lane = |l: &mut Self, n: u8| {
+                    let a = l.b.ins().extractlane(a, n);
+                    let b = b.map(|b| l.b.ins().extractlane(b, n));
+                    l.call_scalar(func, a, b)
+                };
+                let first = lane(self, 0);
+                let second = lane(self, 1);
+                let v = self.b.ins().scalar_to_vector(types::F64X2, first);
+                self.b.ins().insertlane(v, second, 1)
+            }
         };
-        let result = self.b.inst_results(call)[0];
         if let Some(scope) = self.scopes.last_mut() {
             scope.calls.insert(key, result);
         }
         Ok(result)
     }
 
-    /// The pointer and immediate byte offset of an element.
-    fn address(&mut self, array: ArrayId, index: Index) -> (Value, i32) {
-        let bytes = index.offset.wrapping_mul(8);
+    /// One call of `func` with `f64` arguments.
+    fn call_scalar(&mut self, func: FuncRef, a: Value, b: Option<Value>) -> Value {
+        let call = match b {
+            Some(b) => self.b.ins().call(func, &[a, b]),
+            None => self.b.ins().call(func, &[a]),
+        };
+        self.b.inst_results(call)[0]
+    }
+
+    /// The pointer and immediate byte offset of an element, for the point
+    /// in lane `lane` (`0` or `1`).
+    fn address(&mut self, array: ArrayId, index: Index, lane: usize) -> (Value, i32) {
+        let element = index.offset.wrapping_add(index.point.wrapping_mul(lane));
+        let bytes = element.wrapping_mul(8);
         let p = self.scaled(array.0, index.point, index.neuron);
         match i32::try_from(bytes) {
             Ok(offset) => (p, offset),

@@ -416,6 +416,9 @@ impl Compiled {
     /// beyond it runs on one thread. So does a call of a kernel whose points
     /// are not independent (an accumulator carries a value from one point to
     /// the next), whose results depend on where a range starts.
+    ///
+    /// The chunks hold an even number of points (but the last), so that
+    /// the compiled pair loop covers them without a scalar remainder.
     pub fn run_parallel(
         &self,
         index: usize,
@@ -437,11 +440,14 @@ impl Compiled {
             unsafe { call.run(points) };
             return Ok(());
         }
-        let chunk = count.div_ceil(threads);
+        let chunk = count.div_ceil(threads).next_multiple_of(2);
         let chunks: Vec<Range<usize>> = (0..threads)
             .map(|t| {
-                let start = points.start + t * chunk;
-                start..(start + chunk).min(points.end)
+                let start = points
+                    .start
+                    .saturating_add(t.saturating_mul(chunk))
+                    .min(points.end);
+                start..start.saturating_add(chunk).min(points.end)
             })
             .filter(|r| r.start < r.end)
             .collect();

@@ -255,6 +255,7 @@ fn every_math_symbol_resolves_and_calls_the_reference_function() {
     let options = lower::Options {
         native_sqrt_abs: false,
         inline_tanh: false,
+        ..lower::Options::default()
     };
     let compiled = Compiled::with_options(std::slice::from_ref(&kernel), 1, options).unwrap();
     for f in MathFn::ALL {
@@ -499,7 +500,8 @@ fn accumulators_carry_over_like_the_interpreter() {
     let xs: Vec<f64> = (1..=9).map(|j| j as f64).collect();
     assert!(!kernel.points_are_independent());
     let compiled = Compiled::new(std::slice::from_ref(&kernel), 2).unwrap();
-    // one thread whatever the call asks for
+    // no pair loop, and one thread whatever the call asks for
+    assert!(!compiled.clif().contains("f64x2"), "{}", compiled.clif());
     for neurons in [0, 2] {
         for threads in [1, 3] {
             let (expected, got) = both(&kernel, &compiled, 0, &[&xs], neurons, 0..9, threads);
@@ -545,6 +547,129 @@ fn points_are_independent_when_every_read_follows_a_set_in_the_point() {
         b.push(Stmt::Set(acc, x));
     });
     assert!(!b.finish().points_are_independent());
+}
+
+/// The kernel compiled with the pair loop (the default) and without it.
+fn with_and_without_pairs(kernel: &Kernel, max_neurons: usize) -> (Compiled, Compiled) {
+    let kernels = std::slice::from_ref(kernel);
+    let pairs = Compiled::new(kernels, max_neurons).unwrap();
+    let options = lower::Options {
+        pairs: false,
+        ..lower::Options::default()
+    };
+    let scalar = Compiled::with_options(kernels, max_neurons, options).unwrap();
+    assert!(pairs.clif().contains("f64x2"), "{}", pairs.clif());
+    assert!(!scalar.clif().contains("f64x2"), "{}", scalar.clif());
+    (pairs, scalar)
+}
+
+/// The pair loop, the scalar loop and the interpreter agree bit for bit on
+/// ranges of `0..n` with odd and even starts and lengths (single points and
+/// empty ranges included), on 1 to 3 threads.
+fn check_pairs(kernel: &Kernel, inputs: &[&[f64]], neurons: &[usize], n: usize) {
+    let max_neurons = neurons.iter().copied().max().unwrap_or(0).max(1);
+    let (pairs, scalar) = with_and_without_pairs(kernel, max_neurons);
+    let mut ranges = Vec::new();
+    for start in 0..4.min(n) {
+        for end in (start..=(start + 6).min(n)).chain([n - 1, n]) {
+            if start <= end {
+                ranges.push(start..end);
+            }
+        }
+    }
+    for &k in neurons {
+        for range in &ranges {
+            for threads in [1, 2, 3] {
+                let what = format!(
+                    "{} on {range:?}, {k} neurons, {threads} threads",
+                    kernel.name
+                );
+                let (expected, got) = both(kernel, &pairs, 0, inputs, k, range.clone(), threads);
+                let (_, alone) = both(kernel, &scalar, 0, inputs, k, range.clone(), threads);
+                for ((e, g), a) in expected.iter().zip(&got).zip(&alone) {
+                    assert_same(e, g, &format!("pairs: {what}"));
+                    assert_same(e, a, &format!("scalar: {what}"));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn pair_loop_matches_the_scalar_loop_and_the_interpreter() {
+    // splatted weights, adjacent (vector) loads and stores, strided stores,
+    // tanh, an accumulator
+    let k = 5;
+    let n = 13;
+    let (xs, w, bias) = neuron_inputs(n, k);
+    check_pairs(&neuron_kernel(k), &[&xs, &w, &bias], &[0, 1, k], n);
+    // every math function (host calls per lane), powi and pow
+    let mut xs = special_values();
+    xs.extend([0.25, -7.5, 2.0]);
+    check_pairs(&math_kernel(), &[&xs], &[0], xs.len());
+    // gathered loads (three values per point) and strided stores
+    let mut b = KernelBuilder::new(
+        "gather",
+        vec![decl("x", Access::Input), decl("out", Access::Output)],
+    );
+    let x1 = load(&mut b, 0, at(3, 0, 1));
+    let x2 = load(&mut b, 0, at(3, 0, 2));
+    let d = b.def(Inst::Binary(BinaryOp::Div, x2, x1));
+    store(&mut b, 1, at(2, 0, 1), d);
+    store(&mut b, 1, at(2, 0, 0), x1);
+    let kernel = b.finish();
+    let xs: Vec<f64> = (0..3 * 11).map(|j| (j as f64 * 0.37).sin()).collect();
+    check_pairs(&kernel, &[&xs], &[0], 11);
+}
+
+#[test]
+fn tanh_in_pairs_handles_special_values() {
+    let mut b = KernelBuilder::new(
+        "tanh",
+        vec![decl("x", Access::Input), decl("out", Access::Output)],
+    );
+    let x = load(&mut b, 0, at(1, 0, 0));
+    let t = b.def(Inst::Unary(UnaryOp::Call(MathFn::Tanh), x));
+    let minus = b.def(Inst::Unary(UnaryOp::Neg, x));
+    let u = b.def(Inst::Unary(UnaryOp::Call(MathFn::Tanh), minus));
+    store(&mut b, 1, at(2, 0, 0), t);
+    store(&mut b, 1, at(2, 0, 1), u);
+    let kernel = b.finish();
+    let mut xs = special_values();
+    // around the clamp (2|x| = 44), the rounding ties of k and ln2/2
+    xs.extend([
+        21.999999999999996,
+        22.0,
+        22.000000000000004,
+        19.0,
+        1e-300,
+        -1e-300,
+        0.34657359027997264,
+        std::f64::consts::LN_2 * 0.75,
+        std::f64::consts::LN_2 * 1.25,
+        -f64::NAN,
+    ]);
+    check_pairs(&kernel, &[&xs], &[0], xs.len());
+    // the values themselves, from the pair loop with both lane parities
+    let n = xs.len();
+    let (pairs, _) = with_and_without_pairs(&kernel, 1);
+    for start in [0, 1] {
+        let (_, got) = both(&kernel, &pairs, 0, &[&xs], 0, start..n, 1);
+        for (i, x) in xs.iter().enumerate().skip(start) {
+            let (t, u) = (got[0][2 * i], got[0][2 * i + 1]);
+            assert!(same(t, crate::math::tanh(*x)), "tanh({x:e}) = {t:e}");
+            assert!(same(u, crate::math::tanh(-*x)), "tanh({:e}) = {u:e}", -x);
+            if x.is_nan() {
+                assert!(t.is_nan() && u.is_nan());
+            } else if x.is_infinite() {
+                assert_eq!(t, x.signum());
+                assert_eq!(u, -x.signum());
+            } else if *x == 0.0 {
+                assert_eq!(t.to_bits(), x.to_bits());
+                assert_eq!(u.to_bits(), (-*x).to_bits());
+            }
+        }
+    }
 }
 
 #[test]
