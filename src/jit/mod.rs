@@ -80,6 +80,9 @@ struct Entry {
     /// ([`Kernel::points_are_independent`]), so that point ranges can run on
     /// different threads.
     independent: bool,
+    /// The number of points a pass of the kernel's widest vector loop
+    /// computes (1 without vector loops).
+    points_per_pass: usize,
 }
 
 /// The JIT module, which owns the executable memory.
@@ -230,6 +233,11 @@ impl Compiled {
                     reaches: reaches(kernel),
                     row_safe_neurons: row_safe_neurons(kernel),
                     independent: kernel.points_are_independent(),
+                    points_per_pass: if kernel.points_are_independent() {
+                        options.points_per_pass()
+                    } else {
+                        1
+                    },
                 }
             })
             .collect();
@@ -417,8 +425,9 @@ impl Compiled {
     /// are not independent (an accumulator carries a value from one point to
     /// the next), whose results depend on where a range starts.
     ///
-    /// The chunks hold an even number of points (but the last), so that
-    /// the compiled pair loop covers them without a scalar remainder.
+    /// The chunks (but the last) hold a multiple of the points a pass of
+    /// the widest compiled vector loop computes, so that it covers them
+    /// without a remainder for the narrower loops.
     pub fn run_parallel(
         &self,
         index: usize,
@@ -440,7 +449,9 @@ impl Compiled {
             unsafe { call.run(points) };
             return Ok(());
         }
-        let chunk = count.div_ceil(threads).next_multiple_of(2);
+        let chunk = count
+            .div_ceil(threads)
+            .next_multiple_of(entry.points_per_pass);
         let chunks: Vec<Range<usize>> = (0..threads)
             .map(|t| {
                 let start = points

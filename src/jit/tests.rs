@@ -500,7 +500,7 @@ fn accumulators_carry_over_like_the_interpreter() {
     let xs: Vec<f64> = (1..=9).map(|j| j as f64).collect();
     assert!(!kernel.points_are_independent());
     let compiled = Compiled::new(std::slice::from_ref(&kernel), 2).unwrap();
-    // no pair loop, and one thread whatever the call asks for
+    // no vector loop, and one thread whatever the call asks for
     assert!(!compiled.clif().contains("f64x2"), "{}", compiled.clif());
     for neurons in [0, 2] {
         for threads in [1, 3] {
@@ -549,29 +549,37 @@ fn points_are_independent_when_every_read_follows_a_set_in_the_point() {
     assert!(!b.finish().points_are_independent());
 }
 
-/// The kernel compiled with the pair loop (the default) and without it.
-fn with_and_without_pairs(kernel: &Kernel, max_neurons: usize) -> (Compiled, Compiled) {
+/// Vector loop configurations the tests compile with (streams per loop,
+/// widest first): none, each width alone, and the default.
+const VECTOR_STREAMS: [&[usize]; 5] = [&[], &[1], &[2], &[3, 1], &[4, 2, 1]];
+
+/// The kernel compiled with each configuration of [`VECTOR_STREAMS`].
+fn compile_each_way(kernel: &Kernel, max_neurons: usize) -> Vec<Compiled> {
     let kernels = std::slice::from_ref(kernel);
-    let pairs = Compiled::new(kernels, max_neurons).unwrap();
-    let options = lower::Options {
-        pairs: false,
-        ..lower::Options::default()
-    };
-    let scalar = Compiled::with_options(kernels, max_neurons, options).unwrap();
-    assert!(pairs.clif().contains("f64x2"), "{}", pairs.clif());
-    assert!(!scalar.clif().contains("f64x2"), "{}", scalar.clif());
-    (pairs, scalar)
+    VECTOR_STREAMS
+        .iter()
+        .map(|&vector_streams| {
+            let options = lower::Options {
+                vector_streams,
+                ..lower::Options::default()
+            };
+            let compiled = Compiled::with_options(kernels, max_neurons, options).unwrap();
+            let vector = compiled.clif().contains("f64x2");
+            assert_eq!(vector, !vector_streams.is_empty(), "{}", compiled.clif());
+            compiled
+        })
+        .collect()
 }
 
-/// The pair loop, the scalar loop and the interpreter agree bit for bit on
-/// ranges of `0..n` with odd and even starts and lengths (single points and
-/// empty ranges included), on 1 to 3 threads.
-fn check_pairs(kernel: &Kernel, inputs: &[&[f64]], neurons: &[usize], n: usize) {
+/// Every configuration of vector loops and the interpreter agree bit for
+/// bit on ranges of `0..n` with odd and even starts and lengths (single
+/// points and empty ranges included), on 1 to 3 threads.
+fn check_vector_loops(kernel: &Kernel, inputs: &[&[f64]], neurons: &[usize], n: usize) {
     let max_neurons = neurons.iter().copied().max().unwrap_or(0).max(1);
-    let (pairs, scalar) = with_and_without_pairs(kernel, max_neurons);
+    let compiled = compile_each_way(kernel, max_neurons);
     let mut ranges = Vec::new();
     for start in 0..4.min(n) {
-        for end in (start..=(start + 6).min(n)).chain([n - 1, n]) {
+        for end in (start..=(start + 13).min(n)).chain([n - 1, n]) {
             if start <= end {
                 ranges.push(start..end);
             }
@@ -580,15 +588,16 @@ fn check_pairs(kernel: &Kernel, inputs: &[&[f64]], neurons: &[usize], n: usize) 
     for &k in neurons {
         for range in &ranges {
             for threads in [1, 2, 3] {
-                let what = format!(
-                    "{} on {range:?}, {k} neurons, {threads} threads",
-                    kernel.name
-                );
-                let (expected, got) = both(kernel, &pairs, 0, inputs, k, range.clone(), threads);
-                let (_, alone) = both(kernel, &scalar, 0, inputs, k, range.clone(), threads);
-                for ((e, g), a) in expected.iter().zip(&got).zip(&alone) {
-                    assert_same(e, g, &format!("pairs: {what}"));
-                    assert_same(e, a, &format!("scalar: {what}"));
+                for (c, streams) in compiled.iter().zip(VECTOR_STREAMS) {
+                    let (expected, got) = both(kernel, c, 0, inputs, k, range.clone(), threads);
+                    for (e, g) in expected.iter().zip(&got) {
+                        let what = format!(
+                            "{} with vector loops {streams:?} on {range:?}, {k} neurons, \
+                             {threads} threads",
+                            kernel.name
+                        );
+                        assert_same(e, g, &what);
+                    }
                 }
             }
         }
@@ -596,17 +605,17 @@ fn check_pairs(kernel: &Kernel, inputs: &[&[f64]], neurons: &[usize], n: usize) 
 }
 
 #[test]
-fn pair_loop_matches_the_scalar_loop_and_the_interpreter() {
+fn vector_loops_match_the_scalar_loop_and_the_interpreter() {
     // splatted weights, adjacent (vector) loads and stores, strided stores,
     // tanh, an accumulator
     let k = 5;
     let n = 13;
     let (xs, w, bias) = neuron_inputs(n, k);
-    check_pairs(&neuron_kernel(k), &[&xs, &w, &bias], &[0, 1, k], n);
+    check_vector_loops(&neuron_kernel(k), &[&xs, &w, &bias], &[0, 1, k], n);
     // every math function (host calls per lane), powi and pow
     let mut xs = special_values();
     xs.extend([0.25, -7.5, 2.0]);
-    check_pairs(&math_kernel(), &[&xs], &[0], xs.len());
+    check_vector_loops(&math_kernel(), &[&xs], &[0], xs.len());
     // gathered loads (three values per point) and strided stores
     let mut b = KernelBuilder::new(
         "gather",
@@ -619,11 +628,11 @@ fn pair_loop_matches_the_scalar_loop_and_the_interpreter() {
     store(&mut b, 1, at(2, 0, 0), x1);
     let kernel = b.finish();
     let xs: Vec<f64> = (0..3 * 11).map(|j| (j as f64 * 0.37).sin()).collect();
-    check_pairs(&kernel, &[&xs], &[0], 11);
+    check_vector_loops(&kernel, &[&xs], &[0], 11);
 }
 
 #[test]
-fn tanh_in_pairs_handles_special_values() {
+fn tanh_in_vector_loops_handles_special_values() {
     let mut b = KernelBuilder::new(
         "tanh",
         vec![decl("x", Access::Input), decl("out", Access::Output)],
@@ -649,12 +658,13 @@ fn tanh_in_pairs_handles_special_values() {
         std::f64::consts::LN_2 * 1.25,
         -f64::NAN,
     ]);
-    check_pairs(&kernel, &[&xs], &[0], xs.len());
-    // the values themselves, from the pair loop with both lane parities
+    check_vector_loops(&kernel, &[&xs], &[0], xs.len());
+    // the values themselves, from the default vector loops, every point in
+    // every lane of every stream
     let n = xs.len();
-    let (pairs, _) = with_and_without_pairs(&kernel, 1);
-    for start in [0, 1] {
-        let (_, got) = both(&kernel, &pairs, 0, &[&xs], 0, start..n, 1);
+    let compiled = Compiled::new(std::slice::from_ref(&kernel), 1).unwrap();
+    for start in 0..6 {
+        let (_, got) = both(&kernel, &compiled, 0, &[&xs], 0, start..n, 1);
         for (i, x) in xs.iter().enumerate().skip(start) {
             let (t, u) = (got[0][2 * i], got[0][2 * i + 1]);
             assert!(same(t, crate::math::tanh(*x)), "tanh({x:e}) = {t:e}");
