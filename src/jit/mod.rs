@@ -16,6 +16,7 @@
 //!   slice. The machine code itself has no bounds checks.
 
 mod lower;
+mod pool;
 mod symbols;
 #[cfg(test)]
 mod tests;
@@ -110,8 +111,8 @@ impl Drop for Compiled {
     fn drop(&mut self) {
         // SAFETY: the module is taken exactly once, here. The function
         // pointers into it live in `self.entries` and can no longer be
-        // called: `run`/`run_parallel` borrow `self` and join every thread
-        // they start before returning.
+        // called: `run`/`run_parallel` borrow `self` and wait for every
+        // chunk they hand to worker threads before returning.
         unsafe { ManuallyDrop::take(&mut self.memory.0).free_memory() }
     }
 }
@@ -409,7 +410,8 @@ impl Compiled {
     }
 
     /// Like [`Compiled::run`], splitting `points` into `threads` contiguous
-    /// chunks run on scoped threads. The results are bit-identical to `run`
+    /// chunks, the first run on the calling thread, the others on worker
+    /// threads (started once and kept). The results are bit-identical to `run`
     /// whatever the thread count: every point is computed by the same code
     /// from the same inputs, independently of the others.
     ///
@@ -462,16 +464,10 @@ impl Compiled {
             })
             .filter(|r| r.start < r.end)
             .collect();
-        std::thread::scope(|scope| {
-            for range in chunks.iter().skip(1).cloned() {
-                // SAFETY: `check` admitted the whole range; the chunks are
-                // disjoint, so their stores are (see above); `ptrs` and the
-                // slices outlive the scope, which joins every thread.
-                scope.spawn(move || unsafe { call.run(range) });
-            }
-            // SAFETY: as for the spawned chunks.
-            unsafe { call.run(chunks[0].clone()) };
-        });
+        // SAFETY: `check` admitted the whole range; the chunks are
+        // disjoint, so their stores are (see above); `ptrs` and the slices
+        // outlive the call, which waits for every chunk.
+        unsafe { pool::run(call, &chunks) };
         Ok(())
     }
 }

@@ -482,6 +482,31 @@ fn threads_give_bit_identical_results() {
 }
 
 #[test]
+fn concurrent_parallel_calls_give_bit_identical_results() {
+    // Several threads share the compiled code and the worker threads.
+    let k = 7;
+    let kernel = neuron_kernel(k);
+    let n = 301;
+    let (xs, w, bias) = neuron_inputs(n, k);
+    let compiled = Compiled::new(std::slice::from_ref(&kernel), k).unwrap();
+    let (reference, _) = both(&kernel, &compiled, 0, &[&xs, &w, &bias], k, 0..n, 1);
+    std::thread::scope(|scope| {
+        for t in 0..4 {
+            let (compiled, kernel, reference) = (&compiled, &kernel, &reference);
+            let inputs: [&[f64]; 3] = [&xs, &w, &bias];
+            scope.spawn(move || {
+                for round in 0..20 {
+                    let threads = 1 + (t + round) % 4;
+                    let (_, got) = both(kernel, compiled, 0, &inputs, k, 0..n, threads);
+                    assert_same(&reference[0], &got[0], "rows");
+                    assert_same(&reference[1], &got[1], "sums");
+                }
+            });
+        }
+    });
+}
+
+#[test]
 fn accumulators_carry_over_like_the_interpreter() {
     // $0 is set in the loop and at the end of each point; with no neurons
     // the read after the loop sees the previous point's value (0.0 first).
