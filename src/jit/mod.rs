@@ -6,6 +6,9 @@
 //! functions for the transcendental calls (through `extern "C"` shims
 //! registered by address), the same multiplication sequence for `powi`.
 //! `sqrt`, `abs` and negation are native instructions, which are exact.
+//! Kernels whose points are independent also get vector loops computing
+//! several points per pass in the lanes of `f64x2` values, each lane with
+//! the scalar operations in the scalar order (see `lower`).
 //!
 //! Safety rests on two checks made before any machine code runs:
 //! - [`Kernel::verify`](ir::Kernel::verify) when compiling: SSA is well formed,
