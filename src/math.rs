@@ -35,10 +35,20 @@ pub const EXPM1_TAYLOR: [f64; 13] = [
 /// The largest 2|x| tanh needs: tanh(22) rounds to 1.
 pub const TANH_CLAMP: f64 = 44.0;
 
+/// 1.5 * 2^52, for rounding without a float-to-integer conversion (which
+/// vector code lacks). For `0 <= v < 2^51`, the sum `v + ROUND_MAGIC` is
+/// exactly `ROUND_MAGIC + n` with `n` = `v` rounded to the nearest integer
+/// (ties to even, the default rounding mode): so `(v + ROUND_MAGIC) -
+/// ROUND_MAGIC` is `v.round_ties_even()`, and the sum's bits are
+/// `ROUND_MAGIC.to_bits() + n`, whose low 12 bits are `n` for `n < 2^12`
+/// (those of `ROUND_MAGIC.to_bits()`, `0x4338_0000_0000_0000`, are zero).
+pub const ROUND_MAGIC: f64 = 6_755_399_441_055_744.0;
+
 /// tanh(x) as pdec computes it everywhere (interpreter, JIT, symbolic
 /// evaluation), in plain f64 operations that the JIT emits inline, with no
 /// call into libm:
-///   y = min(2|x|, 44), k = round(y / ln 2), r = y - k ln 2 (|r| <= ln2/2),
+///   y = min(2|x|, 44), k = round(y / ln 2) (ties to even, by adding and
+///   subtracting [`ROUND_MAGIC`]), r = y - k ln 2 (|r| <= ln2/2),
 ///   expm1(y) = 2^k expm1(r) + (2^k - 1), expm1(r) by its Taylor series to
 ///   r^13 (truncation below 1e-17 relative) in Estrin's scheme, whose short
 ///   dependency chains keep the pipelines of the JIT's loops full,
@@ -51,11 +61,15 @@ pub fn tanh(x: f64) -> f64 {
     let y = 2.0 * x.abs();
     // Written so that NaN passes through (as the JIT's compare-and-select).
     let y = if y > TANH_CLAMP { TANH_CLAMP } else { y };
-    let k = (y * std::f64::consts::LOG2_E).round_ties_even();
+    // k = round(y / ln 2) in [0, 64], and as an integer in kf's low bits.
+    let kf = y * std::f64::consts::LOG2_E + ROUND_MAGIC;
+    let k = kf - ROUND_MAGIC;
     let r = (y - k * LN2_HI) - k * LN2_LO;
     let p = r * expm1_series(r);
-    // 2^k from its exponent bits; k is in [0, 64] (0 for NaN, as `as` saturates).
-    let scale = f64::from_bits(((k as i64 + 1023) as u64) << 52);
+    // 2^k from its exponent bits: the biased exponent k + 1023 shifted into
+    // place; the bits of kf above its low 12 (k < 2^12) are shifted out. For
+    // NaN the scale is meaningless, but p is NaN and so is the result.
+    let scale = f64::from_bits(kf.to_bits().wrapping_add(1023) << 52);
     let e = scale * p + (scale - 1.0);
     (e / (e + 2.0)).copysign(x)
 }
@@ -269,6 +283,47 @@ mod tests {
         }
         assert!(worst.0 <= 5, "{} ulp at x = {:e}", worst.0, worst.1);
         eprintln!("worst: {} ulp at x = {:e}", worst.0, worst.1);
+    }
+
+    #[test]
+    fn magic_rounding_is_round_ties_even() {
+        assert_eq!(ROUND_MAGIC, 1.5 * 2f64.powi(52));
+        assert_eq!(ROUND_MAGIC.to_bits() & 0xfff, 0);
+        for i in 0..=200_000 {
+            let v = 64.0 * i as f64 / 200_000.0;
+            for v in [v, 0.5 + (i % 64) as f64, f64::from_bits(v.to_bits() + 1)] {
+                let sum = v + ROUND_MAGIC;
+                assert_eq!(sum - ROUND_MAGIC, v.round_ties_even(), "{v}");
+                assert_eq!(sum.to_bits() & 0xfff, v.round_ties_even() as u64, "{v}");
+            }
+        }
+    }
+
+    #[test]
+    fn tanh_matches_the_conversion_formulation() {
+        // The same steps with round_ties_even and a saturating conversion
+        // (pdec's earlier definition): the magic rounding changes no bit.
+        fn reference(x: f64) -> f64 {
+            let y = 2.0 * x.abs();
+            let y = if y > TANH_CLAMP { TANH_CLAMP } else { y };
+            let k = (y * std::f64::consts::LOG2_E).round_ties_even();
+            let r = (y - k * LN2_HI) - k * LN2_LO;
+            let p = r * expm1_series(r);
+            let scale = f64::from_bits(((k as i64 + 1023) as u64) << 52);
+            let e = scale * p + (scale - 1.0);
+            (e / (e + 2.0)).copysign(x)
+        }
+        let mut x = 1e-300f64;
+        while x < 1e3 {
+            for x in [x, -x] {
+                assert_eq!(tanh(x).to_bits(), reference(x).to_bits(), "{x:e}");
+            }
+            x *= 1.0007;
+        }
+        for i in 0..400_000 {
+            let x = -30.0 + 60.0 * i as f64 / 400_000.0;
+            assert_eq!(tanh(x).to_bits(), reference(x).to_bits(), "{x:e}");
+        }
     }
 
     #[test]

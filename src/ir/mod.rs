@@ -298,6 +298,34 @@ impl Kernel {
         Ok(())
     }
 
+    /// Whether every point's results depend on that point alone: every
+    /// accumulator read sees a value set earlier in the same point, whatever
+    /// the neuron count. A set inside a neuron loop counts for reads later
+    /// in that loop's body but not after the loop, which may run zero
+    /// times; a read of a value not set that way sees the previous point's
+    /// (the interpreter carries accumulators from point to point). Points of
+    /// such kernels can be computed in any order, or several at once.
+    pub fn points_are_independent(&self) -> bool {
+        fn walk(block: &[Stmt], set: &mut [bool]) -> bool {
+            for stmt in block {
+                match stmt {
+                    Stmt::Def(_, Inst::Read(var)) if set.get(var.0 as usize) != Some(&true) => {
+                        return false
+                    }
+                    Stmt::Set(var, _) => {
+                        if let Some(s) = set.get_mut(var.0 as usize) {
+                            *s = true;
+                        }
+                    }
+                    Stmt::ForNeurons(body) if !walk(body, &mut set.to_vec()) => return false,
+                    _ => {}
+                }
+            }
+            true
+        }
+        walk(&self.body, &mut vec![false; self.vars as usize])
+    }
+
     /// Removes definitions whose values are never used (by a store, an
     /// accumulator update or a used definition). Keeps value numbering.
     pub fn eliminate_dead_code(&mut self) {

@@ -6,6 +6,9 @@
 //! functions for the transcendental calls (through `extern "C"` shims
 //! registered by address), the same multiplication sequence for `powi`.
 //! `sqrt`, `abs` and negation are native instructions, which are exact.
+//! Kernels whose points are independent also get vector loops computing
+//! several points per pass in the lanes of `f64x2` values, each lane with
+//! the scalar operations in the scalar order (see `lower`).
 //!
 //! Safety rests on two checks made before any machine code runs:
 //! - [`Kernel::verify`](ir::Kernel::verify) when compiling: SSA is well formed,
@@ -16,6 +19,7 @@
 //!   slice. The machine code itself has no bounds checks.
 
 mod lower;
+mod pool;
 mod symbols;
 #[cfg(test)]
 mod tests;
@@ -76,6 +80,13 @@ struct Entry {
     /// The largest neuron count for which every store stays inside its
     /// point's row (so that point ranges write disjoint memory).
     row_safe_neurons: usize,
+    /// Whether each point's results depend on that point alone
+    /// ([`Kernel::points_are_independent`]), so that point ranges can run on
+    /// different threads.
+    independent: bool,
+    /// The number of points a pass of the kernel's widest vector loop
+    /// computes (1 without vector loops).
+    points_per_pass: usize,
 }
 
 /// The JIT module, which owns the executable memory.
@@ -103,8 +114,8 @@ impl Drop for Compiled {
     fn drop(&mut self) {
         // SAFETY: the module is taken exactly once, here. The function
         // pointers into it live in `self.entries` and can no longer be
-        // called: `run`/`run_parallel` borrow `self` and join every thread
-        // they start before returning.
+        // called: `run`/`run_parallel` borrow `self` and wait for every
+        // chunk they hand to worker threads before returning.
         unsafe { ManuallyDrop::take(&mut self.memory.0).free_memory() }
     }
 }
@@ -225,6 +236,12 @@ impl Compiled {
                     code,
                     reaches: reaches(kernel),
                     row_safe_neurons: row_safe_neurons(kernel),
+                    independent: kernel.points_are_independent(),
+                    points_per_pass: if kernel.points_are_independent() {
+                        options.points_per_pass()
+                    } else {
+                        1
+                    },
                 }
             })
             .collect();
@@ -396,7 +413,8 @@ impl Compiled {
     }
 
     /// Like [`Compiled::run`], splitting `points` into `threads` contiguous
-    /// chunks run on scoped threads. The results are bit-identical to `run`
+    /// chunks, the first run on the calling thread, the others on worker
+    /// threads (started once and kept). The results are bit-identical to `run`
     /// whatever the thread count: every point is computed by the same code
     /// from the same inputs, independently of the others.
     ///
@@ -408,7 +426,13 @@ impl Compiled {
     /// write disjoint elements and never read an output. `Kernel::verify`
     /// guarantees the row condition up to the `max_neurons` the kernels were
     /// compiled for; the exact limit is recomputed per kernel, and a call
-    /// beyond it runs on one thread.
+    /// beyond it runs on one thread. So does a call of a kernel whose points
+    /// are not independent (an accumulator carries a value from one point to
+    /// the next), whose results depend on where a range starts.
+    ///
+    /// The chunks (but the last) hold a multiple of the points a pass of
+    /// the widest compiled vector loop computes, so that it covers them
+    /// without a remainder for the narrower loops.
     pub fn run_parallel(
         &self,
         index: usize,
@@ -425,29 +449,28 @@ impl Compiled {
         };
         let count = points.end.saturating_sub(points.start);
         let threads = threads.clamp(1, count.max(1));
-        if threads == 1 || neurons > entry.row_safe_neurons {
+        if threads == 1 || neurons > entry.row_safe_neurons || !entry.independent {
             // SAFETY: as in `run`.
             unsafe { call.run(points) };
             return Ok(());
         }
-        let chunk = count.div_ceil(threads);
+        let chunk = count
+            .div_ceil(threads)
+            .next_multiple_of(entry.points_per_pass);
         let chunks: Vec<Range<usize>> = (0..threads)
             .map(|t| {
-                let start = points.start + t * chunk;
-                start..(start + chunk).min(points.end)
+                let start = points
+                    .start
+                    .saturating_add(t.saturating_mul(chunk))
+                    .min(points.end);
+                start..start.saturating_add(chunk).min(points.end)
             })
             .filter(|r| r.start < r.end)
             .collect();
-        std::thread::scope(|scope| {
-            for range in chunks.iter().skip(1).cloned() {
-                // SAFETY: `check` admitted the whole range; the chunks are
-                // disjoint, so their stores are (see above); `ptrs` and the
-                // slices outlive the scope, which joins every thread.
-                scope.spawn(move || unsafe { call.run(range) });
-            }
-            // SAFETY: as for the spawned chunks.
-            unsafe { call.run(chunks[0].clone()) };
-        });
+        // SAFETY: `check` admitted the whole range; the chunks are
+        // disjoint, so their stores are (see above); `ptrs` and the slices
+        // outlive the call, which waits for every chunk.
+        unsafe { pool::run(call, &chunks) };
         Ok(())
     }
 }

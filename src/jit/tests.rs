@@ -255,6 +255,7 @@ fn every_math_symbol_resolves_and_calls_the_reference_function() {
     let options = lower::Options {
         native_sqrt_abs: false,
         inline_tanh: false,
+        ..lower::Options::default()
     };
     let compiled = Compiled::with_options(std::slice::from_ref(&kernel), 1, options).unwrap();
     for f in MathFn::ALL {
@@ -481,6 +482,31 @@ fn threads_give_bit_identical_results() {
 }
 
 #[test]
+fn concurrent_parallel_calls_give_bit_identical_results() {
+    // Several threads share the compiled code and the worker threads.
+    let k = 7;
+    let kernel = neuron_kernel(k);
+    let n = 301;
+    let (xs, w, bias) = neuron_inputs(n, k);
+    let compiled = Compiled::new(std::slice::from_ref(&kernel), k).unwrap();
+    let (reference, _) = both(&kernel, &compiled, 0, &[&xs, &w, &bias], k, 0..n, 1);
+    std::thread::scope(|scope| {
+        for t in 0..4 {
+            let (compiled, kernel, reference) = (&compiled, &kernel, &reference);
+            let inputs: [&[f64]; 3] = [&xs, &w, &bias];
+            scope.spawn(move || {
+                for round in 0..20 {
+                    let threads = 1 + (t + round) % 4;
+                    let (_, got) = both(kernel, compiled, 0, &inputs, k, 0..n, threads);
+                    assert_same(&reference[0], &got[0], "rows");
+                    assert_same(&reference[1], &got[1], "sums");
+                }
+            });
+        }
+    });
+}
+
+#[test]
 fn accumulators_carry_over_like_the_interpreter() {
     // $0 is set in the loop and at the end of each point; with no neurons
     // the read after the loop sees the previous point's value (0.0 first).
@@ -497,10 +523,187 @@ fn accumulators_carry_over_like_the_interpreter() {
     b.push(Stmt::Set(acc, y));
     let kernel = b.finish();
     let xs: Vec<f64> = (1..=9).map(|j| j as f64).collect();
+    assert!(!kernel.points_are_independent());
+    let compiled = Compiled::new(std::slice::from_ref(&kernel), 2).unwrap();
+    // no vector loop, and one thread whatever the call asks for
+    assert!(!compiled.clif().contains("f64x2"), "{}", compiled.clif());
     for neurons in [0, 2] {
-        let compiled = Compiled::new(std::slice::from_ref(&kernel), 2).unwrap();
-        let (expected, got) = both(&kernel, &compiled, 0, &[&xs], neurons, 0..9, 1);
-        assert_same(&expected[0], &got[0], "carry");
+        for threads in [1, 3] {
+            let (expected, got) = both(&kernel, &compiled, 0, &[&xs], neurons, 0..9, threads);
+            assert_same(&expected[0], &got[0], "carry");
+        }
+    }
+}
+
+#[test]
+fn points_are_independent_when_every_read_follows_a_set_in_the_point() {
+    let arrays = || vec![decl("x", Access::Input), decl("out", Access::Output)];
+    // set before the loop, read and set in it, read after it
+    let kernel = neuron_kernel(3);
+    assert!(kernel.points_are_independent());
+    // set only inside the loop (which may run zero times), read after it
+    let mut b = KernelBuilder::new("after", arrays());
+    let acc = b.var();
+    let x = load(&mut b, 0, at(1, 0, 0));
+    b.neuron_loop(|b| b.push(Stmt::Set(acc, x)));
+    let r = b.def(Inst::Read(acc));
+    store(&mut b, 1, at(1, 0, 0), r);
+    assert!(!b.finish().points_are_independent());
+    // set and then read inside the loop only
+    let mut b = KernelBuilder::new("inside", arrays());
+    let acc = b.var();
+    let x = load(&mut b, 0, at(1, 0, 0));
+    b.neuron_loop(|b| {
+        b.push(Stmt::Set(acc, x));
+        let r = b.def(Inst::Read(acc));
+        store(b, 1, at(3, 1, 0), r);
+    });
+    assert!(b.finish().points_are_independent());
+    // read inside the loop before its set there, with no set before the loop
+    let mut b = KernelBuilder::new("first", arrays());
+    let acc = b.var();
+    let x = load(&mut b, 0, at(1, 0, 0));
+    b.neuron_loop(|b| {
+        b.push(Stmt::Set(acc, x));
+    });
+    b.neuron_loop(|b| {
+        let r = b.def(Inst::Read(acc));
+        store(b, 1, at(3, 1, 0), r);
+        b.push(Stmt::Set(acc, x));
+    });
+    assert!(!b.finish().points_are_independent());
+}
+
+/// Vector loop configurations the tests compile with (streams per loop,
+/// widest first): none, each width alone, and the default.
+const VECTOR_STREAMS: [&[usize]; 5] = [&[], &[1], &[2], &[3, 1], &[4, 2, 1]];
+
+/// The kernel compiled with each configuration of [`VECTOR_STREAMS`].
+fn compile_each_way(kernel: &Kernel, max_neurons: usize) -> Vec<Compiled> {
+    let kernels = std::slice::from_ref(kernel);
+    VECTOR_STREAMS
+        .iter()
+        .map(|&vector_streams| {
+            let options = lower::Options {
+                vector_streams,
+                ..lower::Options::default()
+            };
+            let compiled = Compiled::with_options(kernels, max_neurons, options).unwrap();
+            let vector = compiled.clif().contains("f64x2");
+            assert_eq!(vector, !vector_streams.is_empty(), "{}", compiled.clif());
+            compiled
+        })
+        .collect()
+}
+
+/// Every configuration of vector loops and the interpreter agree bit for
+/// bit on ranges of `0..n` with odd and even starts and lengths (single
+/// points and empty ranges included), on 1 to 3 threads.
+fn check_vector_loops(kernel: &Kernel, inputs: &[&[f64]], neurons: &[usize], n: usize) {
+    let max_neurons = neurons.iter().copied().max().unwrap_or(0).max(1);
+    let compiled = compile_each_way(kernel, max_neurons);
+    let mut ranges = Vec::new();
+    for start in 0..4.min(n) {
+        for end in (start..=(start + 13).min(n)).chain([n - 1, n]) {
+            if start <= end {
+                ranges.push(start..end);
+            }
+        }
+    }
+    for &k in neurons {
+        for range in &ranges {
+            for threads in [1, 2, 3] {
+                for (c, streams) in compiled.iter().zip(VECTOR_STREAMS) {
+                    let (expected, got) = both(kernel, c, 0, inputs, k, range.clone(), threads);
+                    for (e, g) in expected.iter().zip(&got) {
+                        let what = format!(
+                            "{} with vector loops {streams:?} on {range:?}, {k} neurons, \
+                             {threads} threads",
+                            kernel.name
+                        );
+                        assert_same(e, g, &what);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn vector_loops_match_the_scalar_loop_and_the_interpreter() {
+    // splatted weights, adjacent (vector) loads and stores, strided stores,
+    // tanh, an accumulator
+    let k = 5;
+    let n = 13;
+    let (xs, w, bias) = neuron_inputs(n, k);
+    check_vector_loops(&neuron_kernel(k), &[&xs, &w, &bias], &[0, 1, k], n);
+    // every math function (host calls per lane), powi and pow
+    let mut xs = special_values();
+    xs.extend([0.25, -7.5, 2.0]);
+    check_vector_loops(&math_kernel(), &[&xs], &[0], xs.len());
+    // gathered loads (three values per point) and strided stores
+    let mut b = KernelBuilder::new(
+        "gather",
+        vec![decl("x", Access::Input), decl("out", Access::Output)],
+    );
+    let x1 = load(&mut b, 0, at(3, 0, 1));
+    let x2 = load(&mut b, 0, at(3, 0, 2));
+    let d = b.def(Inst::Binary(BinaryOp::Div, x2, x1));
+    store(&mut b, 1, at(2, 0, 1), d);
+    store(&mut b, 1, at(2, 0, 0), x1);
+    let kernel = b.finish();
+    let xs: Vec<f64> = (0..3 * 11).map(|j| (j as f64 * 0.37).sin()).collect();
+    check_vector_loops(&kernel, &[&xs], &[0], 11);
+}
+
+#[test]
+fn tanh_in_vector_loops_handles_special_values() {
+    let mut b = KernelBuilder::new(
+        "tanh",
+        vec![decl("x", Access::Input), decl("out", Access::Output)],
+    );
+    let x = load(&mut b, 0, at(1, 0, 0));
+    let t = b.def(Inst::Unary(UnaryOp::Call(MathFn::Tanh), x));
+    let minus = b.def(Inst::Unary(UnaryOp::Neg, x));
+    let u = b.def(Inst::Unary(UnaryOp::Call(MathFn::Tanh), minus));
+    store(&mut b, 1, at(2, 0, 0), t);
+    store(&mut b, 1, at(2, 0, 1), u);
+    let kernel = b.finish();
+    let mut xs = special_values();
+    // around the clamp (2|x| = 44), the rounding ties of k and ln2/2
+    xs.extend([
+        21.999999999999996,
+        22.0,
+        22.000000000000004,
+        19.0,
+        1e-300,
+        -1e-300,
+        0.34657359027997264,
+        std::f64::consts::LN_2 * 0.75,
+        std::f64::consts::LN_2 * 1.25,
+        -f64::NAN,
+    ]);
+    check_vector_loops(&kernel, &[&xs], &[0], xs.len());
+    // the values themselves, from the default vector loops, every point in
+    // every lane of every stream
+    let n = xs.len();
+    let compiled = Compiled::new(std::slice::from_ref(&kernel), 1).unwrap();
+    for start in 0..6 {
+        let (_, got) = both(&kernel, &compiled, 0, &[&xs], 0, start..n, 1);
+        for (i, x) in xs.iter().enumerate().skip(start) {
+            let (t, u) = (got[0][2 * i], got[0][2 * i + 1]);
+            assert!(same(t, crate::math::tanh(*x)), "tanh({x:e}) = {t:e}");
+            assert!(same(u, crate::math::tanh(-*x)), "tanh({:e}) = {u:e}", -x);
+            if x.is_nan() {
+                assert!(t.is_nan() && u.is_nan());
+            } else if x.is_infinite() {
+                assert_eq!(t, x.signum());
+                assert_eq!(u, -x.signum());
+            } else if *x == 0.0 {
+                assert_eq!(t.to_bits(), x.to_bits());
+                assert_eq!(u.to_bits(), (-*x).to_bits());
+            }
+        }
     }
 }
 
