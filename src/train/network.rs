@@ -13,7 +13,7 @@
 use std::cell::RefCell;
 use std::ops::Range;
 
-use faer::{Mat, Par};
+use faer::{Mat, MatRef, Par};
 
 use super::init::run_kernel;
 use super::lbfgs::{self, LbfgsError, LbfgsSettings, LbfgsStop};
@@ -31,37 +31,58 @@ pub struct Evaluation {
 
 /// Runs every network kernel at parameters `theta`.
 pub fn evaluate(problem: TrainingProblem<'_>, theta: &[f64]) -> Result<Evaluation, RunError> {
-    let layout = &problem.lowered.layout;
-    let p = layout.trained();
     let mut out = Evaluation {
         residual: Vec::new(),
         jacobian: Vec::new(),
         blocks: Vec::new(),
     };
+    evaluate_into(problem, theta, &mut out)?;
+    Ok(out)
+}
+
+/// Like [`evaluate`], reusing the buffers of `out` (the kernels write every
+/// entry, so nothing is cleared): no allocation once the sizes are known.
+pub fn evaluate_into(
+    problem: TrainingProblem<'_>,
+    theta: &[f64],
+    out: &mut Evaluation,
+) -> Result<(), RunError> {
+    let layout = &problem.lowered.layout;
+    let p = layout.trained();
+    if out.blocks.is_empty() {
+        let mut rows = 0;
+        for kernel in &problem.lowered.kernels {
+            if let KernelRole::Network { residual } = kernel.role {
+                let n = problem.points(residual).len();
+                let name = kernel.name.trim_start_matches("network_").to_string();
+                out.blocks.push((name, rows..rows + n));
+                rows += n;
+            }
+        }
+        out.residual = vec![0.0; rows];
+        out.jacobian = vec![0.0; rows * p];
+    }
+    let mut block = 0;
     for (index, kernel) in problem.lowered.kernels.iter().enumerate() {
         let KernelRole::Network { residual } = kernel.role else {
             continue;
         };
-        let points = problem.points(residual);
-        let n = points.len();
-        let mut r = vec![0.0; n];
-        let mut j = vec![0.0; n * p];
+        let range = out.blocks[block].1.clone();
+        block += 1;
         run_kernel(
             problem.executor,
             index,
             layout,
-            points,
+            problem.points(residual),
             theta,
             true,
-            &mut [&mut r, &mut j],
+            &mut [
+                &mut out.residual[range.clone()],
+                &mut out.jacobian[range.start * p..range.end * p],
+            ],
         )?;
-        let start = out.residual.len();
-        out.residual.extend(r);
-        out.jacobian.extend(j);
-        let name = kernel.name.trim_start_matches("network_").to_string();
-        out.blocks.push((name, start..start + n));
     }
-    Ok(out)
+    Ok(())
 }
 
 /// The training losses after one iteration or epoch.
@@ -241,8 +262,13 @@ pub fn adam(
     let mut v = vec![0.0; p];
     let mut history = Vec::with_capacity(epochs);
     let mut gradient = vec![0.0; p];
+    let mut e = Evaluation {
+        residual: Vec::new(),
+        jacobian: Vec::new(),
+        blocks: Vec::new(),
+    };
     for epoch in 1..=epochs {
-        let e = evaluate(problem, theta)?;
+        evaluate_into(problem, theta, &mut e)?;
         check_finite(&e, epoch)?;
         let mut terms = vec![0.0; e.blocks.len()];
         let total = mean_square_loss(&e, &mut gradient, &mut terms);
@@ -274,19 +300,28 @@ fn beta1_pow(beta: f64, epoch: usize) -> f64 {
 /// The mean squares per term go into `terms` (one per block).
 pub fn mean_square_loss(e: &Evaluation, gradient: &mut [f64], terms: &mut [f64]) -> f64 {
     let p = gradient.len();
-    gradient.iter_mut().for_each(|g| *g = 0.0);
+    let n = e.residual.len();
+    // weights c_i = 2 r_i / n_t, then gradient = J^T c (one matrix-vector
+    // product in faer, parallel and vectorized).
+    let mut c = Mat::<f64>::zeros(n, 1);
     for ((_, range), term) in e.blocks.iter().zip(terms.iter_mut()) {
-        let n = range.len().max(1) as f64;
+        let count = range.len().max(1) as f64;
         let mut sum = 0.0;
         for i in range.clone() {
             let r = e.residual[i];
             sum += r * r;
-            let row = &e.jacobian[i * p..(i + 1) * p];
-            for (g, j) in gradient.iter_mut().zip(row) {
-                *g += 2.0 * r * j / n;
-            }
+            c[(i, 0)] = 2.0 * r / count;
         }
-        *term = sum / n;
+        *term = sum / count;
+    }
+    if n > 0 && p > 0 {
+        let jacobian = MatRef::from_row_major_slice(&e.jacobian, n, p);
+        let g = jacobian.transpose() * &c;
+        for (j, v) in gradient.iter_mut().enumerate() {
+            *v = g[(j, 0)];
+        }
+    } else {
+        gradient.iter_mut().for_each(|g| *g = 0.0);
     }
     terms.iter().sum()
 }
@@ -313,7 +348,7 @@ pub fn lbfgs(
 ) -> Result<(Vec<HistoryRow>, LbfgsStop), TrainError> {
     let layout = &problem.lowered.layout;
     let first = layout.total() - layout.trained();
-    let start = evaluate(problem, theta)?;
+    let mut start = evaluate(problem, theta)?;
     check_finite(&start, 0)?;
     let mut full = theta.to_vec();
     let settings = LbfgsSettings::new(iters, memory);
@@ -326,8 +361,8 @@ pub fn lbfgs(
         &settings,
         |trained: &[f64], gradient: &mut [f64]| -> Result<f64, RunError> {
             full[first..].copy_from_slice(trained);
-            let e = evaluate(problem, &full)?;
-            let loss = mean_square_loss(&e, gradient, &mut latest.borrow_mut());
+            evaluate_into(problem, &full, &mut start)?;
+            let loss = mean_square_loss(&start, gradient, &mut latest.borrow_mut());
             Ok(if loss.is_finite() {
                 loss
             } else {
