@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 
-use faer::Mat;
+use faer::{Mat, MatRef};
 
 use super::init::run_kernel;
 use super::TrainingProblem;
@@ -22,41 +22,41 @@ pub struct LinearSystem {
 pub fn assemble(problem: TrainingProblem<'_>, theta: &[f64]) -> Result<LinearSystem, RunError> {
     let layout = &problem.lowered.layout;
     let columns = layout.unknowns * layout.neurons;
-    let mut pieces = Vec::new();
+    let mut blocks = Vec::new();
     let mut total = 0;
+    for kernel in &problem.lowered.kernels {
+        if let KernelRole::Rows { residual } = kernel.role {
+            let n = problem.points(residual).len();
+            let name = kernel.name.trim_start_matches("rows_").to_string();
+            blocks.push((name, total..total + n));
+            total += n;
+        }
+    }
+    // The kernels write row-major rows straight into one buffer; faer
+    // transposes it into its column-major matrix in one blocked copy.
+    let mut rows = vec![0.0; total * columns];
+    let mut rhs = vec![0.0; total];
+    let mut block = 0;
     for (index, kernel) in problem.lowered.kernels.iter().enumerate() {
         let KernelRole::Rows { residual } = kernel.role else {
             continue;
         };
-        let points = problem.points(residual);
-        let n = points.len();
-        let mut rows = vec![0.0; n * columns];
-        let mut rhs = vec![0.0; n];
+        let range = blocks[block].1.clone();
+        block += 1;
         run_kernel(
             problem.executor,
             index,
             layout,
-            points,
+            problem.points(residual),
             theta,
             false,
-            &mut [&mut rows, &mut rhs],
+            &mut [
+                &mut rows[range.start * columns..range.end * columns],
+                &mut rhs[range],
+            ],
         )?;
-        let name = kernel.name.trim_start_matches("rows_").to_string();
-        pieces.push((name, total..total + n, rows, rhs));
-        total += n;
     }
-    let mut matrix = Mat::<f64>::zeros(total, columns);
-    let mut rhs = Vec::with_capacity(total);
-    let mut blocks = Vec::new();
-    for (name, range, rows, block_rhs) in pieces {
-        for (local, i) in range.clone().enumerate() {
-            for j in 0..columns {
-                matrix[(i, j)] = rows[local * columns + j];
-            }
-        }
-        rhs.extend(block_rhs);
-        blocks.push((name, range));
-    }
+    let matrix = MatRef::from_row_major_slice(&rows, total, columns).to_owned();
     Ok(LinearSystem {
         matrix,
         rhs,
