@@ -11,7 +11,7 @@ use std::fmt::Write;
 use super::emit::{reachable, Emitter, Source};
 use super::{JetResidual, Jets, LowerError};
 use crate::check::{Ansatz, Spec};
-use crate::ir::{Access, ArrayDecl, ArrayId, Index, Inst, Kernel, KernelBuilder, Stmt};
+use crate::ir::{Access, ArrayDecl, ArrayId, Index, Inst, Kernel, KernelBuilder, Stmt, ValueId};
 use crate::symbolic::{ExprId, Graph, Node};
 
 /// Where each parameter lives in theta = [w (K x d), b (K), a (M x K)], and
@@ -189,7 +189,7 @@ fn accumulate_and(
     emitter: &mut Emitter<'_>,
     roots: &[ExprId],
     split: usize,
-    rest: impl FnOnce(&mut KernelBuilder, &[crate::ir::ValueId]),
+    rest: impl FnOnce(&mut KernelBuilder, &[ValueId]),
 ) -> Result<Vec<crate::ir::VarId>, LowerError> {
     let vars: Vec<_> = roots[..split]
         .iter()
@@ -210,6 +210,19 @@ fn accumulate_and(
         rest(b, others);
     })?;
     Ok(vars)
+}
+
+/// `array[i * stride + offset] = value` for the current point i.
+fn point_store(array: ArrayId, stride: usize, offset: usize, value: ValueId) -> Stmt {
+    Stmt::Store {
+        array,
+        index: Index {
+            point: stride,
+            neuron: 0,
+            offset,
+        },
+        value,
+    }
 }
 
 /// The least-squares rows of a linear residual (random feature models).
@@ -252,15 +265,7 @@ pub fn rows_kernel(
     let mut emitter = Emitter::new(g, builder);
     bind_common(&mut emitter, jets, layout, false);
     let rhs_value = emitter.point(&[rhs])?[0];
-    emitter.builder.push(Stmt::Store {
-        array: rhs_id,
-        index: Index {
-            point: 1,
-            neuron: 0,
-            offset: 0,
-        },
-        value: rhs_value,
-    });
+    emitter.builder.push(point_store(rhs_id, 1, 0, rhs_value));
     let neurons = layout.neurons;
     emitter.neuron_loop(&entries, |b, values| {
         for (m, &v) in values.iter().enumerate() {
@@ -391,7 +396,7 @@ pub fn network_kernel(
         })
         .collect();
     let roots: Vec<ExprId> = entries.iter().map(|&(_, e)| e).collect();
-    let store_row = |b: &mut KernelBuilder, values: &[crate::ir::ValueId]| {
+    let store_row = |b: &mut KernelBuilder, values: &[ValueId]| {
         for (&(offset, stride), &v) in stores.iter().zip(values) {
             b.push(Stmt::Store {
                 array: jacobian_id,
@@ -424,15 +429,9 @@ pub fn network_kernel(
         emitter.bind(*symbol, Source::Value(value));
     }
     let residual_value = emitter.point(&[residual])?[0];
-    emitter.builder.push(Stmt::Store {
-        array: residual_id,
-        index: Index {
-            point: 1,
-            neuron: 0,
-            offset: 0,
-        },
-        value: residual_value,
-    });
+    emitter
+        .builder
+        .push(point_store(residual_id, 1, 0, residual_value));
     if !fused {
         emitter.neuron_loop(&roots, store_row)?;
     }
@@ -476,15 +475,9 @@ pub fn value_kernel(
     let vars = accumulate(&mut emitter, &contributions)?;
     for (m, &var) in vars.iter().enumerate() {
         let value = emitter.builder.def(Inst::Read(var));
-        emitter.builder.push(Stmt::Store {
-            array: u_id,
-            index: Index {
-                point: layout.unknowns,
-                neuron: 0,
-                offset: m,
-            },
-            value,
-        });
+        emitter
+            .builder
+            .push(point_store(u_id, layout.unknowns, m, value));
     }
     Ok(LoweredKernel {
         role: KernelRole::Value,

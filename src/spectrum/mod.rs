@@ -110,7 +110,6 @@ pub fn training_matrix_at(
     theta: &[f64],
     rows: Rows,
 ) -> Result<TrainingMatrix, RunError> {
-    let theta = theta.to_vec();
     let equations = problem.equations;
     let rows_kernels = problem
         .lowered
@@ -118,7 +117,7 @@ pub fn training_matrix_at(
         .iter()
         .any(|k| matches!(k.role, crate::lower::KernelRole::Rows { .. }));
     let (kind, full, blocks, columns) = if rows_kernels {
-        let system = assemble::assemble(problem, &theta)?;
+        let system = assemble::assemble(problem, theta)?;
         let columns = system.matrix.ncols();
         (
             MatrixKind::LeastSquares,
@@ -127,7 +126,7 @@ pub fn training_matrix_at(
             columns,
         )
     } else {
-        let e = network::evaluate(problem, &theta)?;
+        let e = network::evaluate(problem, theta)?;
         let p = problem.lowered.layout.trained();
         let n = e.residual.len();
         let matrix = Mat::from_fn(n, p, |i, j| e.jacobian[i * p + j]);
