@@ -1,13 +1,14 @@
 //! One training run: initial parameters, the trainer the spec asks for, and
 //! the per-term residual losses at the end.
 
+use std::ops::Range;
 use std::time::Instant;
 
 use faer::Par;
 
 use super::init::initial_parameters;
 use super::network::{self, HistoryRow, TrainError};
-use super::{assemble, lstsq, TrainingProblem};
+use super::{assemble, block_mean_squares, lstsq, TrainingProblem};
 use crate::check::{Spec, Trainer};
 use crate::ir::Executor;
 use crate::lower::Lowered;
@@ -63,6 +64,19 @@ impl From<crate::ir::RunError> for FitError {
     }
 }
 
+/// The loss of every term of a stacked residual.
+fn term_losses(residual: &[f64], blocks: &[(String, Range<usize>)]) -> Vec<TermLoss> {
+    blocks
+        .iter()
+        .zip(block_mean_squares(residual, blocks))
+        .map(|((name, range), mean_square)| TermLoss {
+            name: name.clone(),
+            points: range.len(),
+            mean_square,
+        })
+        .collect()
+}
+
 /// Trains `spec`'s ansatz with its trainer. `progress` is called with
 /// (iteration, loss) for iterative trainers.
 pub fn fit(
@@ -92,16 +106,7 @@ pub fn fit(
             theta[first..].copy_from_slice(&solution.solution);
             let columns = system.matrix.ncols();
             let residual = lstsq::residual(system.matrix.as_ref(), &solution.solution, &system.rhs);
-            let terms = system
-                .blocks
-                .iter()
-                .map(|(name, range)| TermLoss {
-                    name: name.clone(),
-                    points: range.len(),
-                    mean_square: residual[range.clone()].iter().map(|r| r * r).sum::<f64>()
-                        / range.len().max(1) as f64,
-                })
-                .collect();
+            let terms = term_losses(&residual, &system.blocks);
             Ok(Fit {
                 theta,
                 terms,
@@ -148,16 +153,7 @@ fn finish(
 ) -> Result<Fit, FitError> {
     let train_seconds = start.elapsed().as_secs_f64();
     let e = network::evaluate(problem, &theta)?;
-    let terms = e
-        .blocks
-        .iter()
-        .map(|(name, range)| TermLoss {
-            name: name.clone(),
-            points: range.len(),
-            mean_square: e.residual[range.clone()].iter().map(|r| r * r).sum::<f64>()
-                / range.len().max(1) as f64,
-        })
-        .collect();
+    let terms = term_losses(&e.residual, &e.blocks);
     Ok(Fit {
         theta,
         terms,

@@ -12,6 +12,8 @@ pub mod network;
 pub use fit::{fit, Fit, FitError, TermLoss};
 pub use network::HistoryRow;
 
+use std::ops::Range;
+
 use crate::ir::Executor;
 use crate::lower::Lowered;
 use crate::sample::TrainingPoints;
@@ -37,4 +39,16 @@ impl TrainingProblem<'_> {
             &self.training.conditions[residual - self.equations]
         }
     }
+}
+
+/// The mean square of `residual` over each block's rows, sum_i r_i^2 / n:
+/// the loss of each term (equation or condition) as every trainer and
+/// report counts it.
+pub fn block_mean_squares(residual: &[f64], blocks: &[(String, Range<usize>)]) -> Vec<f64> {
+    blocks
+        .iter()
+        .map(|(_, range)| {
+            residual[range.clone()].iter().map(|r| r * r).sum::<f64>() / range.len().max(1) as f64
+        })
+        .collect()
 }

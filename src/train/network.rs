@@ -17,7 +17,7 @@ use faer::{Mat, MatRef, Par};
 
 use super::init::run_kernel;
 use super::lbfgs::{self, LbfgsError, LbfgsSettings, LbfgsStop};
-use super::{lstsq, TrainingProblem};
+use super::{block_mean_squares, lstsq, TrainingProblem};
 use crate::ir::RunError;
 use crate::lower::KernelRole;
 
@@ -304,16 +304,13 @@ pub fn mean_square_loss(e: &Evaluation, gradient: &mut [f64], terms: &mut [f64])
     // weights c_i = 2 r_i / n_t, then gradient = J^T c (one matrix-vector
     // product in faer, parallel and vectorized).
     let mut c = Mat::<f64>::zeros(n, 1);
-    for ((_, range), term) in e.blocks.iter().zip(terms.iter_mut()) {
+    for (_, range) in &e.blocks {
         let count = range.len().max(1) as f64;
-        let mut sum = 0.0;
         for i in range.clone() {
-            let r = e.residual[i];
-            sum += r * r;
-            c[(i, 0)] = 2.0 * r / count;
+            c[(i, 0)] = 2.0 * e.residual[i] / count;
         }
-        *term = sum / count;
     }
+    terms.copy_from_slice(&block_mean_squares(&e.residual, &e.blocks));
     if n > 0 && p > 0 {
         let jacobian = MatRef::from_row_major_slice(&e.jacobian, n, p);
         let g = jacobian.transpose() * &c;
@@ -328,12 +325,7 @@ pub fn mean_square_loss(e: &Evaluation, gradient: &mut [f64], terms: &mut [f64])
 
 /// The mean square residual of each term (block) of `e`.
 pub fn term_losses(e: &Evaluation) -> Vec<f64> {
-    e.blocks
-        .iter()
-        .map(|(_, range)| {
-            e.residual[range.clone()].iter().map(|r| r * r).sum::<f64>() / range.len().max(1) as f64
-        })
-        .collect()
+    block_mean_squares(&e.residual, &e.blocks)
 }
 
 /// L-BFGS with a strong Wolfe line search (see [`super::lbfgs`]) on the
