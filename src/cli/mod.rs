@@ -427,10 +427,7 @@ pub fn run_with(
                     history: &solved.history,
                 }
                 .files();
-                let written = files
-                    .map_err(|e| format!("cannot draw the plots: {e}"))
-                    .and_then(|files| output::write_atomically(dir, &files));
-                if let Err(message) = written {
+                if let Err(message) = output::write_drawn(dir, files) {
                     let _ = writeln!(session.stderr, "error: {message}");
                     return EXIT_RUNTIME;
                 }
@@ -510,11 +507,7 @@ pub fn run_with(
                 }
             };
             if let Some(dir) = &out {
-                let written = report
-                    .files()
-                    .map_err(|e| format!("cannot draw the plot: {e}"))
-                    .and_then(|files| output::write_atomically(dir, &files));
-                if let Err(message) = written {
+                if let Err(message) = output::write_drawn(dir, report.files()) {
                     let _ = writeln!(session.stderr, "error: {message}");
                     return EXIT_RUNTIME;
                 }
@@ -544,7 +537,7 @@ pub fn run_with(
                     study::read_results(&from).and_then(|rows| study::merge(&from, rows, None));
                 return match merged {
                     Ok(summary) => {
-                        study::say(session.stdout, &summary);
+                        let _ = write!(session.stdout, "{summary}");
                         EXIT_OK
                     }
                     Err(message) => {
@@ -667,7 +660,7 @@ pub fn run_with(
             let keys: Vec<String> = runs.iter().map(|r| r.key.clone()).collect();
             match study::read_results(&dir).and_then(|rows| study::merge(&dir, rows, Some(&keys))) {
                 Ok(summary) => {
-                    study::say(session.stdout, &summary);
+                    let _ = write!(session.stdout, "{summary}");
                     EXIT_OK
                 }
                 Err(message) => {

@@ -58,3 +58,14 @@ fn reason(e: &std::io::Error) -> String {
         _ => e.to_string(),
     }
 }
+
+/// Writes the files of a run's report into `dir` (see [`write_atomically`]);
+/// `files` is the report's file list, which fails only if a plot could not
+/// be drawn.
+pub fn write_drawn(
+    dir: &Path,
+    files: Result<Vec<(String, String)>, crate::report::plot::PlotError>,
+) -> Result<(), String> {
+    let files = files.map_err(|e| format!("cannot draw the plots: {e}"))?;
+    write_atomically(dir, &files)
+}

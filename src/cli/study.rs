@@ -4,7 +4,6 @@
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -409,9 +408,4 @@ fn shell_quote(arg: &str) -> String {
     } else {
         format!("'{}'", arg.replace('\'', "'\\''"))
     }
-}
-
-/// Writes `text` to stdout-like `out`, ignoring a closed pipe.
-pub fn say(out: &mut dyn Write, text: &str) {
-    let _ = out.write_all(text.as_bytes());
 }
