@@ -463,13 +463,11 @@ pub fn run_with(
                     return EXIT_INPUT;
                 }
             };
-            let mut specs = Vec::new();
-            for d in runs {
-                match session.check_file(&file, &overrides(o.clone(), d), false) {
-                    Some(checked) => specs.push(checked.spec),
-                    None => return EXIT_INPUT,
-                }
-            }
+            let variants: Vec<Overrides> =
+                runs.into_iter().map(|d| overrides(o.clone(), d)).collect();
+            let Ok((_, specs)) = session.check_variants(&file, &variants) else {
+                return EXIT_INPUT;
+            };
             let mut at_epochs = at_epochs;
             at_epochs.sort_unstable();
             at_epochs.dedup();
@@ -582,27 +580,29 @@ pub fn run_with(
                     return EXIT_INPUT;
                 }
             };
-            let Some(source) = session.read(&file) else {
-                return EXIT_INPUT;
-            };
             let base = overrides(o, DiffArgs::default());
             let base_text = format!("{base:?}");
-            let mut runs = Vec::new();
-            for settings in plan {
-                let Some(checked) = session.check_file(&file, &settings.overrides(&base), false)
-                else {
-                    let _ = writeln!(
-                        session.stderr,
-                        "error: in the study's run {}",
-                        settings.canonical()
-                    );
+            let variants: Vec<Overrides> = plan.iter().map(|r| r.overrides(&base)).collect();
+            let (source, specs) = match session.check_variants(&file, &variants) {
+                Ok(checked) => checked,
+                Err(failed) => {
+                    if let Some(run) = failed.and_then(|i| plan.get(i)) {
+                        let _ = writeln!(
+                            session.stderr,
+                            "error: in the study's run {}",
+                            run.canonical()
+                        );
+                    }
                     return EXIT_INPUT;
-                };
+                }
+            };
+            let mut runs = Vec::new();
+            for (settings, spec) in plan.into_iter().zip(specs) {
                 let key = crate::study::run_key(source.as_bytes(), &base_text, &settings);
                 runs.push(study::PlannedRun {
                     settings,
                     key,
-                    spec: checked.spec,
+                    spec,
                 });
             }
             let varied: Vec<String> = variations.iter().map(|v| v.name.clone()).collect();
@@ -1009,7 +1009,56 @@ impl Session<'_> {
         deny_warnings: bool,
     ) -> Option<Checked> {
         let source = self.read(path)?;
-        let (tree, mut diagnostics) = syntax::parse(&source);
+        self.check_source(path, &source, overrides, deny_warnings)
+    }
+
+    /// Checks one file under several sets of overrides that differ only in
+    /// settings (diff mode, sizes, seeds, ...). The file is read once and
+    /// checked in full under the first set; warnings and the exact-solution
+    /// check do not depend on settings, so under the other sets only errors
+    /// are reported. Returns the source and one problem per set, or, after
+    /// reporting, the index of the set that failed (None if the file could
+    /// not be read).
+    fn check_variants(
+        &mut self,
+        path: &Path,
+        variants: &[Overrides],
+    ) -> Result<(String, Vec<Spec>), Option<usize>> {
+        let source = self.read(path).ok_or(None)?;
+        let Some(first) = variants.first() else {
+            return Ok((source, Vec::new()));
+        };
+        let first = self
+            .check_source(path, &source, first, false)
+            .ok_or(0usize)?;
+        let mut specs = vec![first.spec];
+        let (tree, _) = syntax::parse(&source);
+        let tree = tree.ok_or(0usize)?;
+        for (i, overrides) in variants.iter().enumerate().skip(1) {
+            let (spec, diagnostics) = check::check(&tree, overrides);
+            let errors: Vec<Diagnostic> =
+                diagnostics.into_iter().filter(|d| d.is_error()).collect();
+            match spec {
+                Some(spec) if errors.is_empty() => specs.push(spec),
+                _ => {
+                    self.report(path, &source, &errors);
+                    return Err(Some(i));
+                }
+            }
+        }
+        Ok((source, specs))
+    }
+
+    /// Parses and checks `source` (read from `path`), with the
+    /// exact-solution check, and reports every diagnostic.
+    fn check_source(
+        &mut self,
+        path: &Path,
+        source: &str,
+        overrides: &Overrides,
+        deny_warnings: bool,
+    ) -> Option<Checked> {
+        let (tree, mut diagnostics) = syntax::parse(source);
         let spec = match tree {
             Some(tree) if !has_errors(&diagnostics) => {
                 let (spec, more) = check::check(&tree, overrides);
@@ -1036,7 +1085,7 @@ impl Session<'_> {
                 d.severity = Severity::Error;
             }
         }
-        self.report(path, &source, &diagnostics);
+        self.report(path, source, &diagnostics);
         let spec = spec.filter(|_| !has_errors(&diagnostics))?;
         Some(Checked { spec, exact_line })
     }
