@@ -4,7 +4,6 @@
 use std::ops::Range;
 use std::time::Instant;
 
-use faer::Par;
 
 use super::init::initial_parameters;
 use super::network::{self, HistoryRow, TrainError};
@@ -100,8 +99,13 @@ pub fn fit(
             let system = assemble::assemble(problem, &theta)?;
             let assembly_seconds = start.elapsed().as_secs_f64();
             let start = Instant::now();
-            let solution = lstsq::solve(system.matrix.as_ref(), &system.rhs, cutoff, Par::rayon(0))
-                .map_err(FitError::Lstsq)?;
+            let solution = lstsq::solve(
+                system.matrix.as_ref(),
+                &system.rhs,
+                cutoff,
+                faer::get_global_parallelism(),
+            )
+            .map_err(FitError::Lstsq)?;
             let train_seconds = start.elapsed().as_secs_f64();
             theta[first..].copy_from_slice(&solution.solution);
             let columns = system.matrix.ncols();

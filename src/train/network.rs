@@ -13,7 +13,7 @@
 use std::cell::RefCell;
 use std::ops::Range;
 
-use faer::{Mat, MatRef, Par};
+use faer::{Mat, MatRef};
 
 use super::init::run_kernel;
 use super::lbfgs::{self, LbfgsError, LbfgsSettings, LbfgsStop};
@@ -193,7 +193,12 @@ pub fn levenberg_marquardt(
         });
         let mut rhs: Vec<f64> = current.residual.iter().map(|r| -r).collect();
         rhs.resize(n + p, 0.0);
-        let step = match lstsq::solve(augmented.as_ref(), &rhs, 1e-14, Par::rayon(0)) {
+        let step = match lstsq::solve(
+            augmented.as_ref(),
+            &rhs,
+            1e-14,
+            faer::get_global_parallelism(),
+        ) {
             Ok(s) => s.solution,
             Err(_) => {
                 return Err(TrainError::Diverged {
