@@ -4,7 +4,6 @@
 use std::ops::Range;
 use std::time::Instant;
 
-
 use super::init::initial_parameters;
 use super::network::{self, HistoryRow, TrainError};
 use super::{assemble, block_mean_squares, lstsq, TrainingProblem};

@@ -151,33 +151,46 @@ fn column_of(w: MatRef<'_, f64>, j: usize) -> &[f64] {
         .as_slice()
 }
 
-/// Columns handled together in stage 1: each panel is reduced column by
-/// column, then applied to the rest of the matrix as one block reflector.
-const PANEL: usize = 32;
+/// Block widths of stage 1, outermost first: blocks of 128 columns update
+/// the rest of the matrix (few passes over a matrix larger than the cache),
+/// and each is reduced in panels of 32 columns, themselves reduced column
+/// by column.
+const PANELS: [usize; 2] = [128, 32];
 
-/// Householder QR without pivoting, blocked (LAPACK's xGEQRF): reduces the
-/// first `s` columns of `w` (m x c, column-major) to upper-triangular form
-/// and applies every reflector to all later columns, so a right-hand side
-/// stored as an extra column comes out as Q^T b. On return the upper
-/// triangle holds R; the reflectors are not kept.
+/// Householder QR without pivoting, blocked (LAPACK's xGEQRF, with a
+/// recursive panel): reduces the first `s` columns of `w` (m x c,
+/// column-major) to upper-triangular form and applies every reflector to
+/// all later columns, so a right-hand side stored as an extra column comes
+/// out as Q^T b. On return the upper triangle holds R; the reflectors are
+/// not kept.
 ///
-/// A panel of columns j0..j0+nb is reduced column by column; its
-/// reflectors combine into H_0 ... H_{nb-1} = I - V T V^T (T upper
-/// triangular, xLARFT), and the trailing columns C become
-/// C - V (T^T (V^T C)) by three matrix products. Every reflector is
-/// applied, however small its column: faer's own QR skips reflectors whose
-/// column is below 16 (m - j) eps of its norm, which lost up to two digits
-/// in the least-squares solutions of rank-deficient random feature models.
-fn householder_qr(mut w: MatMut<'_, f64>, s: usize, par: Par) {
+/// A block of columns j0..j0+nb is reduced (by the next, narrower block
+/// width, or column by column); its reflectors combine into
+/// H_0 ... H_{nb-1} = I - V T V^T (T upper triangular, xLARFT), and the
+/// trailing columns C become C - V (T^T (V^T C)) by three matrix products.
+/// Every reflector is applied, however small its column: faer's own QR
+/// skips reflectors whose column is below 16 (m - j) eps of its norm, which
+/// lost up to two digits in the least-squares solutions of rank-deficient
+/// random feature models.
+fn householder_qr(w: MatMut<'_, f64>, s: usize, par: Par) {
+    let mut taus = vec![0.0; s];
+    blocked_householder_qr(w, s, &PANELS, par, &mut taus);
+}
+
+/// [`householder_qr`] with block widths `widths` (outermost first);
+/// `taus[l]` receives the factor of reflector l.
+fn blocked_householder_qr(
+    mut w: MatMut<'_, f64>,
+    s: usize,
+    widths: &[usize],
+    par: Par,
+    taus: &mut [f64],
+) {
     let m = w.nrows();
-    let mut taus = [0.0; PANEL];
-    for j0 in (0..s).step_by(PANEL) {
-        let nb = PANEL.min(s - j0);
-        let (mut left, mut trailing) = w.rb_mut().split_at_col_mut(j0 + nb);
-        let mut panel = left.rb_mut().subcols_mut(j0, nb).subrows_mut(j0, m - j0);
+    let Some((&width, inner)) = widths.split_first() else {
         pulp::Arch::new().dispatch(|| {
-            for l in 0..nb {
-                let (done, mut rest) = panel.rb_mut().split_at_col_mut(l + 1);
+            for l in 0..s {
+                let (done, mut rest) = w.rb_mut().split_at_col_mut(l + 1);
                 let pivot = column_mut(done, l);
                 taus[l] = make_reflector(&mut pivot[l..]);
                 for q in 0..rest.ncols() {
@@ -185,6 +198,14 @@ fn householder_qr(mut w: MatMut<'_, f64>, s: usize, par: Par) {
                 }
             }
         });
+        return;
+    };
+    for j0 in (0..s).step_by(width) {
+        let nb = width.min(s - j0);
+        let (mut left, mut trailing) = w.rb_mut().split_at_col_mut(j0 + nb);
+        let mut panel = left.rb_mut().subcols_mut(j0, nb).subrows_mut(j0, m - j0);
+        let taus = &mut taus[j0..j0 + nb];
+        blocked_householder_qr(panel.rb_mut(), nb, inner, par, taus);
         if trailing.ncols() == 0 {
             continue;
         }
@@ -270,7 +291,7 @@ struct TruncatedPivotedQr {
 }
 
 /// Steps per block of the pivoted QR.
-const PIVOTED_BLOCK: usize = 32;
+const PIVOTED_BLOCK: usize = 64;
 
 impl TruncatedPivotedQr {
     /// Factors `w` (s x (n + 1), column-major, leading dimension s) in
