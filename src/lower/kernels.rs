@@ -593,7 +593,22 @@ impl Factored {
             }
             groups.push(list);
         }
+        // Keep the expressions as they are when factoring does not make
+        // the loop smaller (nodes to compute, plus a multiplication and an
+        // addition per group).
+        let combining: usize = groups.iter().map(|l| 2 * l.len() - 1).sum();
+        if operations(g, &flat) + combining >= operations(g, roots) {
+            return Factored::whole(roots);
+        }
         Factored { flat, groups }
+    }
+
+    /// Every expression as one group of its own (no factoring).
+    fn whole(roots: &[ExprId]) -> Self {
+        Factored {
+            flat: roots.to_vec(),
+            groups: (0..roots.len()).map(|i| vec![(None, Some(i))]).collect(),
+        }
     }
 
     /// The value of each expression, from the values of `flat`: the sum of
@@ -619,6 +634,19 @@ impl Factored {
             })
             .collect()
     }
+}
+
+/// The number of arithmetic operations the emitter makes of `roots` (an
+/// n-ary sum or product costs n - 1, a leaf nothing, any other node one).
+fn operations(g: &Graph, roots: &[ExprId]) -> usize {
+    reachable(g, roots)
+        .iter()
+        .map(|&id| match g.node(id) {
+            Node::Num(_) | Node::Symbol(_) | Node::Field { .. } => 0,
+            Node::Add(ops) | Node::Mul(ops) => ops.len().saturating_sub(1),
+            _ => 1,
+        })
+        .sum()
 }
 
 /// `id` as a sum of monomials, distributing products over the sums that
@@ -738,15 +766,18 @@ mod tests {
         let wy = g.mul(w1e, ye);
         let z = g.add_all(&[wx, wy, be]);
         let t = g.act(Activation::Tanh, z);
-        // The derivatives of a Poisson residual's network kernel.
-        let lap = {
-            let (p0, p1) = (g.powi(w0e, 2), g.powi(w1e, 2));
-            let w2 = g.add(p0, p1);
-            let tt = g.mul(w2, t);
-            let d = g.diff(tt, w0).unwrap();
-            let d = g.diff(d, x).unwrap();
-            g.mul(ae, d)
+        // The contribution and gradient entries of a Poisson residual's
+        // network kernel: a * lap(phi) and its derivatives.
+        let dxx = {
+            let d = g.diff(t, x).unwrap();
+            g.diff(d, x).unwrap()
         };
+        let dyy = {
+            let d = g.diff(t, y).unwrap();
+            g.diff(d, y).unwrap()
+        };
+        let d_a = g.add(dxx, dyy);
+        let lap = g.mul(ae, d_a);
         let d_b = g.diff(lap, b).unwrap();
         let d_w0 = g.diff(lap, w0).unwrap();
         let d_w1 = g.diff(lap, w1).unwrap();
@@ -765,17 +796,29 @@ mod tests {
             long = g.mul(long, sum);
         }
         let zero = g.num(0.0);
-        let roots = [lap, d_b, d_w0, d_w1, mixed, quotient, long, zero, ae, xe];
         let neuron = [w0, w1, b, a];
+        let point = [x, y, jet].map(|s| g.symbol(s));
+        let roots = [lap, d_w0, d_w1, d_b, d_a];
         let factored = Factored::new(&mut g, &roots, &neuron);
-        assert!(factored.groups[2].len() > 1, "d/dw0 is split into groups");
-        assert_eq!(factored.groups[6].len(), 1, "the long product stays whole");
+        assert!(factored.groups[1].len() > 1, "d/dw0 is split into groups");
+        check(&g, &roots, &factored, &point);
+        let roots = [mixed, quotient, zero, ae, xe, d_w0];
+        let factored = Factored::new(&mut g, &roots, &neuron);
+        check(&g, &roots, &factored, &point);
+        let long = [long];
+        let whole = Factored::new(&mut g, &long, &neuron);
+        assert_eq!(whole.groups, vec![vec![(None, Some(0))]]);
+        check(&g, &long, &whole, &point);
+    }
+
+    /// Every N of `factored` is free of the `point` symbols, and its groups
+    /// add up to `roots` at random values of the symbols.
+    fn check(g: &Graph, roots: &[ExprId], factored: &Factored, point: &[ExprId]) {
         for (n, _) in factored.groups.iter().flatten() {
             if let Some(n) = *n {
                 let id = factored.flat[n];
-                let point = [x, y, jet].map(|s| g.symbol(s));
                 assert!(
-                    !reachable(&g, &[id]).iter().any(|r| point.contains(r)),
+                    !reachable(g, &[id]).iter().any(|r| point.contains(r)),
                     "{} is neuron-only",
                     g.display(id)
                 );
@@ -788,7 +831,7 @@ mod tests {
                 .collect();
             let symbols = |s: crate::symbolic::SymbolId| values[s.index()];
             let no_fields = |_: u32, _: &[u8]| f64::NAN;
-            let expected = g.eval(&roots, &symbols, &no_fields);
+            let expected = g.eval(roots, &symbols, &no_fields);
             let flat = g.eval(&factored.flat, &symbols, &no_fields);
             for (groups, want) in factored.groups.iter().zip(&expected) {
                 let got: f64 = groups
