@@ -180,27 +180,29 @@ fn accumulate(
     emitter: &mut Emitter<'_>,
     contributions: &[ExprId],
 ) -> Result<Vec<crate::ir::VarId>, LowerError> {
-    accumulate_and(emitter, contributions, contributions.len(), |_, _| {})
+    let split = contributions.len();
+    accumulate_and(emitter, contributions, split, |_, v| v.to_vec(), |_, _| {})
 }
 
-/// Like [`accumulate`] for `roots[..split]`, in a neuron loop that also
-/// hands the values of `roots[split..]` to `rest` (e.g. to store them).
+/// Like [`accumulate`], in a neuron loop that computes `roots` and derives
+/// from their values the loop's results by `combine` (the identity, or
+/// [`Factored::combine`]): the first `split` results are summed, the
+/// others handed to `rest` (e.g. to store them).
 fn accumulate_and(
     emitter: &mut Emitter<'_>,
     roots: &[ExprId],
     split: usize,
+    combine: impl FnOnce(&mut KernelBuilder, &[ValueId]) -> Vec<ValueId>,
     rest: impl FnOnce(&mut KernelBuilder, &[ValueId]),
 ) -> Result<Vec<crate::ir::VarId>, LowerError> {
-    let vars: Vec<_> = roots[..split]
-        .iter()
-        .map(|_| emitter.builder.var())
-        .collect();
+    let vars: Vec<_> = (0..split).map(|_| emitter.builder.var()).collect();
     let zero = emitter.builder.def(Inst::Const(0.0));
     for &v in &vars {
         emitter.builder.push(Stmt::Set(v, zero));
     }
     let vars_in_loop = vars.clone();
     emitter.neuron_loop(roots, |b, values| {
+        let values = combine(b, values);
         let (sums, others) = values.split_at(split);
         for (&var, &value) in vars_in_loop.iter().zip(sums) {
             let current = b.def(Inst::Read(var));
@@ -377,6 +379,30 @@ pub fn network_kernel(
     for ((_, e), label) in entries.iter().zip(&labels) {
         let _ = writeln!(sym, "  d residual / d {label}[k] = {}", g.display(*e));
     }
+    // When the gradient entries do not involve the point sums (a residual
+    // linear in the unknowns), one neuron loop both accumulates the sums
+    // and stores the Jacobian row, so every activation is evaluated once
+    // per neuron and point. Otherwise a second loop follows the sums.
+    let roots: Vec<ExprId> = entries.iter().map(|&(_, e)| e).collect();
+    let jet_symbols: Vec<_> = r.jets.iter().map(|(_, _, s)| *s).collect();
+    let fused = !reachable(g, &roots)
+        .iter()
+        .any(|&id| matches!(g.node(id), Node::Symbol(s) if jet_symbols.contains(s)));
+    let neuron: Vec<_> = (jets.neuron.w.iter())
+        .chain([&jets.neuron.b])
+        .chain(&jets.neuron.a)
+        .copied()
+        .collect();
+    let (first_loop, second_loop) = if fused {
+        let both: Vec<ExprId> = contributions.iter().chain(&roots).copied().collect();
+        (Factored::new(g, &both, &neuron), None)
+    } else {
+        (
+            Factored::new(g, &contributions, &neuron),
+            Some(Factored::new(g, &roots, &neuron)),
+        )
+    };
+    g.check_size()?;
     let (builder, out) = kernel_builder(&name, true, &["residual", "jacobian"]);
     let (residual_id, jacobian_id) = (out[0], out[1]);
     let mut emitter = Emitter::new(g, builder);
@@ -395,7 +421,6 @@ pub fn network_kernel(
             (layout.column(theta), stride)
         })
         .collect();
-    let roots: Vec<ExprId> = entries.iter().map(|&(_, e)| e).collect();
     let store_row = |b: &mut KernelBuilder, values: &[ValueId]| {
         for (&(offset, stride), &v) in stores.iter().zip(values) {
             b.push(Stmt::Store {
@@ -409,20 +434,12 @@ pub fn network_kernel(
             });
         }
     };
-    // When the gradient entries do not involve the point sums (a residual
-    // linear in the unknowns), one neuron loop both accumulates the sums
-    // and stores the Jacobian row, so every activation is evaluated once
-    // per neuron and point. Otherwise a second loop follows the sums.
-    let jet_symbols: Vec<_> = r.jets.iter().map(|(_, _, s)| *s).collect();
-    let fused = !reachable(g, &roots)
-        .iter()
-        .any(|&id| matches!(g.node(id), Node::Symbol(s) if jet_symbols.contains(s)));
+    let split = contributions.len();
+    let combine = |b: &mut KernelBuilder, v: &[ValueId]| first_loop.combine(b, v);
     let vars = if fused {
-        let both: Vec<ExprId> = contributions.iter().chain(&roots).copied().collect();
-        let split = contributions.len();
-        accumulate_and(&mut emitter, &both, split, store_row)?
+        accumulate_and(&mut emitter, &first_loop.flat, split, combine, store_row)?
     } else {
-        accumulate(&mut emitter, &contributions)?
+        accumulate_and(&mut emitter, &first_loop.flat, split, combine, |_, _| {})?
     };
     for ((_, _, symbol), &var) in r.jets.iter().zip(&vars) {
         let value = emitter.builder.def(Inst::Read(var));
@@ -432,8 +449,11 @@ pub fn network_kernel(
     emitter
         .builder
         .push(point_store(residual_id, 1, 0, residual_value));
-    if !fused {
-        emitter.neuron_loop(&roots, store_row)?;
+    if let Some(second) = second_loop {
+        emitter.neuron_loop(&second.flat, |b, v| {
+            let values = second.combine(b, v);
+            store_row(b, &values)
+        })?;
     }
     Ok(LoweredKernel {
         role: KernelRole::Network {
@@ -484,4 +504,345 @@ pub fn value_kernel(
         name: "value".into(),
         kernel: emitter.builder.finish(),
     })
+}
+
+/// Expressions of a neuron loop rewritten as sums of products
+/// `N * P`, with `N` depending on the neuron's parameters alone (and
+/// constants) and `P` on everything else (the point, the activation at the
+/// point). Products of the same `P` are grouped (`sum N * P` with the `N`s
+/// added), so an expression costs one multiplication and one addition per
+/// group, and the `P`s (hash-consed) are shared between all expressions of
+/// the loop. On a network's gradient entries this replaces long products
+/// that repeat the same point-level factors, e.g.
+/// `-a (-2 x s^2 w1^2 + 4 x t^2 s w1^2)` becomes
+/// `(2 a w1^2) * (x s^2) + (-4 a w1^2) * (x t^2 s)`.
+struct Factored {
+    /// The N and P nodes every expression needs, each once.
+    flat: Vec<ExprId>,
+    /// Per expression, its groups as indices into `flat`: (N, P), with
+    /// `None` for a factor that is exactly 1.
+    groups: Vec<Vec<(Option<usize>, Option<usize>)>>,
+}
+
+/// A monomial of [`Factored`]: coefficient, neuron-only factors, others.
+struct Monomial {
+    coefficient: f64,
+    neuron: Vec<ExprId>,
+    other: Vec<ExprId>,
+}
+
+/// Expansions larger than this keep the expression as it is (one group).
+const MAX_MONOMIALS: usize = 64;
+
+impl Factored {
+    /// Factors `roots`; `neuron` are the neuron's parameter symbols.
+    fn new(g: &mut Graph, roots: &[ExprId], neuron: &[crate::symbolic::SymbolId]) -> Self {
+        // Whether each node depends on anything but the neuron's parameters.
+        let mut point_dependent = std::collections::HashMap::new();
+        for id in reachable(g, roots) {
+            let node = g.node(id);
+            let dependent = match node {
+                Node::Symbol(s) => !neuron.contains(s),
+                Node::Field { .. } => true,
+                _ => {
+                    let mut any = false;
+                    node.for_each_child(|c| any |= point_dependent[&c]);
+                    any
+                }
+            };
+            point_dependent.insert(id, dependent);
+        }
+        let mut flat = Vec::new();
+        let mut index = std::collections::HashMap::new();
+        let mut slot = |id: ExprId, flat: &mut Vec<ExprId>| -> usize {
+            *index.entry(id).or_insert_with(|| {
+                flat.push(id);
+                flat.len() - 1
+            })
+        };
+        let mut groups = Vec::with_capacity(roots.len());
+        for &root in roots {
+            let one = g.num(1.0);
+            let Some(monomials) = expand(g, root, &point_dependent) else {
+                groups.push(vec![(None, Some(slot(root, &mut flat)))]);
+                continue;
+            };
+            // Group by the canonical product of the other factors.
+            let mut by_p: std::collections::BTreeMap<ExprId, Vec<ExprId>> = Default::default();
+            for m in monomials {
+                let p = g.mul_all(&m.other);
+                let c = g.num(m.coefficient);
+                let mut factors = vec![c];
+                factors.extend(m.neuron);
+                let n = g.mul_all(&factors);
+                by_p.entry(p).or_default().push(n);
+            }
+            let mut list = Vec::with_capacity(by_p.len());
+            for (p, ns) in by_p {
+                let n = g.add_all(&ns);
+                if g.number(n) == Some(0.0) {
+                    continue;
+                }
+                let n = (n != one).then(|| slot(n, &mut flat));
+                let p = (p != one).then(|| slot(p, &mut flat));
+                list.push((n, p));
+            }
+            if list.is_empty() {
+                let zero = g.num(0.0);
+                list.push((Some(slot(zero, &mut flat)), None));
+            }
+            groups.push(list);
+        }
+        // Keep the expressions as they are when factoring does not make
+        // the loop smaller (nodes to compute, plus a multiplication and an
+        // addition per group).
+        let combining: usize = groups.iter().map(|l| 2 * l.len() - 1).sum();
+        if operations(g, &flat) + combining >= operations(g, roots) {
+            return Factored::whole(roots);
+        }
+        Factored { flat, groups }
+    }
+
+    /// Every expression as one group of its own (no factoring).
+    fn whole(roots: &[ExprId]) -> Self {
+        Factored {
+            flat: roots.to_vec(),
+            groups: (0..roots.len()).map(|i| vec![(None, Some(i))]).collect(),
+        }
+    }
+
+    /// The value of each expression, from the values of `flat`: the sum of
+    /// its groups' products, in group order.
+    fn combine(&self, b: &mut KernelBuilder, values: &[ValueId]) -> Vec<ValueId> {
+        use crate::ir::BinaryOp;
+        self.groups
+            .iter()
+            .map(|groups| {
+                let mut sum: Option<ValueId> = None;
+                for &(n, p) in groups {
+                    let term = match (n.map(|n| values[n]), p.map(|p| values[p])) {
+                        (Some(n), Some(p)) => b.def(Inst::Binary(BinaryOp::Mul, p, n)),
+                        (Some(v), None) | (None, Some(v)) => v,
+                        (None, None) => b.def(Inst::Const(1.0)),
+                    };
+                    sum = Some(match sum {
+                        Some(s) => b.def(Inst::Binary(BinaryOp::Add, s, term)),
+                        None => term,
+                    });
+                }
+                sum.unwrap_or_else(|| b.def(Inst::Const(0.0)))
+            })
+            .collect()
+    }
+}
+
+/// The number of arithmetic operations the emitter makes of `roots` (an
+/// n-ary sum or product costs n - 1, a leaf nothing, any other node one).
+fn operations(g: &Graph, roots: &[ExprId]) -> usize {
+    reachable(g, roots)
+        .iter()
+        .map(|&id| match g.node(id) {
+            Node::Num(_) | Node::Symbol(_) | Node::Field { .. } => 0,
+            Node::Add(ops) | Node::Mul(ops) => ops.len().saturating_sub(1),
+            _ => 1,
+        })
+        .sum()
+}
+
+/// `id` as a sum of monomials, distributing products over the sums that
+/// involve the neuron's parameters (sums of point-level terms stay whole).
+/// `None` past [`MAX_MONOMIALS`] or for a non-finite coefficient.
+fn expand(
+    g: &Graph,
+    id: ExprId,
+    point_dependent: &std::collections::HashMap<ExprId, bool>,
+) -> Option<Vec<Monomial>> {
+    let atom = |neuron: bool| {
+        Some(vec![Monomial {
+            coefficient: 1.0,
+            neuron: if neuron { vec![id] } else { vec![] },
+            other: if neuron { vec![] } else { vec![id] },
+        }])
+    };
+    if !point_dependent[&id] {
+        return match g.number(id) {
+            Some(c) if c.is_finite() => Some(vec![Monomial {
+                coefficient: c,
+                neuron: vec![],
+                other: vec![],
+            }]),
+            Some(_) => None,
+            None => atom(true),
+        };
+    }
+    let product = |factors: &[Vec<Monomial>]| -> Option<Vec<Monomial>> {
+        let mut result = vec![Monomial {
+            coefficient: 1.0,
+            neuron: vec![],
+            other: vec![],
+        }];
+        for f in factors {
+            if result.len().saturating_mul(f.len()) > MAX_MONOMIALS {
+                return None;
+            }
+            let mut next = Vec::with_capacity(result.len() * f.len());
+            for a in &result {
+                for b in f {
+                    next.push(Monomial {
+                        coefficient: a.coefficient * b.coefficient,
+                        neuron: a.neuron.iter().chain(&b.neuron).copied().collect(),
+                        other: a.other.iter().chain(&b.other).copied().collect(),
+                    });
+                }
+            }
+            result = next;
+        }
+        result
+            .iter()
+            .all(|m| m.coefficient.is_finite())
+            .then_some(result)
+    };
+    match g.node(id) {
+        Node::Add(ops) => {
+            let mut all = Vec::new();
+            for &op in ops.iter() {
+                all.extend(expand(g, op, point_dependent)?);
+                if all.len() > MAX_MONOMIALS {
+                    return None;
+                }
+            }
+            if all.iter().all(|m| m.neuron.is_empty()) {
+                atom(false)
+            } else {
+                Some(all)
+            }
+        }
+        Node::Mul(ops) => {
+            let factors = ops
+                .iter()
+                .map(|&op| expand(g, op, point_dependent))
+                .collect::<Option<Vec<_>>>()?;
+            product(&factors)
+        }
+        &Node::Pow(base, exponent) => match g.number(exponent) {
+            Some(n) if n.fract() == 0.0 && (2.0..=4.0).contains(&n) => {
+                let b = expand(g, base, point_dependent)?;
+                if b.iter().all(|m| m.neuron.is_empty()) {
+                    return atom(false);
+                }
+                let copies: Vec<Vec<Monomial>> = (0..n as usize)
+                    .map(|_| expand(g, base, point_dependent))
+                    .collect::<Option<_>>()?;
+                product(&copies)
+            }
+            _ => atom(false),
+        },
+        _ => atom(false),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::math::Activation;
+    use crate::random::SeededRng;
+
+    /// Each factored expression, evaluated as `sum N * P` from its groups,
+    /// equals the expression itself (both evaluated by the symbolic
+    /// evaluator at random values), and every `N` depends on the neuron's
+    /// parameters alone.
+    #[test]
+    fn factored_expressions_equal_the_originals() {
+        let mut g = Graph::new();
+        let x = g.coordinate(0, "x").unwrap();
+        let y = g.coordinate(1, "y").unwrap();
+        let w0 = g.parameter("w0").unwrap();
+        let w1 = g.parameter("w1").unwrap();
+        let b = g.parameter("b").unwrap();
+        let a = g.parameter("a").unwrap();
+        let jet = g.parameter("J").unwrap();
+        let [xe, ye, w0e, w1e, be, ae, je] = [x, y, w0, w1, b, a, jet].map(|s| g.symbol(s));
+        let wx = g.mul(w0e, xe);
+        let wy = g.mul(w1e, ye);
+        let z = g.add_all(&[wx, wy, be]);
+        let t = g.act(Activation::Tanh, z);
+        // The contribution and gradient entries of a Poisson residual's
+        // network kernel: a * lap(phi) and its derivatives.
+        let dxx = {
+            let d = g.diff(t, x).unwrap();
+            g.diff(d, x).unwrap()
+        };
+        let dyy = {
+            let d = g.diff(t, y).unwrap();
+            g.diff(d, y).unwrap()
+        };
+        let d_a = g.add(dxx, dyy);
+        let lap = g.mul(ae, d_a);
+        let d_b = g.diff(lap, b).unwrap();
+        let d_w0 = g.diff(lap, w0).unwrap();
+        let d_w1 = g.diff(lap, w1).unwrap();
+        // A point-level factor, a quotient, and a nonlinear jet.
+        let jsq = g.mul(je, je);
+        let mixed = g.mul_all(&[jsq, d_w0, ye]);
+        let denominator = g.add(t, w0e);
+        let one = g.num(1.0);
+        let inverse = g.div(one, denominator);
+        let quotient = g.mul(inverse, d_w1);
+        // A sum of products too long to expand (kept whole).
+        let mut long = g.num(1.0);
+        let (w0w1, w0b, ab) = (g.mul(w0e, w1e), g.mul(w0e, be), g.mul(ae, be));
+        for s in [w0e, w1e, be, ae, w0w1, w0b, ab] {
+            let sum = g.add(s, t);
+            long = g.mul(long, sum);
+        }
+        let zero = g.num(0.0);
+        let neuron = [w0, w1, b, a];
+        let point = [x, y, jet].map(|s| g.symbol(s));
+        let roots = [lap, d_w0, d_w1, d_b, d_a];
+        let factored = Factored::new(&mut g, &roots, &neuron);
+        assert!(factored.groups[1].len() > 1, "d/dw0 is split into groups");
+        check(&g, &roots, &factored, &point);
+        let roots = [mixed, quotient, zero, ae, xe, d_w0];
+        let factored = Factored::new(&mut g, &roots, &neuron);
+        check(&g, &roots, &factored, &point);
+        let long = [long];
+        let whole = Factored::new(&mut g, &long, &neuron);
+        assert_eq!(whole.groups, vec![vec![(None, Some(0))]]);
+        check(&g, &long, &whole, &point);
+    }
+
+    /// Every N of `factored` is free of the `point` symbols, and its groups
+    /// add up to `roots` at random values of the symbols.
+    fn check(g: &Graph, roots: &[ExprId], factored: &Factored, point: &[ExprId]) {
+        for (n, _) in factored.groups.iter().flatten() {
+            if let Some(n) = *n {
+                let id = factored.flat[n];
+                assert!(
+                    !reachable(g, &[id]).iter().any(|r| point.contains(r)),
+                    "{} is neuron-only",
+                    g.display(id)
+                );
+            }
+        }
+        let mut rng = SeededRng::new(3, 7);
+        for _ in 0..20 {
+            let values: Vec<f64> = (0..g.symbol_count())
+                .map(|_| rng.uniform_in(-1.5, 1.5))
+                .collect();
+            let symbols = |s: crate::symbolic::SymbolId| values[s.index()];
+            let no_fields = |_: u32, _: &[u8]| f64::NAN;
+            let expected = g.eval(roots, &symbols, &no_fields);
+            let flat = g.eval(&factored.flat, &symbols, &no_fields);
+            for (groups, want) in factored.groups.iter().zip(&expected) {
+                let got: f64 = groups
+                    .iter()
+                    .map(|&(n, p)| n.map_or(1.0, |n| flat[n]) * p.map_or(1.0, |p| flat[p]))
+                    .sum();
+                assert!(
+                    (got - want).abs() <= 1e-12 * want.abs().max(1.0),
+                    "{got} vs {want}"
+                );
+            }
+        }
+    }
 }
