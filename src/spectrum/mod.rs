@@ -118,10 +118,10 @@ pub fn training_matrix_at(
         .any(|k| matches!(k.role, crate::lower::KernelRole::Rows { .. }));
     let (kind, full, blocks, columns) = if rows_kernels {
         let system = assemble::assemble(problem, theta)?;
-        let columns = system.matrix.ncols();
+        let columns = system.ncols;
         (
             MatrixKind::LeastSquares,
-            system.matrix,
+            system.matrix().to_owned(),
             system.blocks,
             columns,
         )

@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 
-use faer::{Mat, MatRef};
+use faer::MatRef;
 
 use super::init::run_kernel;
 use super::TrainingProblem;
@@ -12,7 +12,10 @@ use crate::lower::KernelRole;
 
 /// The stacked system A x = b and which rows belong to which residual.
 pub struct LinearSystem {
-    pub matrix: Mat<f64>,
+    /// A, row-major: the kernels write each point's row in one piece.
+    pub rows: Vec<f64>,
+    pub nrows: usize,
+    pub ncols: usize,
     pub rhs: Vec<f64>,
     /// (residual name, its rows), in order.
     pub blocks: Vec<(String, Range<usize>)>,
@@ -32,8 +35,9 @@ pub fn assemble(problem: TrainingProblem<'_>, theta: &[f64]) -> Result<LinearSys
             total += n;
         }
     }
-    // The kernels write row-major rows straight into one buffer; faer
-    // transposes it into its column-major matrix in one blocked copy.
+    // The kernels write row-major rows straight into one buffer, which
+    // stays as it is: the least-squares solve copies it into its own
+    // column-major work matrix anyway.
     let mut rows = vec![0.0; total * columns];
     let mut rhs = vec![0.0; total];
     let mut block = 0;
@@ -56,10 +60,18 @@ pub fn assemble(problem: TrainingProblem<'_>, theta: &[f64]) -> Result<LinearSys
             ],
         )?;
     }
-    let matrix = MatRef::from_row_major_slice(&rows, total, columns).to_owned();
     Ok(LinearSystem {
-        matrix,
+        rows,
+        nrows: total,
+        ncols: columns,
         rhs,
         blocks,
     })
+}
+
+impl LinearSystem {
+    /// A as a (row-major) matrix view.
+    pub fn matrix(&self) -> MatRef<'_, f64> {
+        MatRef::from_row_major_slice(&self.rows, self.nrows, self.ncols)
+    }
 }

@@ -99,7 +99,7 @@ pub fn fit(
             let assembly_seconds = start.elapsed().as_secs_f64();
             let start = Instant::now();
             let solution = lstsq::solve(
-                system.matrix.as_ref(),
+                system.matrix(),
                 &system.rhs,
                 cutoff,
                 faer::get_global_parallelism(),
@@ -107,8 +107,8 @@ pub fn fit(
             .map_err(FitError::Lstsq)?;
             let train_seconds = start.elapsed().as_secs_f64();
             theta[first..].copy_from_slice(&solution.solution);
-            let columns = system.matrix.ncols();
-            let residual = lstsq::residual(system.matrix.as_ref(), &solution.solution, &system.rhs);
+            let columns = system.ncols;
+            let residual = lstsq::residual(system.matrix(), &solution.solution, &system.rhs);
             let terms = term_losses(&residual, &system.blocks);
             Ok(Fit {
                 theta,
