@@ -4,7 +4,11 @@
 //! with 2000 tanh random features on 6084 points, built by pdec's own
 //! kernels. Run with `cargo bench --bench spectrum`.
 
+mod common;
+
 use std::time::Instant;
+
+use common::Prepared;
 
 const PROBLEM: &str = "
 problem \"Poisson 2-D, 2000 features\"
@@ -18,24 +22,13 @@ train    lstsq
 ";
 
 fn main() {
-    let (file, _) = pdec::syntax::parse(PROBLEM);
-    let (spec, diagnostics) = pdec::check::check(&file.expect("parses"), &Default::default());
-    let spec = spec.unwrap_or_else(|| panic!("{diagnostics:?}"));
-    let lowered = pdec::lower::lower(&spec).expect("lowers");
-    let kernels: Vec<_> = lowered.kernels.iter().map(|k| k.kernel.clone()).collect();
-    let mut compiled =
-        pdec::jit::Compiled::new(&kernels, lowered.layout.neurons).expect("compiles");
-    compiled.set_threads(std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let training = pdec::sample::training_points(&spec);
+    let mut prepared = Prepared::new(PROBLEM);
+    prepared.compiled.set_threads(common::cores());
     let start = Instant::now();
-    let problem = pdec::train::TrainingProblem {
-        executor: &compiled,
-        lowered: &lowered,
-        training: &training,
-        equations: spec.equations.len(),
-    };
-    let matrix = pdec::spectrum::training_matrix(&spec, problem, pdec::spectrum::Rows::All)
-        .expect("assembles");
+    let problem = prepared.problem();
+    let matrix =
+        pdec::spectrum::training_matrix(&prepared.spec, problem, pdec::spectrum::Rows::All)
+            .expect("assembles");
     let assembly = start.elapsed().as_secs_f64();
     let a = matrix.matrix.as_ref();
     println!(
