@@ -14,7 +14,7 @@ use std::fmt;
 pub const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
 pub const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
 
-/// 1/(i+1)! for i = 0, ..., 12: expm1(r) = r * sum_i EXPM1_TAYLOR[i] r^i
+/// 1/(i+1)! for i = 0, ..., 12: `expm1(r) = r * sum_i EXPM1_TAYLOR[i] r^i`
 /// up to the r^13 term.
 pub const EXPM1_TAYLOR: [f64; 13] = [
     1.0,
@@ -74,7 +74,7 @@ pub fn tanh(x: f64) -> f64 {
     (e / (e + 2.0)).copysign(x)
 }
 
-/// sum_i EXPM1_TAYLOR[i] r^i by Estrin's scheme: pairs a + b r, then
+/// `sum_i EXPM1_TAYLOR[i] r^i` by Estrin's scheme: pairs a + b r, then
 /// pairs of pairs with r^2, r^4, r^8 (depth 4 instead of Horner's 12). The
 /// JIT emits exactly these operations in this order.
 pub fn expm1_series(r: f64) -> f64 {

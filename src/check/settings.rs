@@ -36,7 +36,7 @@ impl Group {
 /// What values a parameter accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
-    /// A whole number >= 1 (at most [`MAX_COUNT`]).
+    /// A whole number >= 1 (at most `MAX_COUNT`).
     Count,
     /// A whole number >= 0 (random seed).
     Seed,

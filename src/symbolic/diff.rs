@@ -52,7 +52,7 @@ impl Graph {
         Ok(self.known_derivative(expr, wrt))
     }
 
-    /// d^n(expr)/d(wrt[0]) ... d(wrt[n-1]): repeated [`Graph::diff`].
+    /// `d^n(expr)/d(wrt[0]) ... d(wrt[n-1])`: repeated [`Graph::diff`].
     pub fn diff_multi(
         &mut self,
         expr: ExprId,
