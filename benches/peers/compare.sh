@@ -2,7 +2,9 @@
 # Runs pdec and its Python peers on the same machine and prints both.
 #
 #   1. Random feature least squares (examples/poisson2d.pde) against
-#      NumPy's lstsq (gelsd) and SciPy's gelsy: ratio peer_total / pdec_total.
+#      NumPy's lstsq (gelsd) and SciPy's gelsy: ratio peer_total / pdec_total,
+#      in rounds that alternate pdec and the peers; the ratio of the medians
+#      and the median of the rounds' ratios.
 #   2. Two-layer network with full-batch Adam against JAX:
 #      ratio jax_seconds_per_epoch / pdec_seconds_per_epoch. pdec gets
 #      --epochs, --lr 1e-3 and --weight bc=1 on the command line, the
@@ -44,12 +46,14 @@ pdec="${CARGO_TARGET_DIR:-target}/release/pdec"
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 
-echo "== lstsq: pdec x $lstsq_repeats" >&2
-for _ in $(seq "$lstsq_repeats"); do
+# Rounds alternate pdec and the peers, so that a drift of the machine's
+# speed hits both alike; each round is one pdec process and one timed
+# peer run after an untimed one.
+for round in $(seq "$lstsq_repeats"); do
+    echo "== lstsq round $round of $lstsq_repeats: pdec, then numpy / scipy" >&2
     "$pdec" solve examples/poisson2d.pde --json --quiet >> "$out/pdec_lstsq.jsonl"
+    "$python" benches/peers/rfm_lstsq.py --repeats 1 --warmup 1 | tee -a "$out/numpy.log" >&2
 done
-echo "== lstsq: numpy / scipy" >&2
-"$python" benches/peers/rfm_lstsq.py --repeats "$lstsq_repeats" | tee "$out/numpy.log" >&2
 
 echo "== adam: pdec x $adam_repeats ($epochs epochs)" >&2
 for _ in $(seq "$adam_repeats"); do

@@ -75,9 +75,12 @@ def relative_l2(coefficients, w, b):
     return float(np.linalg.norm(u - e) / np.linalg.norm(e))
 
 
-def run(solver, repeats, w, b):
-    """Median assembly/solve/total seconds over `repeats` runs, and the error."""
+def run(solver, repeats, w, b, warmup):
+    """Median assembly/solve/total seconds over `repeats` runs (after
+    `warmup` untimed ones), and the error."""
     interior, boundary = points.interior(GRID), points.boundary(GRID)
+    for _ in range(warmup):
+        solver(*assemble(interior, boundary, w, b))
     assembly, solve, total = [], [], []
     for r in range(repeats):
         t0 = time.perf_counter()
@@ -100,6 +103,9 @@ def run(solver, repeats, w, b):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=0,
+                        help="untimed runs before the timed ones (the first run of a process "
+                             "is always the slowest)")
     args = parser.parse_args()
 
     rng = np.random.default_rng(SEED)
@@ -114,8 +120,8 @@ def main():
           f"matrix {GRID**2 + 4 * GRID} x {FEATURES}")
 
     results = {
-        "numpy": run(solve_gelsd, args.repeats, w, b),
-        "scipy-gelsy": run(solve_gelsy, args.repeats, w, b),
+        "numpy": run(solve_gelsd, args.repeats, w, b, args.warmup),
+        "scipy-gelsy": run(solve_gelsy, args.repeats, w, b, args.warmup),
     }
     threads = max(p["num_threads"] for p in blas)
     for peer, result in results.items():
