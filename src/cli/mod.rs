@@ -531,18 +531,8 @@ pub fn run_with(
             overrides: o,
         } => {
             if let Some(from) = collect {
-                let merged =
-                    study::read_results(&from).and_then(|rows| study::merge(&from, rows, None));
-                return match merged {
-                    Ok(summary) => {
-                        let _ = write!(session.stdout, "{summary}");
-                        EXIT_OK
-                    }
-                    Err(message) => {
-                        let _ = writeln!(session.stderr, "error[E0002]: {message}");
-                        EXIT_INPUT
-                    }
-                };
+                // Results that cannot be read are the user's input here.
+                return session.merge_study(&from, None, "error[E0002]", EXIT_INPUT);
             }
             let Some(file) = file else {
                 let _ = writeln!(
@@ -658,16 +648,7 @@ pub fn run_with(
                 return EXIT_OK;
             }
             let keys: Vec<String> = runs.iter().map(|r| r.key.clone()).collect();
-            match study::read_results(&dir).and_then(|rows| study::merge(&dir, rows, Some(&keys))) {
-                Ok(summary) => {
-                    let _ = write!(session.stdout, "{summary}");
-                    EXIT_OK
-                }
-                Err(message) => {
-                    let _ = writeln!(session.stderr, "error: {message}");
-                    EXIT_RUNTIME
-                }
-            }
+            session.merge_study(&dir, Some(&keys), "error", EXIT_RUNTIME)
         }
         Command::Emit {
             file,
@@ -972,6 +953,22 @@ struct Session<'a> {
 }
 
 impl Session<'_> {
+    /// Merges the runs cached under `dir` (those of `keys`, or all of
+    /// them) into the study's tables and plots and prints the summary. A
+    /// failure is printed after `label` and gives `code`.
+    fn merge_study(&mut self, dir: &Path, keys: Option<&[String]>, label: &str, code: i32) -> i32 {
+        match study::read_results(dir).and_then(|rows| study::merge(dir, rows, keys)) {
+            Ok(summary) => {
+                let _ = write!(self.stdout, "{summary}");
+                EXIT_OK
+            }
+            Err(message) => {
+                let _ = writeln!(self.stderr, "{label}: {message}");
+                code
+            }
+        }
+    }
+
     /// Reads a source file; reports an unreadable file as an input error.
     fn read(&mut self, path: &Path) -> Option<String> {
         match std::fs::read(path) {
