@@ -5,7 +5,7 @@
 //! seconds.
 
 mod common;
-use common::{example, pdec, scratch};
+use common::{example, pdec, pdec_json, scratch};
 
 use std::path::Path;
 
@@ -15,9 +15,7 @@ use serde_json::Value;
 fn solve(file: &str, args: &[&str]) -> Value {
     let mut all = vec!["solve", file, "--json", "--quiet"];
     all.extend_from_slice(args);
-    let (code, out, err) = pdec(&all);
-    assert_eq!(code, 0, "pdec {all:?} failed:\n{err}");
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("bad JSON ({e}):\n{out}"))
+    pdec_json(&all)
 }
 
 /// The relative L2 error of the first unknown.

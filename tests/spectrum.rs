@@ -3,7 +3,7 @@
 //! the command line.
 
 mod common;
-use common::{example, pdec};
+use common::{example, pdec, pdec_json};
 
 use pdec::check::{self, Overrides};
 use pdec::spectrum::{self, MatrixKind, Rows};
@@ -118,7 +118,7 @@ fn fd_spectrum_converges_to_ad_at_the_stencil_order() {
 
 #[test]
 fn spectrum_command_compares_modes() {
-    let (code, out, err) = pdec(&[
+    let r = pdec_json(&[
         "spectrum",
         &example("poisson1d"),
         "--diff",
@@ -127,8 +127,6 @@ fn spectrum_command_compares_modes() {
         "1e-1,1e-2",
         "--json",
     ]);
-    assert_eq!(code, 0, "{err}");
-    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(r["matrix"], "least_squares");
     assert_eq!(r["relative_cutoff"].as_f64(), Some(1e-13));
     let spectra = r["spectra"].as_array().unwrap();
@@ -206,7 +204,7 @@ fn spectrum_out_directory_and_bad_flags() {
 /// parameters a separate Adam run of e epochs reaches.
 #[test]
 fn jacobian_after_adam_epochs_matches_a_separate_run() {
-    let (code, out, err) = pdec(&[
+    let r = pdec_json(&[
         "spectrum",
         &example("poisson2d_shallow"),
         "--width",
@@ -217,8 +215,6 @@ fn jacobian_after_adam_epochs_matches_a_separate_run() {
         "0,7",
         "--json",
     ]);
-    assert_eq!(code, 0, "{err}");
-    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
     let spectra = r["spectra"].as_array().unwrap();
     assert_eq!(spectra.len(), 2);
     assert_eq!(spectra[1]["label"], "ad @ epoch 7");

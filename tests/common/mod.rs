@@ -18,6 +18,14 @@ pub fn pdec(args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// Runs pdec with `args`, which must succeed and print one JSON object
+/// (a `--json` report); returns it.
+pub fn pdec_json(args: &[&str]) -> serde_json::Value {
+    let (code, out, err) = pdec(args);
+    assert_eq!(code, 0, "pdec {args:?} failed:\n{err}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("bad JSON ({e}):\n{out}"))
+}
+
 /// The absolute path of `examples/NAME.pde`.
 pub fn example(name: &str) -> String {
     format!("{}/examples/{name}.pde", env!("CARGO_MANIFEST_DIR"))
