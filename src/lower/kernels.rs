@@ -525,6 +525,7 @@ struct Factored {
 }
 
 /// A monomial of [`Factored`]: coefficient, neuron-only factors, others.
+#[derive(Clone)]
 struct Monomial {
     coefficient: f64,
     neuron: Vec<ExprId>,
@@ -638,6 +639,8 @@ impl Factored {
 
 /// The number of arithmetic operations the emitter makes of `roots` (an
 /// n-ary sum or product costs n - 1, a leaf nothing, any other node one).
+/// The arithmetic operations that computing `roots` takes, each shared node
+/// once (an n-ary sum or product counts n - 1).
 fn operations(g: &Graph, roots: &[ExprId]) -> usize {
     reachable(g, roots)
         .iter()
@@ -730,10 +733,7 @@ fn expand(
                 if b.iter().all(|m| m.neuron.is_empty()) {
                     return atom(false);
                 }
-                let copies: Vec<Vec<Monomial>> = (0..n as usize)
-                    .map(|_| expand(g, base, point_dependent))
-                    .collect::<Option<_>>()?;
-                product(&copies)
+                product(&vec![b; n as usize])
             }
             _ => atom(false),
         },
