@@ -10,8 +10,7 @@ fn compile(source: &str) -> Duration {
     let (spec, _) = pdec::check::check(&file.expect("example parses"), &Default::default());
     let spec = spec.expect("example checks");
     let lowered = pdec::lower::lower(&spec).expect("example lowers");
-    let kernels: Vec<_> = lowered.kernels.iter().map(|k| k.kernel.clone()).collect();
-    let compiled = pdec::jit::Compiled::new(&kernels, lowered.layout.neurons).expect("compiles");
+    let compiled = pdec::jit::Compiled::of_lowered(&lowered).expect("compiles");
     let elapsed = start.elapsed();
     drop(compiled);
     elapsed

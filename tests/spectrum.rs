@@ -22,8 +22,7 @@ fn spec(name: &str, overrides: &Overrides) -> check::Spec {
 /// The training matrix of a spec at its initial parameters.
 fn matrix(spec: &check::Spec, rows: Rows) -> spectrum::TrainingMatrix {
     let lowered = pdec::lower::lower(spec).unwrap();
-    let kernels: Vec<_> = lowered.kernels.iter().map(|k| k.kernel.clone()).collect();
-    let compiled = pdec::jit::Compiled::new(&kernels, lowered.layout.neurons).unwrap();
+    let compiled = pdec::jit::Compiled::of_lowered(&lowered).unwrap();
     let training = pdec::sample::training_points(spec);
     let problem = TrainingProblem {
         executor: &compiled,
@@ -224,8 +223,7 @@ fn jacobian_after_adam_epochs_matches_a_separate_run() {
     };
     let spec = spec("poisson2d_shallow", &overrides);
     let lowered = pdec::lower::lower(&spec).unwrap();
-    let kernels: Vec<_> = lowered.kernels.iter().map(|k| k.kernel.clone()).collect();
-    let compiled = pdec::jit::Compiled::new(&kernels, lowered.layout.neurons).unwrap();
+    let compiled = pdec::jit::Compiled::of_lowered(&lowered).unwrap();
     let training = pdec::sample::training_points(&spec);
     let mut theta = pdec::train::init::initial_parameters(&spec, &lowered.layout);
     let pdec::check::Trainer::Adam { lr, .. } = spec.train else {

@@ -22,9 +22,7 @@ impl Prepared {
         let (spec, diagnostics) = pdec::check::check(&file.expect("parses"), &Default::default());
         let spec = spec.unwrap_or_else(|| panic!("{diagnostics:?}"));
         let lowered = pdec::lower::lower(&spec).expect("lowers");
-        let kernels: Vec<_> = lowered.kernels.iter().map(|k| k.kernel.clone()).collect();
-        let compiled =
-            pdec::jit::Compiled::new(&kernels, lowered.layout.neurons).expect("compiles");
+        let compiled = pdec::jit::Compiled::of_lowered(&lowered).expect("compiles");
         let training = pdec::sample::training_points(&spec);
         let theta = pdec::train::init::initial_parameters(&spec, &lowered.layout);
         Prepared {

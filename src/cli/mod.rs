@@ -724,8 +724,7 @@ pub fn run_with(
 
 /// JIT-compiles the lowered kernels, to run on `threads` threads.
 fn compile(lowered: &lower::Lowered, threads: usize) -> Result<Compiled, jit::JitError> {
-    let kernels: Vec<_> = lowered.kernels.iter().map(|k| k.kernel.clone()).collect();
-    let mut compiled = Compiled::new(&kernels, lowered.layout.neurons)?;
+    let mut compiled = Compiled::of_lowered(lowered)?;
     compiled.set_threads(threads);
     Ok(compiled)
 }

@@ -169,6 +169,13 @@ impl Compiled {
         Compiled::with_options(kernels, max_neurons, lower::Options::default())
     }
 
+    /// Compiles every kernel of a lowered problem, for its neuron count:
+    /// kernel i of the result is `lowered.kernels[i]`.
+    pub fn of_lowered(lowered: &crate::lower::Lowered) -> Result<Compiled, JitError> {
+        let kernels: Vec<Kernel> = lowered.kernels.iter().map(|k| k.kernel.clone()).collect();
+        Compiled::new(&kernels, lowered.layout.neurons)
+    }
+
     fn with_options(
         kernels: &[Kernel],
         max_neurons: usize,
