@@ -116,22 +116,25 @@ pub fn training_matrix_at(
         .kernels
         .iter()
         .any(|k| matches!(k.role, crate::lower::KernelRole::Rows { .. }));
-    let (kind, full, blocks, columns) = if rows_kernels {
+    // Both kinds come row-major from their kernels: one copy makes the
+    // (column-major) matrix, of every row or of the selected ones.
+    let (kind, data, blocks, rows_total, columns) = if rows_kernels {
         let system = assemble::assemble(problem, theta)?;
-        let columns = system.ncols;
+        let shape = (system.nrows, system.ncols);
         (
             MatrixKind::LeastSquares,
-            system.matrix().to_owned(),
+            system.rows,
             system.blocks,
-            columns,
+            shape.0,
+            shape.1,
         )
     } else {
         let e = network::evaluate(problem, theta)?;
-        let p = problem.lowered.layout.trained();
         let n = e.residual.len();
-        let matrix = Mat::from_fn(n, p, |i, j| e.jacobian[i * p + j]);
-        (MatrixKind::Jacobian, matrix, e.blocks, p)
+        let p = problem.lowered.layout.trained();
+        (MatrixKind::Jacobian, e.jacobian, e.blocks, n, p)
     };
+    let full = MatRef::from_row_major_slice(&data, rows_total, columns);
     let keep: Vec<Range<usize>> = blocks
         .iter()
         .enumerate()
@@ -139,7 +142,7 @@ pub fn training_matrix_at(
         .map(|(_, (_, range))| range.clone())
         .collect();
     let matrix = if keep.len() == blocks.len() {
-        full
+        full.to_owned()
     } else {
         let selected: Vec<usize> = keep.into_iter().flatten().collect();
         Mat::from_fn(selected.len(), columns, |i, j| full[(selected[i], j)])
