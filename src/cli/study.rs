@@ -61,11 +61,7 @@ pub fn execute(
     });
     let jobs = jobs.clamp(1, todo.len().max(1));
     // Runs side by side share the cores: each gets one thread.
-    let threads = if jobs > 1 {
-        1
-    } else {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    };
+    let threads = if jobs > 1 { 1 } else { super::all_cores() };
     if jobs > 1 {
         faer::set_global_parallelism(faer::Par::Seq);
     }
