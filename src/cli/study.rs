@@ -11,7 +11,11 @@ use std::sync::Mutex;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{json, Value};
 
-use super::output;
+use std::ffi::OsString;
+
+use super::session::Session;
+use super::{all_cores, output, overrides, DiffArgs, StudyArgs, EXIT_INPUT, EXIT_OK, EXIT_RUNTIME};
+use crate::check::Overrides;
 use crate::check::Spec;
 use crate::report::plot;
 use crate::spectrum::Rows;
@@ -111,7 +115,7 @@ fn run_one(run: &PlannedRun, file: &Path, varied: &[String], threads: usize) -> 
     for (name, value) in &run.settings.values {
         row[name.as_str()] = json!(value);
     }
-    let solved = match super::solve(&run.spec, true, threads) {
+    let solved = match super::solve::solve(&run.spec, true, threads) {
         Ok(s) => s,
         Err(e) => {
             row["error"] = json!(e);
@@ -141,7 +145,7 @@ fn run_one(run: &PlannedRun, file: &Path, varied: &[String], threads: usize) -> 
         }
         row["history"] = json!(totals.iter().map(|v| number(*v)).collect::<Vec<_>>());
     }
-    match super::spectra(
+    match super::spectrum::spectra(
         std::slice::from_ref(&run.spec),
         Rows::All,
         1e-13,
@@ -404,4 +408,187 @@ fn shell_quote(arg: &str) -> String {
     } else {
         format!("'{}'", arg.replace('\'', "'\\''"))
     }
+}
+
+/// Runs `pdec study` (`raw` is the invocation's arguments, for the job
+/// lines of `--emit-jobs`); returns the exit code.
+pub(super) fn run(args: StudyArgs, raw: &[OsString], session: &mut Session) -> i32 {
+    let StudyArgs {
+        file,
+        vary,
+        diff,
+        seeds,
+        dir,
+        jobs,
+        emit_jobs,
+        collect,
+        only,
+        quiet,
+        overrides: o,
+    } = args;
+    if let Some(from) = collect {
+        // Results that cannot be read are the user's input here.
+        return session.merge_study(&from, None, "error[E0002]", EXIT_INPUT);
+    }
+    let Some(file) = file else {
+        let _ = writeln!(
+            session.stderr,
+            "error[E0504]: `pdec study` needs a .pde file (or --collect DIR)"
+        );
+        return EXIT_INPUT;
+    };
+    if o.seed.is_some() {
+        let _ = writeln!(
+            session.stderr,
+            "error[E0504]: --seed: a study sets the seed of each run; use --seeds"
+        );
+        return EXIT_INPUT;
+    }
+    let planned = (|| -> Result<_, String> {
+        let variations = vary
+            .iter()
+            .map(|v| crate::study::Variation::parse(v))
+            .collect::<Result<Vec<_>, _>>()?;
+        let seeds = crate::study::parse_seeds(&seeds)?;
+        let mut modes: Vec<String> = Vec::new();
+        for m in diff.iter().map(|m| m.trim().to_string()) {
+            if !modes.contains(&m) {
+                modes.push(m);
+            }
+        }
+        let plan = crate::study::plan(&modes, &variations, &seeds);
+        Ok((variations, plan))
+    })();
+    let (variations, plan) = match planned {
+        Ok(p) => p,
+        Err(message) => {
+            let _ = writeln!(session.stderr, "error[E0504]: {message}");
+            return EXIT_INPUT;
+        }
+    };
+    let base = overrides(o, DiffArgs::default());
+    let base_text = format!("{base:?}");
+    let variants: Vec<Overrides> = plan.iter().map(|r| r.overrides(&base)).collect();
+    let (source, specs) = match session.check_variants(&file, &variants) {
+        Ok(checked) => checked,
+        Err(failed) => {
+            if let Some(run) = failed.and_then(|i| plan.get(i)) {
+                let _ = writeln!(
+                    session.stderr,
+                    "error: in the study's run {}",
+                    run.canonical()
+                );
+            }
+            return EXIT_INPUT;
+        }
+    };
+    let mut runs = Vec::new();
+    for (settings, spec) in plan.into_iter().zip(specs) {
+        let key = crate::study::run_key(source.as_bytes(), &base_text, &settings);
+        runs.push(PlannedRun {
+            settings,
+            key,
+            spec,
+        });
+    }
+    let varied: Vec<String> = variations.iter().map(|v| v.name.clone()).collect();
+    if let Some(jobs_file) = emit_jobs {
+        let command = job_command(&raw, &file, &dir);
+        return match write_jobs(&jobs_file, &runs, &command) {
+            Ok(()) => {
+                let _ = writeln!(
+                    session.stdout,
+                    "{} jobs written to {}; afterwards: pdec study --collect {}",
+                    runs.len(),
+                    jobs_file.display(),
+                    dir.display()
+                );
+                EXIT_OK
+            }
+            Err(message) => {
+                let _ = writeln!(session.stderr, "error[E0002]: {message}");
+                EXIT_INPUT
+            }
+        };
+    }
+    if let Some(key) = &only {
+        runs.retain(|r| &r.key == key);
+        if runs.is_empty() {
+            let _ = writeln!(
+                session.stderr,
+                "error[E0504]: --only {key}: no run of this study has that key"
+            );
+            return EXIT_INPUT;
+        }
+    }
+    if let Err(message) = output::prepare_dir(&dir) {
+        let _ = writeln!(session.stderr, "error[E0002]: {message}");
+        return EXIT_INPUT;
+    }
+    let jobs = jobs.unwrap_or_else(all_cores);
+    let (computed, found) = match execute(
+        &runs,
+        &file,
+        &varied,
+        &dir,
+        jobs,
+        session.progress_bar && !quiet,
+    ) {
+        Ok(counts) => counts,
+        Err(message) => {
+            let _ = writeln!(session.stderr, "error: {message}");
+            return EXIT_RUNTIME;
+        }
+    };
+    let _ = writeln!(
+        session.stdout,
+        "study: {} runs, {computed} computed, {found} already in {}",
+        runs.len(),
+        runs_dir(&dir).display()
+    );
+    if only.is_some() {
+        return EXIT_OK;
+    }
+    let keys: Vec<String> = runs.iter().map(|r| r.key.clone()).collect();
+    session.merge_study(&dir, Some(&keys), "error", EXIT_RUNTIME)
+}
+
+/// The command line of one job of a study: this invocation's arguments
+/// without `--emit-jobs`, `--dir` and `--jobs`, with the problem file and
+/// the study directory as absolute paths (jobs may start elsewhere).
+fn job_command(raw: &[OsString], file: &Path, dir: &Path) -> Vec<String> {
+    let absolute = |p: &Path| {
+        std::path::absolute(p)
+            .unwrap_or_else(|_| p.to_path_buf())
+            .display()
+            .to_string()
+    };
+    let mut out = vec!["pdec".to_string()];
+    let mut skip_value = false;
+    for arg in raw.iter().skip(1).map(|a| a.to_string_lossy().into_owned()) {
+        if skip_value {
+            skip_value = false;
+            continue;
+        }
+        if ["--emit-jobs", "--dir", "--jobs"].contains(&arg.as_str()) {
+            skip_value = true;
+            continue;
+        }
+        if ["--emit-jobs=", "--dir=", "--jobs="]
+            .iter()
+            .any(|p| arg.starts_with(p))
+        {
+            continue;
+        }
+        if Path::new(&arg) == file {
+            out.push(absolute(file));
+        } else {
+            out.push(arg);
+        }
+    }
+    out.push("--dir".into());
+    out.push(absolute(dir));
+    out.push("--jobs".into());
+    out.push("1".into());
+    out
 }
