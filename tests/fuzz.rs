@@ -167,7 +167,15 @@ fn cli_check(bytes: &[u8]) {
     }
 }
 
-fn config(cases: u32) -> ProptestConfig {
+/// The case count of each property test: `default`, or the value of the
+/// environment variable `PDEC_FUZZ_CASES` when it is set (for long runs,
+/// e.g. `PDEC_FUZZ_CASES=200000 cargo test --release --test fuzz`; CI keeps
+/// the defaults).
+fn config(default: u32) -> ProptestConfig {
+    let cases = std::env::var("PDEC_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(default);
     ProptestConfig {
         cases,
         // Reproducers are reported (shrunk) in the failure message; nothing

@@ -1007,7 +1007,17 @@ fn random_kernel(ops: &[Op]) -> Kernel {
 /// then a loop whose body (`inside`, over those values, a weight and the
 /// accumulator) stores a row element and updates the accumulator, then
 /// `after` over the values before the loop and the accumulator.
-fn random_loop_kernel(before: &[Op], inside: &[Op], after: &[Op], neurons: usize) -> Kernel {
+///
+/// With `carry`, the accumulator is set only inside the loop, so with no
+/// neurons a point reads the value the previous point left behind (the
+/// points are then not independent and run in order, on one thread).
+fn random_loop_kernel(
+    before: &[Op],
+    inside: &[Op],
+    after: &[Op],
+    neurons: usize,
+    carry: bool,
+) -> Kernel {
     let mut b = KernelBuilder::new(
         "random_loop",
         vec![
@@ -1024,11 +1034,17 @@ fn random_loop_kernel(before: &[Op], inside: &[Op], after: &[Op], neurons: usize
     }
     let acc = b.var();
     let init = *pool.last().unwrap();
-    b.push(Stmt::Set(acc, init));
+    if !carry {
+        b.push(Stmt::Set(acc, init));
+    }
     b.neuron_loop(|b| {
         let mut local = pool.clone();
         local.push(load(b, 1, at(0, 2, 0)));
         local.push(load(b, 1, at(0, 2, 1)));
+        if carry {
+            let first = *local.last().unwrap();
+            b.push(Stmt::Set(acc, first));
+        }
         local.push(b.def(Inst::Read(acc)));
         for op in inside {
             let v = emit(b, &local, op);
@@ -1040,13 +1056,15 @@ fn random_loop_kernel(before: &[Op], inside: &[Op], after: &[Op], neurons: usize
         let s = b.def(Inst::Binary(BinaryOp::Add, r, last));
         b.push(Stmt::Set(acc, s));
     });
-    pool.push(b.def(Inst::Read(acc)));
+    let sum = b.def(Inst::Read(acc));
+    pool.push(sum);
     for op in after {
         let v = emit(&mut b, &pool, op);
         pool.push(v);
     }
     let last = *pool.last().unwrap();
-    store(&mut b, 3, at(1, 0, 0), last);
+    store(&mut b, 3, at(2, 0, 0), last);
+    store(&mut b, 3, at(2, 0, 1), sum);
     b.finish()
 }
 
@@ -1059,8 +1077,38 @@ fn op_strategy() -> impl Strategy<Value = Op> {
         Just(1.0),
         Just(0.5),
         -1e-300f64..1e-300,
+        Just(5e-324),
+        Just(-2.2250738585072014e-308),
+        Just(f64::MAX),
+        Just(f64::MIN_POSITIVE),
     ];
     (0u8..12, 0usize..64, 0usize..64, constant)
+}
+
+/// The case count of the random-kernel property tests: `default`, or the
+/// value of the environment variable `PDEC_JIT_FUZZ_CASES` when it is set
+/// (long runs: `PDEC_JIT_FUZZ_CASES=50000 cargo test --release --lib
+/// random_`; CI keeps the defaults).
+fn jit_fuzz_config(default: u32) -> ProptestConfig {
+    let cases = std::env::var("PDEC_JIT_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(default);
+    ProptestConfig {
+        cases,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+/// `kernel` compiled with the vector-loop configuration number `streams`
+/// of [`VECTOR_STREAMS`].
+fn compile_with_streams(kernel: &Kernel, max_neurons: usize, streams: usize) -> Compiled {
+    let options = lower::Options {
+        vector_streams: VECTOR_STREAMS[streams % VECTOR_STREAMS.len()],
+        ..lower::Options::default()
+    };
+    Compiled::with_options(std::slice::from_ref(kernel), max_neurons, options).unwrap()
 }
 
 fn input_strategy() -> impl Strategy<Value = f64> {
@@ -1080,24 +1128,31 @@ fn input_strategy() -> impl Strategy<Value = f64> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+    #![proptest_config(jit_fuzz_config(96))]
 
+    /// Straight-line kernels of every instruction on awkward inputs, with a
+    /// random vector-loop configuration, start point and thread count.
     #[test]
     fn random_kernels_match_the_interpreter_bitwise(
         ops in proptest::collection::vec(op_strategy(), 1..60),
         xs in proptest::collection::vec(input_strategy(), 3..48),
+        streams in 0usize..VECTOR_STREAMS.len(),
+        start in 0usize..3,
         threads in 1usize..4,
     ) {
         let kernel = random_kernel(&ops);
         let n = xs.len() / 3;
-        let compiled = Compiled::new(std::slice::from_ref(&kernel), 1).unwrap();
-        let (expected, got) = both(&kernel, &compiled, 0, &[&xs], 0, 0..n, threads);
+        let compiled = compile_with_streams(&kernel, 1, streams);
+        let (expected, got) = both(&kernel, &compiled, 0, &[&xs], 0, start.min(n)..n, threads);
         prop_assert!(
             same_bits(&expected[0], &got[0]),
             "{:?} vs {:?}\n{}", expected[0], got[0], kernel
         );
     }
 
+    /// Kernels with a neuron loop and an accumulator: independent points
+    /// (vector loops, threads) or, with `carry`, a value carried from point
+    /// to point.
     #[test]
     fn random_loop_kernels_match_the_interpreter_bitwise(
         before in proptest::collection::vec(op_strategy(), 0..12),
@@ -1106,12 +1161,17 @@ proptest! {
         xs in proptest::collection::vec(input_strategy(), 2..24),
         ws in proptest::collection::vec(input_strategy(), 12),
         neurons in 0usize..6,
+        carry in proptest::bool::weighted(0.25),
+        streams in 0usize..VECTOR_STREAMS.len(),
+        start in 0usize..3,
         threads in 1usize..4,
     ) {
-        let kernel = random_loop_kernel(&before, &inside, &after, 6);
+        let kernel = random_loop_kernel(&before, &inside, &after, 6, carry);
+        prop_assert_eq!(kernel.points_are_independent(), !carry);
         let n = xs.len() / 2;
-        let compiled = Compiled::new(std::slice::from_ref(&kernel), 6).unwrap();
-        let (expected, got) = both(&kernel, &compiled, 0, &[&xs, &ws], neurons, 0..n, threads);
+        let compiled = compile_with_streams(&kernel, 6, streams);
+        let range = start.min(n)..n;
+        let (expected, got) = both(&kernel, &compiled, 0, &[&xs, &ws], neurons, range, threads);
         prop_assert!(same_bits(&expected[0], &got[0]), "rows differ\n{}", kernel);
         prop_assert!(same_bits(&expected[1], &got[1]), "outputs differ\n{}", kernel);
     }
