@@ -43,6 +43,12 @@ fi
 cargo build --release
 pdec="${CARGO_TARGET_DIR:-target}/release/pdec"
 
+# The peers run with numpy's OpenBLAS at its best: this machine may set
+# OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE (they keep OpenBLAS off its AVX-512
+# kernels, which faer uses), so they are unset for the peers' commands alone.
+# rfm_lstsq.py prints the kernel threadpoolctl reports (e.g. SkylakeX).
+peer=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$python")
+
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 
@@ -52,14 +58,15 @@ trap 'rm -rf "$out"' EXIT
 for round in $(seq "$lstsq_repeats"); do
     echo "== lstsq round $round of $lstsq_repeats: pdec, then numpy / scipy" >&2
     "$pdec" solve examples/poisson2d.pde --json --quiet >> "$out/pdec_lstsq.jsonl"
-    "$python" benches/peers/rfm_lstsq.py --repeats 1 --warmup 1 | tee -a "$out/numpy.log" >&2
+    "${peer[@]}" benches/peers/rfm_lstsq.py --repeats 1 --warmup 1 | tee -a "$out/numpy.log" >&2
 done
 
-echo "== adam: pdec x $adam_repeats ($epochs epochs)" >&2
-for _ in $(seq "$adam_repeats"); do
+# Adam: rounds of one pdec process and one JAX process (each JAX run times
+# its epochs after compiling and warming up).
+for round in $(seq "$adam_repeats"); do
+    echo "== adam round $round of $adam_repeats ($epochs epochs): pdec, then jax" >&2
     "$pdec" solve "$shallow" --json --quiet --epochs "$epochs" --lr 1e-3 --weight bc=1 >> "$out/pdec_adam.jsonl"
+    "${peer[@]}" benches/peers/shallow_adam.py --epochs "$epochs" --repeats 1 | tee -a "$out/jax.log" >&2
 done
-echo "== adam: jax" >&2
-"$python" benches/peers/shallow_adam.py --epochs "$epochs" | tee "$out/jax.log" >&2
 
 "$python" benches/peers/report.py "$out" "$epochs"

@@ -31,6 +31,12 @@ def main():
         peer_runs.setdefault(p["peer"], []).append(p)
     peers = {name: median_run(runs, lambda r: r["total_seconds"]) for name, runs in peer_runs.items()}
 
+    kernels = sorted({line.split("(")[1].split(")")[0]
+                      for line in (out / "numpy.log").read_text().splitlines()
+                      if line.startswith("BLAS:") and "(" in line})
+    print(f"\nnumpy's BLAS kernel (threadpoolctl): {', '.join(kernels) or 'unknown'}")
+    if any(k.lower() == "haswell" for k in kernels):
+        print("warning: OpenBLAS ran its Haswell kernels; on an AVX-512 machine the peer is not at its best")
     print(f"\nRandom feature least squares, Poisson 2-D (3840 x 1600), median of {len(pdec_lstsq)} rounds")
     print(f"{'':24}{'assembly s':>12}{'solve s':>10}{'total s':>10}{'rel. L2':>11}{'peer/pdec':>11}")
     print(f"{'pdec lstsq':24}{pdec['assembly_seconds']:12.4f}{pdec['train_seconds']:10.4f}"
@@ -48,9 +54,10 @@ def main():
     pdec_adam = json_lines(out / "pdec_adam.jsonl")
     adam = median_run(pdec_adam, lambda r: r["train_seconds"])
     pdec_epoch = adam["train_seconds"] / epochs
-    jax_run = json_lines(out / "jax.log")[-1]
+    jax_runs = json_lines(out / "jax.log")
+    jax_run = median_run(jax_runs, lambda r: r["seconds_per_epoch"])
 
-    print(f"\nTwo-layer network (width 100), full-batch Adam, {epochs} epochs, median of {len(pdec_adam)}")
+    print(f"\nTwo-layer network (width 100), full-batch Adam, {epochs} epochs, median of {len(pdec_adam)} rounds")
     print(f"pdec: {adam['ansatz']}, {adam['train']}, "
           f"{adam['points']['interior']} + {adam['points']['boundary']} points")
     print(f"{'':24}{'ms/epoch':>12}{'final loss':>12}{'rel. L2':>11}")
@@ -58,7 +65,8 @@ def main():
     print(f"{'jax ' + jax_run['jax_version'] + ' (jit)':24}{jax_run['seconds_per_epoch'] * 1e3:12.4f}"
           f"{jax_run['final_loss']:12.4e}{jax_run['relative_l2']:11.2e}")
     print(f"jax_seconds_per_epoch / pdec_seconds_per_epoch = {jax_run['seconds_per_epoch'] / pdec_epoch:.2f}")
-
+    ratios = [j["seconds_per_epoch"] / (r["train_seconds"] / epochs) for j, r in zip(jax_runs, pdec_adam)]
+    print(f"per round: {' '.join(f'{x:.2f}' for x in ratios)}; median {statistics.median(ratios):.2f}")
 
 if __name__ == "__main__":
     main()
