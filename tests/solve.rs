@@ -125,6 +125,18 @@ fn burgers_gauss_newton_below_1e6() {
     assert_below(&r, 1e-6);
 }
 
+/// Issue 15: `abs` of the unknown with Gauss-Newton, which starts from
+/// u = 0, where abs' was NaN (u/|u|); abs' = sign(u) with sign(0) = 0.
+#[test]
+fn abs_of_the_unknown_trains_from_zero() {
+    let file = format!(
+        "{}/tests/data/abs_gauss_newton.pde",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let r = solve(&file, &[]);
+    assert_below(&r, 1e-10);
+}
+
 /// Two-layer network, Adam, 5000 epochs (the example's budget): below 1e-2,
 /// and the loss decreases on average: the means of five consecutive
 /// windows of 1000 epochs decrease strictly. Also checks the --out files.
