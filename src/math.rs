@@ -96,6 +96,20 @@ pub fn expm1_series(r: f64) -> f64 {
     d0 + d1 * r8
 }
 
+/// sign(x) with sign(0) = sign(-0) = 0 and sign(NaN) = NaN (unlike
+/// `f64::signum`, which gives 1 at 0).
+pub fn sign(x: f64) -> f64 {
+    if x > 0.0 {
+        1.0
+    } else if x < 0.0 {
+        -1.0
+    } else if x == 0.0 {
+        0.0
+    } else {
+        x
+    }
+}
+
 /// A built-in function of one real argument (`sin(x)`, `tanh(x)`, ...).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum MathFn {
@@ -109,11 +123,14 @@ pub enum MathFn {
     Sinh,
     Cosh,
     Abs,
+    /// sign(x): 1 for x > 0, -1 for x < 0, 0 at x = 0 (either zero), NaN
+    /// for NaN. The derivative of `abs`.
+    Sign,
 }
 
 impl MathFn {
     /// Every built-in function, in a fixed order (used for help texts and tests).
-    pub const ALL: [MathFn; 10] = [
+    pub const ALL: [MathFn; 11] = [
         MathFn::Sin,
         MathFn::Cos,
         MathFn::Tan,
@@ -124,6 +141,7 @@ impl MathFn {
         MathFn::Sinh,
         MathFn::Cosh,
         MathFn::Abs,
+        MathFn::Sign,
     ];
 
     /// The name users write in a `.pde` file.
@@ -139,6 +157,7 @@ impl MathFn {
             MathFn::Sinh => "sinh",
             MathFn::Cosh => "cosh",
             MathFn::Abs => "abs",
+            MathFn::Sign => "sign",
         }
     }
 
@@ -165,6 +184,7 @@ impl MathFn {
             MathFn::Sinh => x.sinh(),
             MathFn::Cosh => x.cosh(),
             MathFn::Abs => x.abs(),
+            MathFn::Sign => sign(x),
         }
     }
 }

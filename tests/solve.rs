@@ -40,6 +40,19 @@ fn poisson1d_rfm_ad_reaches_round_off() {
     assert_below(&r, 1e-8);
 }
 
+/// Issue 15: a tall least-squares matrix with a large feature scale
+/// (2002 x 1000, scale 60) came out non-finite; it solves to round-off.
+#[test]
+fn steep_features_on_a_tall_matrix_solve_to_round_off() {
+    let file = format!(
+        "{}/tests/data/steep_poisson1d.pde",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let r = solve(&file, &[]);
+    assert_eq!(r["columns"], 1000);
+    assert_below(&r, 1e-10);
+}
+
 /// The fd error is the stencil's O(h^2) truncation error: between 1e-6 and
 /// 1e-3 at h = 1e-2, and divided by about 4 when h is halved.
 #[test]
@@ -110,6 +123,18 @@ fn burgers_gauss_newton_below_1e6() {
     let r = solve(&example("burgers"), &[]);
     assert_eq!(r["train"], "gauss_newton(iters = 60, tol = 1e-12)");
     assert_below(&r, 1e-6);
+}
+
+/// Issue 15: `abs` of the unknown with Gauss-Newton, which starts from
+/// u = 0, where abs' was NaN (u/|u|); abs' = sign(u) with sign(0) = 0.
+#[test]
+fn abs_of_the_unknown_trains_from_zero() {
+    let file = format!(
+        "{}/tests/data/abs_gauss_newton.pde",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let r = solve(&file, &[]);
+    assert_below(&r, 1e-10);
 }
 
 /// Two-layer network, Adam, 5000 epochs (the example's budget): below 1e-2,

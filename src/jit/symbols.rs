@@ -21,6 +21,7 @@ pub(super) fn symbol(f: MathFn) -> &'static str {
         MathFn::Sinh => "pdec_sinh",
         MathFn::Cosh => "pdec_cosh",
         MathFn::Abs => "pdec_abs",
+        MathFn::Sign => "pdec_sign",
     }
 }
 
@@ -45,6 +46,7 @@ shims! {
     shim_sinh => Sinh,
     shim_cosh => Cosh,
     shim_abs => Abs,
+    shim_sign => Sign,
 }
 
 extern "C" fn shim_pow(a: f64, b: f64) -> f64 {
@@ -64,6 +66,7 @@ pub(super) fn shim(f: MathFn) -> extern "C" fn(f64) -> f64 {
         MathFn::Sinh => shim_sinh,
         MathFn::Cosh => shim_cosh,
         MathFn::Abs => shim_abs,
+        MathFn::Sign => shim_sign,
     }
 }
 

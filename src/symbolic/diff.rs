@@ -128,15 +128,18 @@ impl Graph {
                     let power = self.pow(base, lowered);
                     self.mul_all(&[exponent, power, d_base])
                 } else {
-                    // a^b (b' log a + b a'/a)
+                    // a^b b' log a + b a^(b-1) a' (not a^b (b' log a +
+                    // b a'/a), whose a'/a is NaN at a = 0 where the
+                    // second term is defined for b >= 1)
                     let log_base = self.call(MathFn::Log, base);
-                    let mut inner = vec![self.mul(d_exponent, log_base)];
+                    let mut terms = vec![self.mul_all(&[id, d_exponent, log_base])];
                     if !self.is_zero(d_base) {
-                        let reciprocal = self.powi(base, -1);
-                        inner.push(self.mul_all(&[exponent, d_base, reciprocal]));
+                        let minus_one = self.num(-1.0);
+                        let lowered = self.add(exponent, minus_one);
+                        let power = self.pow(base, lowered);
+                        terms.push(self.mul_all(&[exponent, power, d_base]));
                     }
-                    let inner = self.add_all(&inner);
-                    self.mul(id, inner)
+                    self.add_all(&terms)
                 }
             }
             Node::Call(function, arg) => {
@@ -162,7 +165,11 @@ impl Graph {
     /// itself (reused so that code evaluates the transcendental once):
     /// sin' = cos, cos' = -sin, tan' = 1 + tan^2, exp' = exp, log' = 1/a,
     /// sqrt' = 1/(2 sqrt a), tanh' = 1 - tanh^2, sinh' = cosh, cosh' = sinh,
-    /// abs' = a/|a| (undefined at a = 0, where it evaluates to NaN).
+    /// abs' = sign(a) (0 at a = 0, the middle of the subdifferential [-1, 1],
+    /// so that a start at u = 0 has a finite Jacobian), sign' = 0 (its jump
+    /// at 0 is not represented). sqrt' is +inf at a = 0, as is (a^p)' for
+    /// p < 1 (see `Node::Pow`): training that meets them stops with the name
+    /// of the term.
     pub fn function_derivative(&mut self, function: MathFn, arg: ExprId, value: ExprId) -> ExprId {
         match function {
             MathFn::Sin => self.call(MathFn::Cos, arg),
@@ -189,10 +196,8 @@ impl Graph {
             }
             MathFn::Sinh => self.call(MathFn::Cosh, arg),
             MathFn::Cosh => self.call(MathFn::Sinh, arg),
-            MathFn::Abs => {
-                let reciprocal = self.powi(value, -1);
-                self.mul(arg, reciprocal)
-            }
+            MathFn::Abs => self.call(MathFn::Sign, arg),
+            MathFn::Sign => self.num(0.0),
         }
     }
 

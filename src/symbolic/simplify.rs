@@ -306,6 +306,7 @@ impl Graph {
             match (function, self.node(arg)) {
                 (MathFn::Log, &Node::Call(MathFn::Exp, inner)) => return inner,
                 (MathFn::Abs, Node::Call(MathFn::Abs, _)) => return arg,
+                (MathFn::Sign, Node::Call(MathFn::Sign, _)) => return arg,
                 _ => {}
             }
         }

@@ -259,12 +259,53 @@ fn derivatives_of_functions_match_finite_differences() {
         let (arg, points): (ExprId, &[f64]) = match f {
             MathFn::Log | MathFn::Sqrt => (positive, &[-0.9, -0.2, 0.4, 1.3]),
             MathFn::Tan => (affine, &[-1.2, -0.3, 0.5, 1.0]),
-            MathFn::Abs => (affine, &[-1.5, -0.6, 0.1, 1.3]),
+            MathFn::Abs | MathFn::Sign => (affine, &[-1.5, -0.6, 0.1, 1.3]),
             _ => (affine, &[-1.7, -0.4, 0.3, 1.1]),
         };
         let e = g.call(f, arg);
         check_derivatives(&mut g, e, x, points, 2);
     }
+}
+
+/// The derivatives that are taken at u = 0 when Gauss-Newton starts there
+/// (issue 15): abs' = sign with sign(0) = 0, so abs has a finite
+/// derivative everywhere (it was a/|a|, NaN at 0); a^p for p >= 1 is
+/// finite at 0; sqrt' and (a^p)' for p < 1 are +inf at 0, as documented.
+#[test]
+fn derivatives_at_zero_are_defined_where_the_function_is_differentiable() {
+    let (mut g, [x, _, _], [xe, ye, _]) = setup();
+    let at = |g: &Graph, e: ExprId, t: f64| value_at(g, e, &[t, 0.3, 0.7]);
+    let abs = g.call(MathFn::Abs, xe);
+    let d_abs = g.diff(abs, x).unwrap();
+    assert_eq!(g.display(d_abs).to_string(), "sign(x)");
+    for (t, want) in [(0.0, 0.0), (-0.0, 0.0), (2.5, 1.0), (-1e-300, -1.0)] {
+        assert_eq!(at(&g, d_abs, t), want, "abs' at {t}");
+    }
+    assert!(at(&g, d_abs, f64::NAN).is_nan());
+    let d2_abs = g.diff(d_abs, x).unwrap();
+    assert_eq!(g.number(d2_abs), Some(0.0));
+    for p in [1.0, 1.5, 2.0, 3.25] {
+        let exponent = g.num(p);
+        let power = g.pow(xe, exponent);
+        let d = g.diff(power, x).unwrap();
+        let want = if p == 1.0 { 1.0 } else { 0.0 };
+        assert_eq!(at(&g, d, 0.0), want, "(x^{p})' at 0");
+    }
+    // x^(y + 1) with the exponent depending on y: the general rule, whose
+    // d/dx part is (y + 1) x^y, 0 at x = 0 for y = 0.3 (it was x^b b/x,
+    // NaN at 0).
+    let one = g.num(1.0);
+    let exponent = g.add(ye, one);
+    let power = g.pow(xe, exponent);
+    let d = g.diff(power, x).unwrap();
+    assert_eq!(at(&g, d, 0.0), 0.0);
+    let sqrt = g.call(MathFn::Sqrt, xe);
+    let d_sqrt = g.diff(sqrt, x).unwrap();
+    assert_eq!(at(&g, d_sqrt, 0.0), f64::INFINITY);
+    let half = g.num(0.5);
+    let root = g.pow(xe, half);
+    let d_root = g.diff(root, x).unwrap();
+    assert_eq!(at(&g, d_root, 0.0), f64::INFINITY);
 }
 
 #[test]

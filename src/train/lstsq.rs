@@ -466,22 +466,51 @@ fn column_norm(x: &[f64]) -> f64 {
 /// Turns x into the Householder vector of H = I - tau v v^T with
 /// H x = beta e_0 (LAPACK's xLARFG): x[0] becomes beta, x[1..] becomes
 /// v[1..] (v[0] = 1 implicitly). Returns tau (0 when x[1..] = 0).
+///
+/// v[1..] = x[1..] / (alpha - beta) and tau = (beta - alpha) / beta are
+/// computed from x scaled by 2^[`RESCALE_EXPONENT`] when |beta| is below
+/// [`SAFE_MINIMUM`] (as xLARFG does): a column that earlier reflectors have
+/// reduced to subnormal round-off (it happens in stage 1 to the columns of
+/// random feature models past their numerical rank) would otherwise give
+/// 1 / (alpha - beta) = inf and a NaN reflector, and subnormal arithmetic
+/// would give a v that does not match tau (H not orthogonal). Scaling by a
+/// power of two is exact, and v and tau do not depend on the scale.
 #[inline(always)]
 fn make_reflector(x: &mut [f64]) -> f64 {
-    let alpha = x[0];
     let below = column_norm(&x[1..]);
     if below == 0.0 {
         return 0.0;
     }
-    let beta = -alpha.signum() * alpha.hypot(below);
+    let rescaled = x[0].hypot(below) < SAFE_MINIMUM;
+    if rescaled {
+        let up = 2f64.powi(RESCALE_EXPONENT);
+        for e in x.iter_mut() {
+            *e *= up;
+        }
+    }
+    let alpha = x[0];
+    let beta = -alpha.signum() * alpha.hypot(column_norm(&x[1..]));
     let tau = (beta - alpha) / beta;
     let scale = 1.0 / (alpha - beta);
     for e in &mut x[1..] {
         *e *= scale;
     }
-    x[0] = beta;
+    x[0] = if rescaled {
+        beta * 2f64.powi(-RESCALE_EXPONENT)
+    } else {
+        beta
+    };
     tau
 }
+
+/// Below this |beta| a reflector is computed from its column scaled up
+/// (LAPACK's safe minimum, the smallest normal number over eps:
+/// 1 / (alpha - beta) and the products with it stay normal above it).
+const SAFE_MINIMUM: f64 = f64::MIN_POSITIVE / f64::EPSILON;
+
+/// The scale 2^600 lifts every non-zero f64 below [`SAFE_MINIMUM`]
+/// (down to the least subnormal, 2^-1074) to a normal number below 1e-111.
+const RESCALE_EXPONENT: i32 = 600;
 
 /// y = H y for H = I - tau v v^T, with v[0] = 1 (v[0] holds beta, unused).
 #[inline(always)]
@@ -735,6 +764,72 @@ mod tests {
                 "{m} x {n}: {got} vs {want}"
             );
         }
+    }
+
+    /// Rows of -phi'' for phi_k(x) = tanh(w_k x + b_k), w, b ~ U(-60, 60)
+    /// at `m` grid points of [0, 1], plus the two boundary rows phi(0),
+    /// phi(1): the least-squares matrix of a 1-D Poisson problem with a
+    /// large feature scale. Its columns past the numerical rank are
+    /// reduced by stage 1 to round-off of round-off, down to subnormal
+    /// numbers.
+    fn steep_feature_matrix(m: usize, n: usize) -> Mat<f64> {
+        let mut rng = SeededRng::new(31, 0);
+        let w: Vec<f64> = (0..n).map(|_| rng.uniform_in(-60.0, 60.0)).collect();
+        let b: Vec<f64> = (0..n).map(|_| rng.uniform_in(-60.0, 60.0)).collect();
+        Mat::from_fn(m + 2, n, |i, k| {
+            if i >= m {
+                return (w[k] * (i - m) as f64 + b[k]).tanh();
+            }
+            let t = (w[k] * (i as f64 + 1.0) / (m as f64 + 1.0) + b[k]).tanh();
+            // phi'' = w^2 (-2 t (1 - t^2))
+            2.0 * w[k] * w[k] * t * (1.0 - t * t)
+        })
+    }
+
+    /// Stage 1 meets columns whose remaining norm is subnormal; their
+    /// reflectors must stay finite and orthogonal (they gave
+    /// 1 / (alpha - beta) = inf, and NaN solutions, before the rescaling
+    /// in `make_reflector`). The residual is that of nalgebra's SVD solve.
+    #[test]
+    fn subnormal_columns_in_stage_one_keep_the_solution_finite() {
+        // Built: five ordinary columns, three of size 1e-311 (subnormal
+        // after the first reflectors), four ordinary ones after them.
+        let (m, n) = (60, 12);
+        let g = random_matrix(m, n, 41);
+        let tiny = |j: usize| (5..8).contains(&j);
+        let a = Mat::from_fn(m, n, |i, j| {
+            if tiny(j) {
+                1e-311 * g[(i, j)]
+            } else {
+                g[(i, j)]
+            }
+        });
+        let mut rng = SeededRng::new(42, 0);
+        let b: Vec<f64> = (0..m).map(|_| rng.uniform_in(-1.0, 1.0)).collect();
+        let fit = solve(a.as_ref(), &b, 1e-13, Par::Seq).unwrap();
+        assert!(fit.solution.iter().all(|x| x.is_finite()));
+        assert_eq!(fit.rank, 9);
+        let kept: Vec<usize> = (0..n).filter(|&j| !tiny(j)).collect();
+        let basis = nalgebra::DMatrix::from_fn(m, kept.len(), |i, j| a[(i, kept[j])]);
+        let rhs = nalgebra::DVector::from_column_slice(&b);
+        let coefficients = basis.clone().svd(true, true).solve(&rhs, 1e-14).unwrap();
+        let want = (&basis * coefficients - &rhs).norm();
+        let got = residual_norm(a.as_ref(), &fit.solution, &b);
+        assert!((got - want).abs() <= 1e-12 * want, "{got} vs {want}");
+
+        // Arising: the steep feature matrix (1202 x 600 is the smallest of
+        // the sizes tried that met a subnormal column), with a right-hand
+        // side in its column space (b = A x for a random x): the exact
+        // residual is zero, so the computed one must be round-off of |b|.
+        let a = steep_feature_matrix(1200, 600);
+        let mut rng = SeededRng::new(43, 0);
+        let x: Vec<f64> = (0..600).map(|_| rng.uniform_in(-1.0, 1.0)).collect();
+        let b: Vec<f64> = residual(a.as_ref(), &x, &vec![0.0; a.nrows()]);
+        let fit = solve(a.as_ref(), &b, 1e-13, Par::Seq).unwrap();
+        assert!(fit.solution.iter().all(|x| x.is_finite()));
+        let b_norm = b.iter().map(|v| v * v).sum::<f64>().sqrt();
+        let got = residual_norm(a.as_ref(), &fit.solution, &b);
+        assert!(got <= 1e-11 * b_norm, "residual {got}, |b| {b_norm}");
     }
 
     /// The thread count does not change the result.
