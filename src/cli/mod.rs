@@ -28,6 +28,7 @@ use std::time::Instant;
 
 mod output;
 mod progress;
+mod simulate;
 mod study;
 
 /// Exit code for success.
@@ -171,6 +172,25 @@ enum Command {
         overrides: OverrideArgs,
         #[command(flatten)]
         diff: DiffArgs,
+        #[command(flatten)]
+        scheme: simulate::SchemeArgs,
+    },
+    /// Run an explicit, FED or semi-implicit finite-difference scheme for
+    /// u_t = -(D^m)^* Phi(D^m u), m = 1 or 2.
+    #[command(
+        after_help = "Example:\n  pdec simulate examples/simulate/heat.pde\n  pdec simulate examples/simulate/perona_malik.pde --scheme fed --cycles 8 --json"
+    )]
+    Simulate {
+        /// The .pde file.
+        file: PathBuf,
+        /// Print the report as one JSON object.
+        #[arg(long)]
+        json: bool,
+        /// Write solution.csv, norms.csv and plots into this directory.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        scheme: simulate::SchemeArgs,
     },
 }
 
@@ -198,6 +218,8 @@ enum Stage {
     Clif,
     /// The machine code of every kernel, disassembled.
     Asm,
+    /// A finite-difference scheme as a network (with `--scheme`; see `simulate`).
+    Network,
 }
 
 /// Command-line overrides of the settings in the file.
@@ -650,14 +672,22 @@ pub fn run_with(
             let keys: Vec<String> = runs.iter().map(|r| r.key.clone()).collect();
             session.merge_study(&dir, Some(&keys), "error", EXIT_RUNTIME)
         }
+        Command::Simulate {
+            file,
+            json,
+            out,
+            scheme,
+        } => simulate::run(&mut session, &file, &scheme, json, out.as_ref()),
         Command::Emit {
             file,
             stage,
             overrides: o,
             diff,
+            scheme,
         } => {
             let overrides = overrides(o, diff);
             match stage {
+                Stage::Network => simulate::emit_network(&mut session, &file, &scheme),
                 Stage::Ast => {
                     let Some(source) = session.read(&file) else {
                         return EXIT_INPUT;
