@@ -406,3 +406,45 @@ fn uses_time(spec: &Spec, e: &Expr) -> bool {
     e.visit(&mut |n| found |= matches!(n, Expr::Coordinate(c) if *c == t));
     found
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// ||K||^2 from the closed form against the largest eigenvalue of
+    /// K^T K computed densely (nalgebra), K assembled from its rows.
+    #[test]
+    fn norm_of_k_is_exact() {
+        for order in [1, 2] {
+            for boundary in [
+                Boundary::Reflecting,
+                Boundary::Dirichlet { lo: 0.0, hi: 0.0 },
+            ] {
+                for n in [5, 12, 33] {
+                    let op = Operator::new(order, boundary, n, 0.0, 2.0);
+                    let free = op.free();
+                    let rows = op.rows();
+                    let k = nalgebra::DMatrix::from_fn(rows.len(), free.len(), |r, c| {
+                        rows[r]
+                            .1
+                            .iter()
+                            .find(|(p, _)| *p == free.start + c)
+                            .map_or(0.0, |e| e.1)
+                    });
+                    let ktk = k.transpose() * &k;
+                    let largest = ktk
+                        .symmetric_eigen()
+                        .eigenvalues
+                        .iter()
+                        .copied()
+                        .fold(0.0, f64::max);
+                    let exact = op.norm_squared();
+                    assert!(
+                        (largest - exact).abs() <= 1e-10 * exact,
+                        "m = {order}, {boundary:?}, n = {n}: {largest} vs {exact}"
+                    );
+                }
+            }
+        }
+    }
+}

@@ -105,6 +105,8 @@ fn terms<'e>(e: &'e Expr, coef: f64, out: &mut Vec<Term<'e>>) {
                 None => out.push(Term { coef, leaf: e }),
             }
         }
+        // `... = 0`: a zero term contributes nothing.
+        _ if e.eval_constant() == Some(0.0) || coef == 0.0 => {}
         _ => out.push(Term { coef, leaf: e }),
     }
 }
