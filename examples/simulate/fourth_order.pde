@@ -12,3 +12,5 @@ unknown  u
 equation u_t = -d(d(u_xx/(1 + u_xx^2/lambda^2), x), x)
 bc       u_x = 0 on x = 0, x = 1
 initial  u = exp(-100*(x - 0.5)^2) + 0.05*cos(40*pi*x)
+
+scheme   explicit(grid = 200)

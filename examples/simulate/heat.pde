@@ -14,3 +14,5 @@ bc       u = 0 on x = 0, x = 1
 initial  u = sin(pi*x)
 
 exact    u = exp(-pi^2*t)*sin(pi*x)
+
+scheme   explicit(grid = 101)

@@ -13,3 +13,5 @@ unknown  u
 equation u_t = d(u_x/(1 + u_x^2/lambda^2), x)
 bc       u_x = 0 on x = 0, x = 1
 initial  u = tanh(40*(x - 0.5)) + 0.1*sin(60*pi*x)
+
+scheme   fed(grid = 1000, cycles = 4)

@@ -7,7 +7,7 @@ use std::time::Instant;
 use clap::{Args, ValueEnum};
 
 use super::{output, Session, EXIT_INPUT, EXIT_OK, EXIT_RUNTIME};
-use crate::check::Overrides;
+use crate::check::{Overrides, SchemeSetting};
 use crate::jit::Compiled;
 use crate::report::simulate::SimulateReport;
 use crate::simulate::{network, Problem, Scheme, Settings, Solver};
@@ -64,8 +64,10 @@ pub(super) struct SchemeArgs {
 }
 
 impl SchemeArgs {
-    /// The settings, or a message for a bad value.
-    fn settings(&self) -> Result<Settings, String> {
+    /// The settings: the file's `scheme` statement, overridden by the
+    /// flags (a `--scheme` naming another scheme drops the file's
+    /// arguments). A message for a bad flag value.
+    fn settings(&self, file: Option<&SchemeSetting>) -> Result<Settings, String> {
         if let Some(tau) = self.tau {
             if !(tau.is_finite() && tau > 0.0) {
                 return Err(format!("--tau must be a positive number, got {tau}"));
@@ -79,38 +81,52 @@ impl SchemeArgs {
         if self.cycles == Some(0) {
             return Err("--cycles must be at least 1".into());
         }
+        let file_scheme = file.map(|f| match f.name.as_str() {
+            "fed" => Scheme::Fed,
+            "implicit" => Scheme::Implicit,
+            _ => Scheme::Explicit,
+        });
+        let scheme = match self.scheme {
+            Some(SchemeArg::Explicit) => Scheme::Explicit,
+            Some(SchemeArg::Fed) => Scheme::Fed,
+            Some(SchemeArg::Implicit) => Scheme::Implicit,
+            None => file_scheme.unwrap_or(Scheme::Explicit),
+        };
+        let file = file.filter(|_| file_scheme == Some(scheme));
+        let solver = match self.solver {
+            Some(SolverArg::FixedPoint) => Solver::FixedPoint,
+            Some(SolverArg::Multigrid) => Solver::Multigrid,
+            Some(SolverArg::Cg) => Solver::Cg,
+            None => match file.and_then(|f| f.solver.as_deref()) {
+                Some("fixed_point") => Solver::FixedPoint,
+                Some("multigrid") => Solver::Multigrid,
+                _ => Solver::Cg,
+            },
+        };
         Ok(Settings {
-            scheme: match self.scheme {
-                None | Some(SchemeArg::Explicit) => Scheme::Explicit,
-                Some(SchemeArg::Fed) => Scheme::Fed,
-                Some(SchemeArg::Implicit) => Scheme::Implicit,
-            },
-            grid: self.grid,
-            tau: self.tau,
-            t_end: self.t_end,
-            cycles: self.cycles,
-            solver: match self.solver {
-                Some(SolverArg::FixedPoint) => Solver::FixedPoint,
-                Some(SolverArg::Multigrid) => Solver::Multigrid,
-                None | Some(SolverArg::Cg) => Solver::Cg,
-            },
+            scheme,
+            grid: self.grid.or(file.and_then(|f| f.grid)),
+            tau: self.tau.or(file.and_then(|f| f.tau)),
+            t_end: self.t_end.or(file.and_then(|f| f.t_end)),
+            cycles: self.cycles.or(file.and_then(|f| f.cycles)),
+            solver,
             allow_unstable: self.allow_unstable,
-            span: None,
+            span: file.map(|f| f.span),
         })
     }
 }
 
 /// Reads, checks and recognises `file`; reports every diagnostic.
 fn prepare(session: &mut Session<'_>, file: &Path, args: &SchemeArgs) -> Option<(Problem, String)> {
-    let settings = match args.settings() {
+    let source = session.read(file)?;
+    let checked = session.check_source(file, &source, &Overrides::default(), false)?;
+    let settings = match args.settings(checked.spec.scheme.as_ref()) {
         Ok(s) => s,
         Err(message) => {
             let _ = writeln!(session.stderr, "error[E0705]: {message}");
             return None;
         }
     };
-    let source = session.read(file)?;
-    let checked = session.check_source(file, &source, &Overrides::default(), false)?;
     let title = checked
         .spec
         .title
