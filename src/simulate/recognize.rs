@@ -13,7 +13,7 @@
 //! `Phi(s) = sum_i (-1)^m (c_i / a) E_i(s)`: the continuous form of
 //! `u_t = -(D^m)^* Phi(D^m u)` (the adjoint of d/dx is -d/dx).
 
-use crate::check::{Expr, ExprPrinter, Op, Spec};
+use crate::check::{fmt_num, Expr, ExprPrinter, Op, Spec};
 use crate::diag::{Diagnostic, Span};
 use crate::symbolic::{Evaluator, ExprId, Graph, SymbolId};
 
@@ -325,8 +325,10 @@ pub fn recognise(spec: &Spec) -> Result<Diffusion, Vec<Diagnostic>> {
         return Err(vec![Diagnostic::error(
             "E0703",
             format!(
-                "the flux Phi(s) = {} has Phi(s)/s = {r:e} at s = {x:e}; the schemes need 0 <= Phi(s)/s",
-                graph.display(flux)
+                "the flux Phi(s) = {} has Phi(s)/s = {} at s = {}; the schemes need 0 <= Phi(s)/s",
+                graph.display(flux),
+                fmt_num(r),
+                fmt_num(x)
             ),
             equation.span,
         )
@@ -340,9 +342,9 @@ pub fn recognise(spec: &Spec) -> Result<Diffusion, Vec<Diagnostic>> {
         return Err(vec![Diagnostic::error(
             "E0703",
             format!(
-                "the flux Phi(s) = {} has sup Phi(s)/s = {:e}; the step bound needs a finite positive value",
+                "the flux Phi(s) = {} has sup Phi(s)/s = {}; the step bound needs a finite positive value",
                 graph.display(flux),
-                slope.sup
+                fmt_num(slope.sup)
             ),
             equation.span,
         )
