@@ -17,6 +17,7 @@ pub mod math;
 pub mod random;
 pub mod report;
 pub mod sample;
+pub mod simulate;
 pub mod spectrum;
 pub mod study;
 pub mod symbolic;

@@ -505,6 +505,7 @@ impl<'d> Checker<'d> {
         let dims = self.scope.coordinates.len();
         let settings = self.settings(file, overrides, linearity, dims, time.is_some());
 
+        let scheme = self.scheme(file, overrides);
         let (ansatz, diff, train, sampling) = settings?;
         if has_errors(self.diagnostics) {
             return None;
@@ -528,6 +529,36 @@ impl<'d> Checker<'d> {
             train,
             sampling,
             linearity,
+            scheme,
+        })
+    }
+
+    /// Resolves the `scheme` statement (read by `pdec simulate`); parameters
+    /// not written stay unset, for the simulation to default.
+    fn scheme(&mut self, file: &ast::File, overrides: &Overrides) -> Option<SchemeSetting> {
+        let stmt = unique(file, "scheme", self.diagnostics).and_then(setting_of)?;
+        let unset = |_: &str| f64::NAN;
+        let resolved =
+            self.resolver()
+                .setting(Group::Scheme, Some(stmt), "explicit", overrides, &unset)?;
+        let number = |key: &str| {
+            resolved.values.get(key).and_then(|v| match v {
+                settings::Value::Number(x) if !x.is_nan() => Some(*x),
+                _ => None,
+            })
+        };
+        let solver = resolved.values.get("solver").and_then(|v| match v {
+            settings::Value::Name(n) => Some(n.to_string()),
+            _ => None,
+        });
+        Some(SchemeSetting {
+            name: resolved.schema.name.to_string(),
+            grid: number("grid").map(|g| g as usize),
+            tau: number("tau"),
+            t_end: number("t_end"),
+            cycles: number("cycles").map(|c| c as usize),
+            solver,
+            span: stmt.span,
         })
     }
 
@@ -959,7 +990,10 @@ impl<'d> Checker<'d> {
 
 fn setting_of(s: &ast::Statement) -> Option<&ast::Setting> {
     match &s.kind {
-        StatementKind::Ansatz(x) | StatementKind::Diff(x) | StatementKind::Train(x) => Some(x),
+        StatementKind::Ansatz(x)
+        | StatementKind::Diff(x)
+        | StatementKind::Train(x)
+        | StatementKind::Scheme(x) => Some(x),
         _ => None,
     }
 }

@@ -214,6 +214,9 @@ impl fmt::Display for Summary<'_> {
         writeln!(f, "diff         {}", diff(&spec.diff))?;
         writeln!(f, "train        {}", trainer(&spec.train))?;
         write!(f, "sample       {}", sampling(spec))?;
+        if let Some(s) = &spec.scheme {
+            write!(f, "\nscheme       {}", scheme(s))?;
+        }
         Ok(())
     }
 }
@@ -275,8 +278,33 @@ impl fmt::Display for ProblemDump<'_> {
         writeln!(f, "ansatz {}", ansatz(&spec.ansatz))?;
         writeln!(f, "diff {}", diff(&spec.diff))?;
         writeln!(f, "train {}", trainer(&spec.train))?;
-        write!(f, "sample {}", sampling(spec))
+        write!(f, "sample {}", sampling(spec))?;
+        if let Some(s) = &spec.scheme {
+            write!(f, "\nscheme {}", scheme(s))?;
+        }
+        Ok(())
     }
+}
+
+/// `fed(grid = 256, cycles = 8)`: the parameters written in the file.
+pub fn scheme(s: &SchemeSetting) -> String {
+    let mut args = Vec::new();
+    if let Some(g) = s.grid {
+        args.push(format!("grid = {g}"));
+    }
+    if let Some(t) = s.tau {
+        args.push(format!("tau = {}", fmt_num(t)));
+    }
+    if let Some(t) = s.t_end {
+        args.push(format!("t_end = {}", fmt_num(t)));
+    }
+    if let Some(c) = s.cycles {
+        args.push(format!("cycles = {c}"));
+    }
+    if let Some(solver) = &s.solver {
+        args.push(format!("solver = {solver}"));
+    }
+    format!("{}({})", s.name, args.join(", "))
 }
 
 fn linearity_name(l: Linearity) -> &'static str {

@@ -19,6 +19,8 @@ pub enum Group {
     Diff,
     Train,
     Sampler,
+    /// `scheme` (read by `pdec simulate`).
+    Scheme,
 }
 
 impl Group {
@@ -29,6 +31,7 @@ impl Group {
             Group::Diff => "diff",
             Group::Train => "train",
             Group::Sampler => "sample",
+            Group::Scheme => "scheme",
         }
     }
 }
@@ -48,6 +51,10 @@ pub enum Kind {
     Order,
     /// An activation name.
     Activation,
+    /// Any finite number.
+    Finite,
+    /// A solver name (`fixed_point`, `cg`, `multigrid`).
+    Solver,
 }
 
 /// The largest count any setting accepts; larger values are surely typos.
@@ -58,6 +65,8 @@ pub const MAX_COUNT: f64 = 1e8;
 pub enum Value {
     Number(f64),
     Activation(Activation),
+    /// A name from a fixed list (the implicit scheme's solver).
+    Name(&'static str),
 }
 
 impl Value {
@@ -65,7 +74,7 @@ impl Value {
     pub fn number(self) -> f64 {
         match self {
             Value::Number(v) => v,
-            Value::Activation(_) => 0.0,
+            Value::Activation(_) | Value::Name(_) => 0.0,
         }
     }
 
@@ -73,7 +82,7 @@ impl Value {
     pub fn activation(self) -> Activation {
         match self {
             Value::Activation(a) => a,
-            Value::Number(_) => Activation::Tanh,
+            Value::Number(_) | Value::Name(_) => Activation::Tanh,
         }
     }
 }
@@ -121,6 +130,25 @@ const SAMPLE_COUNT: Param = Param {
     default: None,
     doc: "number of points (per coordinate for grid)",
 };
+
+/// The solvers of `scheme implicit(solver = ...)`.
+pub const SOLVERS: [&str; 3] = ["fixed_point", "cg", "multigrid"];
+
+const fn unset(key: &'static str, kind: Kind, doc: &'static str) -> Param {
+    Param {
+        key,
+        kind,
+        default: None,
+        doc,
+    }
+}
+
+const SCHEME_GRID: Param = unset("grid", Kind::Count, "grid values (default 256)");
+const SCHEME_T_END: Param = unset(
+    "t_end",
+    Kind::Finite,
+    "final time (default: the end of the time interval)",
+);
 
 /// Every setting pdec knows, in documentation order.
 pub const SCHEMAS: &[Schema] = &[
@@ -268,6 +296,52 @@ pub const SCHEMAS: &[Schema] = &[
         positional: 1,
         doc: "the first n points of a scrambled Sobol sequence",
     },
+    Schema {
+        group: Group::Scheme,
+        name: "explicit",
+        params: &[
+            SCHEME_GRID,
+            unset(
+                "tau",
+                Kind::Positive,
+                "time step (default: the stability bound tau_max)",
+            ),
+            SCHEME_T_END,
+        ],
+        positional: 0,
+        doc: "explicit steps u <- u - tau K^T Phi(K u) (pdec simulate)",
+    },
+    Schema {
+        group: Group::Scheme,
+        name: "fed",
+        params: &[
+            SCHEME_GRID,
+            unset("cycles", Kind::Count, "number of FED cycles (default 8)"),
+            SCHEME_T_END,
+        ],
+        positional: 0,
+        doc: "fast explicit diffusion: cycles of explicit steps with varying sizes (pdec simulate)",
+    },
+    Schema {
+        group: Group::Scheme,
+        name: "implicit",
+        params: &[
+            SCHEME_GRID,
+            unset(
+                "tau",
+                Kind::Positive,
+                "time step (default: (t_end - t_start)/100)",
+            ),
+            SCHEME_T_END,
+            unset(
+                "solver",
+                Kind::Solver,
+                "fixed_point, cg or multigrid (default cg)",
+            ),
+        ],
+        positional: 0,
+        doc: "semi-implicit steps (I + tau K^T G(u) K) u_new = u (pdec simulate)",
+    },
 ];
 
 /// Looks up a schema by group and name.
@@ -310,7 +384,7 @@ impl Overrides {
             Group::Ansatz => self.ansatz.as_deref(),
             Group::Diff => self.diff.as_deref(),
             Group::Train => self.train.as_deref(),
-            Group::Sampler => None,
+            Group::Sampler | Group::Scheme => None,
         }
     }
 
@@ -332,7 +406,7 @@ impl Overrides {
                 num("--lr", "lr", self.lr),
                 num("--iters", "iters", self.iters),
             ],
-            Group::Sampler => vec![],
+            Group::Sampler | Group::Scheme => vec![],
         };
         list.into_iter().flatten().collect()
     }
@@ -442,7 +516,7 @@ impl Resolver<'_> {
                     continue;
                 }
                 let raw = match &arg.value.kind {
-                    ExprKind::Name(n) if param.kind == Kind::Activation => {
+                    ExprKind::Name(n) if matches!(param.kind, Kind::Activation | Kind::Solver) => {
                         Some(RawValue::Name(n.clone()))
                     }
                     _ => {
@@ -534,6 +608,16 @@ impl Resolver<'_> {
             (Kind::Activation, RawValue::Number(v)) => {
                 format!("`activation` takes a name such as `tanh`, not the number {v}")
             }
+            (Kind::Solver, RawValue::Name(n)) => match SOLVERS.iter().find(|s| *s == n) {
+                Some(s) => return Some(Value::Name(s)),
+                None => format!(
+                    "unknown solver `{n}`; expected one of {}",
+                    SOLVERS.join(", ")
+                ),
+            },
+            (Kind::Solver, RawValue::Number(v)) => {
+                format!("`solver` takes a name such as `cg`, not the number {v}")
+            }
             (_, RawValue::Name(n)) => format!("`{}` takes a number, not the name `{n}`", param.key),
             (_, &RawValue::Number(v)) if !v.is_finite() => {
                 format!("`{}` must be a finite number, got {v}", param.key)
@@ -585,6 +669,7 @@ fn describe_group(group: Group) -> &'static str {
         Group::Diff => "diff mode",
         Group::Train => "trainer",
         Group::Sampler => "sampler",
+        Group::Scheme => "scheme",
     }
 }
 

@@ -38,6 +38,25 @@ pub struct Spec {
     pub sampling: Sampling,
     /// Whether every equation and condition is affine in the unknowns.
     pub linearity: Linearity,
+    /// The `scheme` statement, if any (read by `pdec simulate` only).
+    pub scheme: Option<SchemeSetting>,
+}
+
+/// `scheme explicit(grid = 256, tau = 1e-5, t_end = 0.1)`: what `pdec
+/// simulate` runs. Parameters not written are `None` (the simulation
+/// chooses: grid 256, tau = the stability bound, t_end = the end of the
+/// time interval, 8 FED cycles, the cg solver).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SchemeSetting {
+    /// `explicit`, `fed` or `implicit`.
+    pub name: String,
+    pub grid: Option<usize>,
+    pub tau: Option<f64>,
+    pub t_end: Option<f64>,
+    pub cycles: Option<usize>,
+    /// `fixed_point`, `cg` or `multigrid`.
+    pub solver: Option<String>,
+    pub span: Span,
 }
 
 impl Spec {

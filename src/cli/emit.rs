@@ -16,9 +16,11 @@ pub(super) fn run(args: EmitArgs, session: &mut Session) -> i32 {
         stage,
         overrides: o,
         diff,
+        scheme,
     } = args;
     let overrides = overrides(o, diff);
     match stage {
+        Stage::Network => super::simulate::emit_network(session, &file, &scheme),
         Stage::Ast => {
             let Some(source) = session.read(&file) else {
                 return EXIT_INPUT;

@@ -19,6 +19,7 @@ mod emit;
 mod output;
 mod progress;
 mod session;
+mod simulate;
 mod solve;
 mod spectrum;
 mod study;
@@ -75,6 +76,27 @@ enum Command {
         after_help = "Example:\n  pdec emit examples/wave.pde --stage ast\n  pdec emit examples/wave.pde --stage problem --features 200"
     )]
     Emit(EmitArgs),
+    /// Run an explicit, FED or semi-implicit finite-difference scheme for
+    /// u_t = -(D^m)^* Phi(D^m u), m = 1 or 2.
+    #[command(
+        after_help = "Example:\n  pdec simulate examples/simulate/heat.pde\n  pdec simulate examples/simulate/perona_malik.pde --scheme fed --cycles 8 --json"
+    )]
+    Simulate(SimulateArgs),
+}
+
+/// Arguments of `pdec simulate`.
+#[derive(Args, Debug)]
+struct SimulateArgs {
+    /// The .pde file.
+    file: PathBuf,
+    /// Print the report as one JSON object.
+    #[arg(long)]
+    json: bool,
+    /// Write solution.csv, norms.csv and plots into this directory.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    scheme: simulate::SchemeArgs,
 }
 
 /// Arguments of `pdec check`.
@@ -188,6 +210,9 @@ struct EmitArgs {
     overrides: OverrideArgs,
     #[command(flatten)]
     diff: DiffArgs,
+    /// Scheme settings for `--stage network`.
+    #[command(flatten)]
+    scheme: simulate::SchemeArgs,
 }
 
 /// `spectrum --rows`.
@@ -214,6 +239,8 @@ enum Stage {
     Clif,
     /// The machine code of every kernel, disassembled.
     Asm,
+    /// A finite-difference scheme as a network (with `--scheme`; see `simulate`).
+    Network,
 }
 
 /// Command-line overrides of the settings in the file.
@@ -384,6 +411,13 @@ pub fn run_with(
         Command::Spectrum(args) => spectrum::run(args, &mut session),
         Command::Study(args) => study::run(args, &raw, &mut session),
         Command::Emit(args) => emit::run(args, &mut session),
+        Command::Simulate(args) => simulate::run(
+            &mut session,
+            &args.file,
+            &args.scheme,
+            args.json,
+            args.out.as_ref(),
+        ),
     }
 }
 

@@ -23,7 +23,7 @@
 //! A third mode (Gaussian smoothing, Stein's identity) is another arm of
 //! [`Jets::derivative`]: a weighted sum of network values at random shifts.
 
-mod emit;
+pub mod emit;
 pub mod kernels;
 pub mod stencil;
 

@@ -5,6 +5,7 @@ use std::fmt::{self, Write};
 
 pub mod outputs;
 pub mod plot;
+pub mod simulate;
 pub mod spectrum;
 
 pub use outputs::SolveOutputs;

@@ -144,6 +144,48 @@ pub fn curve_svg(
     })
 }
 
+/// Several 1-D curves against the same `x` (sorted ascending), one color
+/// each, e.g. snapshots of a time-dependent solution.
+///
+/// # Errors
+/// If a series is not as long as `x`, or drawing fails.
+pub fn lines_svg(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    x: &[f64],
+    series: &[(&str, &[f64])],
+) -> Result<String, PlotError> {
+    for (name, ys) in series {
+        check_len("lines_svg", name, ys.len(), x.len())?;
+    }
+    let layers: Vec<Layer> = series
+        .iter()
+        .enumerate()
+        .map(|(i, (name, ys))| Layer::Line {
+            name: name.to_string(),
+            color: palette(i),
+            dashed: false,
+            segments: segments(
+                x.iter()
+                    .zip(ys.iter())
+                    .map(|(&x, &y)| Some((Scale::Linear.to_axis(x)?, Scale::Linear.to_axis(y)?))),
+            ),
+        })
+        .collect();
+    let x_axis = Axis::fit(Scale::Linear, layer_values(&layers, |p| p.0), false);
+    let y_axis = Axis::fit(Scale::Linear, layer_values(&layers, |p| p.1), true);
+    render_xy(&XyPlot {
+        title,
+        x_label,
+        y_label,
+        x: x_axis,
+        y: y_axis,
+        layers,
+        empty_note: "nothing to plot: no finite points",
+    })
+}
+
 /// A 2-D field on a tensor grid as a heat map with a color bar:
 /// `values[i * ny + j]` is drawn at `(xs[i], ys[j])`.
 ///

@@ -66,6 +66,8 @@ pub enum StatementKind {
     Diff(Setting),
     /// `train adam(lr = 1e-3)`
     Train(Setting),
+    /// `scheme fed(grid = 256, cycles = 8)`
+    Scheme(Setting),
 }
 
 impl StatementKind {
@@ -86,6 +88,7 @@ impl StatementKind {
             StatementKind::Sample(_) => "sample",
             StatementKind::Diff(_) => "diff",
             StatementKind::Train(_) => "train",
+            StatementKind::Scheme(_) => "scheme",
         }
     }
 }
