@@ -137,6 +137,19 @@ fn abs_of_the_unknown_trains_from_zero() {
     assert_below(&r, 1e-10);
 }
 
+/// Issue 15: sqrt(u) with Gauss-Newton from u = 0, where sqrt' is infinite:
+/// exit code 1 with the equation named, not a NaN report.
+#[test]
+fn an_infinite_derivative_stops_training_with_the_term_named() {
+    let file = format!("{}/tests/data/sqrt_at_zero.pde", env!("CARGO_MANIFEST_DIR"));
+    let (code, out, err) = common::pdec(&["solve", &file, "--quiet"]);
+    assert_eq!(code, 1, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(
+        err.contains("the derivative of equation") && err.contains("is not finite"),
+        "{err}"
+    );
+}
+
 /// Two-layer network, Adam, 5000 epochs (the example's budget): below 1e-2,
 /// and the loss decreases on average: the means of five consecutive
 /// windows of 1000 epochs decrease strictly. Also checks the --out files.

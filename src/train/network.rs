@@ -124,6 +124,13 @@ pub enum TrainError {
         iteration: usize,
         term: String,
     },
+    /// A derivative of a term with respect to the parameters is NaN or
+    /// infinite while its residual is finite (sqrt(z) or z^p with p < 1 at
+    /// z = 0, for instance).
+    NotDifferentiable {
+        iteration: usize,
+        term: String,
+    },
 }
 
 impl std::fmt::Display for TrainError {
@@ -133,6 +140,12 @@ impl std::fmt::Display for TrainError {
             TrainError::Diverged { iteration, term } => write!(
                 f,
                 "training diverged at iteration {iteration}: the residual of {term} is not finite"
+            ),
+            TrainError::NotDifferentiable { iteration, term } => write!(
+                f,
+                "training stopped at iteration {iteration}: the derivative of {term} with \
+                 respect to the parameters is not finite (a function such as sqrt(z) or z^p \
+                 with p < 1 is evaluated where z = 0, where its derivative is infinite)"
             ),
         }
     }
@@ -147,6 +160,20 @@ impl From<RunError> for TrainError {
 /// 0.5 ||r||^2
 pub fn loss(residual: &[f64]) -> f64 {
     0.5 * residual.iter().map(|r| r * r).sum::<f64>()
+}
+
+/// Names the first term whose Jacobian rows hold a NaN or an infinity.
+fn check_jacobian_finite(e: &Evaluation, p: usize, iteration: usize) -> Result<(), TrainError> {
+    for (name, range) in &e.blocks {
+        let rows = &e.jacobian[range.start * p..range.end * p];
+        if rows.iter().any(|v| !v.is_finite()) {
+            return Err(TrainError::NotDifferentiable {
+                iteration,
+                term: name.clone(),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn check_finite(e: &Evaluation, iteration: usize) -> Result<(), TrainError> {
@@ -180,6 +207,7 @@ pub fn levenberg_marquardt(
     let mut current_loss = loss(&current.residual);
     let mut lambda: f64 = 1e-3;
     for iteration in 1..=iters {
+        check_jacobian_finite(&current, p, iteration)?;
         let n = current.residual.len();
         let scale = lambda.sqrt();
         let augmented = Mat::from_fn(n + p, p, |i, j| {
@@ -277,6 +305,9 @@ pub fn adam(
         check_finite(&e, epoch)?;
         let mut terms = vec![0.0; e.blocks.len()];
         let total = mean_square_loss(&e, &mut gradient, &mut terms);
+        if gradient.iter().any(|g| !g.is_finite()) {
+            check_jacobian_finite(&e, p, epoch)?;
+        }
         history.push(HistoryRow { total, terms });
         on_epoch(epoch, total, theta);
         let (c1, c2) = (1.0 - beta1_pow(beta1, epoch), 1.0 - beta1_pow(beta2, epoch));
