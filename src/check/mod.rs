@@ -788,7 +788,7 @@ impl<'d> Checker<'d> {
             }
         }
         let default_trainer = match (&ansatz, linearity) {
-            (Some(Ansatz::Shallow { .. }), _) => "adam",
+            (Some(Ansatz::Shallow { .. } | Ansatz::Mlp { .. }), _) => "adam",
             (_, Linearity::Nonlinear) => "gauss_newton",
             _ => "lstsq",
         };
@@ -988,6 +988,12 @@ fn ansatz_from(s: &ResolvedSetting) -> Ansatz {
             activation,
             seed: s.seed("seed"),
         },
+        "mlp" => Ansatz::Mlp {
+            width: s.count("width"),
+            depth: s.count("depth"),
+            activation,
+            seed: s.seed("seed"),
+        },
         _ => Ansatz::Rfm {
             features: s.count("features"),
             activation,
@@ -1021,6 +1027,7 @@ fn trainer_from(s: &ResolvedSetting) -> Trainer {
         "adam" => Trainer::Adam {
             lr: s.number("lr"),
             epochs: s.count("epochs"),
+            schedule: s.values["schedule"].schedule(),
         },
         "lbfgs" => Trainer::Lbfgs {
             iters: s.count("iters"),

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use super::names::{Context, Resolver};
 use crate::diag::{Diagnostic, Span};
+use super::spec::Schedule;
 use crate::math::Activation;
 use crate::syntax::ast::{self, ExprKind};
 
@@ -48,6 +49,8 @@ pub enum Kind {
     Order,
     /// An activation name.
     Activation,
+    /// A learning-rate schedule name (`constant`, `linear`, `cosine`).
+    Schedule,
 }
 
 /// The largest count any setting accepts; larger values are surely typos.
@@ -58,6 +61,7 @@ pub const MAX_COUNT: f64 = 1e8;
 pub enum Value {
     Number(f64),
     Activation(Activation),
+    Schedule(Schedule),
 }
 
 impl Value {
@@ -65,7 +69,7 @@ impl Value {
     pub fn number(self) -> f64 {
         match self {
             Value::Number(v) => v,
-            Value::Activation(_) => 0.0,
+            Value::Activation(_) | Value::Schedule(_) => 0.0,
         }
     }
 
@@ -73,7 +77,15 @@ impl Value {
     pub fn activation(self) -> Activation {
         match self {
             Value::Activation(a) => a,
-            Value::Number(_) => Activation::Tanh,
+            Value::Number(_) | Value::Schedule(_) => Activation::Tanh,
+        }
+    }
+
+    /// The schedule (constant for any other value, which no schedule parameter holds).
+    pub fn schedule(self) -> Schedule {
+        match self {
+            Value::Schedule(s) => s,
+            Value::Number(_) | Value::Activation(_) => Schedule::Constant,
         }
     }
 }
@@ -153,6 +165,18 @@ pub const SCHEMAS: &[Schema] = &[
         doc: "two-layer network: all weights are trained",
     },
     Schema {
+        group: Group::Ansatz,
+        name: "mlp",
+        params: &[
+            p("width", Kind::Count, 32.0, "neurons per hidden layer"),
+            p("depth", Kind::Count, 3.0, "number of hidden layers"),
+            ACTIVATION,
+            p("seed", Kind::Seed, 0.0, "seed of the initialization"),
+        ],
+        positional: 0,
+        doc: "deep network (shared hidden layers, one output per unknown): all weights are trained",
+    },
+    Schema {
         group: Group::Diff,
         name: "ad",
         params: &[],
@@ -228,6 +252,12 @@ pub const SCHEMAS: &[Schema] = &[
         params: &[
             p("lr", Kind::Positive, 1e-3, "learning rate"),
             p("epochs", Kind::Count, 5000.0, "number of full-batch steps"),
+            Param {
+                key: "schedule",
+                kind: Kind::Schedule,
+                default: Some(Value::Schedule(Schedule::Constant)),
+                doc: "learning-rate schedule: constant, linear or cosine",
+            },
         ],
         positional: 0,
         doc: "full-batch Adam",
@@ -290,6 +320,7 @@ pub struct Overrides {
     pub ansatz: Option<String>,
     pub features: Option<f64>,
     pub width: Option<f64>,
+    pub depth: Option<f64>,
     pub activation: Option<String>,
     pub seed: Option<f64>,
     pub diff: Option<String>,
@@ -321,6 +352,7 @@ impl Overrides {
             Group::Ansatz => vec![
                 num("--features", "features", self.features),
                 num("--width", "width", self.width),
+                num("--depth", "depth", self.depth),
                 self.activation
                     .clone()
                     .map(|a| ("--activation", "activation", RawValue::Name(a))),
@@ -442,7 +474,9 @@ impl Resolver<'_> {
                     continue;
                 }
                 let raw = match &arg.value.kind {
-                    ExprKind::Name(n) if param.kind == Kind::Activation => {
+                    ExprKind::Name(n)
+                        if matches!(param.kind, Kind::Activation | Kind::Schedule) =>
+                    {
                         Some(RawValue::Name(n.clone()))
                     }
                     _ => {
@@ -531,6 +565,19 @@ impl Resolver<'_> {
                     )
                 }
             },
+            (Kind::Schedule, RawValue::Name(n)) => match Schedule::from_name(n) {
+                Some(s) => return Some(Value::Schedule(s)),
+                None => {
+                    let names: Vec<&str> = Schedule::ALL.iter().map(|s| s.name()).collect();
+                    format!(
+                        "unknown schedule `{n}`; expected one of {}",
+                        names.join(", ")
+                    )
+                }
+            },
+            (Kind::Schedule, RawValue::Number(v)) => {
+                format!("`schedule` takes a name such as `cosine`, not the number {v}")
+            }
             (Kind::Activation, RawValue::Number(v)) => {
                 format!("`activation` takes a name such as `tanh`, not the number {v}")
             }
