@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 
 use super::names::{Context, Resolver};
-use crate::diag::{Diagnostic, Span};
 use super::spec::Schedule;
+use crate::diag::{Diagnostic, Span};
 use crate::math::Activation;
 use crate::syntax::ast::{self, ExprKind};
 

@@ -127,16 +127,16 @@ pub struct MlpPlan {
 /// lower orders, or the collapsed (value, gradient, Laplacian) jet.
 /// Returns the components and, for the collapsed jet, the coordinates P of
 /// the Laplacian.
-fn residual_components(g: &mut Graph, r: &JetResidual, dims: usize) -> Result<Vec<JetComponent>, LowerError> {
+fn residual_components(
+    g: &mut Graph,
+    r: &JetResidual,
+    dims: usize,
+) -> Result<Vec<JetComponent>, LowerError> {
     let needed: Vec<&Vec<u8>> = r.jets.iter().map(|(_, alpha, _)| alpha).collect();
     let order = |alpha: &[u8]| alpha.iter().map(|&n| u32::from(n)).sum::<u32>();
     // Collapse candidate: order <= 2, second derivatives pure, at least two.
     let pure_second: Vec<usize> = (0..dims)
-        .filter(|&j| {
-            needed
-                .iter()
-                .any(|a| order(a) == 2 && a[j] == 2)
-        })
+        .filter(|&j| needed.iter().any(|a| order(a) == 2 && a[j] == 2))
         .collect();
     let only_pure = needed
         .iter()
@@ -144,8 +144,8 @@ fn residual_components(g: &mut Graph, r: &JetResidual, dims: usize) -> Result<Ve
     if pure_second.len() >= 2 && only_pure && collapses(g, r, &pure_second)? {
         let mut components = vec![JetComponent::Partial(vec![0; dims])];
         for j in 0..dims {
-            let used = pure_second.contains(&j)
-                || needed.iter().any(|a| order(a) == 1 && a[j] == 1);
+            let used =
+                pure_second.contains(&j) || needed.iter().any(|a| order(a) == 1 && a[j] == 1);
             if used {
                 let mut e = vec![0; dims];
                 e[j] = 1;
@@ -232,8 +232,9 @@ pub fn rule_exprs(
     let mut coordinates = Vec::with_capacity(dims);
     for (j, name) in coordinate_names.iter().enumerate() {
         coordinates.push(
-            g.coordinate(j, name)
-                .map_err(|e| LowerError::Unsupported(format!("internal: coordinate {name}: {e}")))?,
+            g.coordinate(j, name).map_err(|e| {
+                LowerError::Unsupported(format!("internal: coordinate {name}: {e}"))
+            })?,
         );
     }
     g.set_field_name(0, "a");
@@ -244,7 +245,9 @@ pub fn rule_exprs(
         input.push(fresh_parameter(&mut g, &c.name("a", coordinate_names))?);
     }
     // Temporary symbols for the pure second derivatives under a Laplacian.
-    let laplacian = components.iter().position(|c| matches!(c, JetComponent::Laplacian(_)));
+    let laplacian = components
+        .iter()
+        .position(|c| matches!(c, JetComponent::Laplacian(_)));
     let mut second: Vec<(usize, SymbolId)> = Vec::new();
     if let Some(JetComponent::Laplacian(p)) = laplacian.map(|l| &components[l]) {
         for &j in p {
@@ -270,8 +273,8 @@ pub fn rule_exprs(
     }
     // Fields d^beta a -> jet symbols.
     let substituted = g.substitute_fields(&raw, &mut |g: &mut Graph,
-                                                    _field,
-                                                    derivative|
+                                                       _field,
+                                                       derivative|
      -> Result<ExprId, LowerError> {
         let partial = JetComponent::Partial(derivative.to_vec());
         if let Some(c) = components.iter().position(|c| *c == partial) {
@@ -302,7 +305,8 @@ pub fn rule_exprs(
                 let cc = g.diff(c, h2)?;
                 if g.number(cc) != Some(0.0) {
                     return Err(LowerError::Unsupported(
-                        "internal: the Laplacian rule is not linear in the second derivatives".into(),
+                        "internal: the Laplacian rule is not linear in the second derivatives"
+                            .into(),
                     ));
                 }
             }
@@ -319,9 +323,9 @@ pub fn rule_exprs(
         let lap = g.symbol(input[l]);
         terms.push(g.mul(c, lap));
         let collapsed = g.add_all(&terms);
-        let leftover = super::emit::reachable(&g, &[collapsed]).into_iter().any(
-            |id| matches!(g.node(id), Node::Symbol(s) if second.iter().any(|(_, h)| h == s)),
-        );
+        let leftover = super::emit::reachable(&g, &[collapsed])
+            .into_iter()
+            .any(|id| matches!(g.node(id), Node::Symbol(s) if second.iter().any(|(_, h)| h == s)));
         if leftover {
             return Err(LowerError::Unsupported(
                 "internal: the collapsed Laplacian rule still has second derivatives".into(),
@@ -380,7 +384,10 @@ fn rule_kernels(
         .iter()
         .map(|c| c.name("z", coordinate_names))
         .collect();
-    let _ = writeln!(sym, "layer jet rule {rule} (z = {activation}(a), per neuron):");
+    let _ = writeln!(
+        sym,
+        "layer jet rule {rule} (z = {activation}(a), per neuron):"
+    );
     for (name, &e) in names.iter().zip(&exprs.forward) {
         let _ = writeln!(sym, "  {name} = {}", g.display(e));
     }
@@ -476,7 +483,9 @@ fn residual_kernel(
     // Which output jet each jet symbol reads; under a collapsed Laplacian
     // the first d_jj reads lap u and the others are 0 (r depends on their
     // sum only, see `collapses`).
-    let laplacian = components.iter().position(|c| matches!(c, JetComponent::Laplacian(_)));
+    let laplacian = components
+        .iter()
+        .position(|c| matches!(c, JetComponent::Laplacian(_)));
     let mut reads: Vec<(SymbolId, Option<usize>, u32)> = Vec::new();
     let mut seen_second: Vec<u32> = Vec::new();
     for (m, alpha, symbol) in &r.jets {
@@ -505,7 +514,11 @@ fn residual_kernel(
         }
     }
     g.check_size()?;
-    let _ = writeln!(sym, "{} (deep network residual, weight {}):", r.name, r.weight);
+    let _ = writeln!(
+        sym,
+        "{} (deep network residual, weight {}):",
+        r.name, r.weight
+    );
     let _ = writeln!(sym, "  residual = {}", g.display(r.expr));
     let _ = writeln!(
         sym,
@@ -582,9 +595,7 @@ fn residual_kernel(
         });
     }
     Ok(LoweredKernel {
-        role: KernelRole::MlpResidual {
-            residual: r.index,
-        },
+        role: KernelRole::MlpResidual { residual: r.index },
         name,
         kernel: emitter.builder.finish(),
     })
@@ -629,7 +640,15 @@ pub fn lower_mlp(
     for r in residuals {
         let components = residual_components(g, r, dims)?;
         let rule = rule_of(components.clone(), kernels, sym)?;
-        let k = residual_kernel(g, r, coordinates, coordinate_names, &components, unknowns, sym)?;
+        let k = residual_kernel(
+            g,
+            r,
+            coordinates,
+            coordinate_names,
+            &components,
+            unknowns,
+            sym,
+        )?;
         let _ = writeln!(sym, "  jet rule {rule}");
         kernels.push(k);
         planned.push(MlpResidual {

@@ -99,12 +99,19 @@ pub fn adam_snapshots(
             } => (schedule, epochs),
             _ => (crate::check::Schedule::Constant, last),
         };
-        network::adam_scheduled(problem, &mut theta, lr, schedule, last, |epoch, _, current| {
-            // `current` holds the parameters after epoch - 1 updates.
-            if epoch > 1 && epochs.contains(&(epoch - 1)) {
-                snapshots.push((epoch - 1, current.to_vec()));
-            }
-        })?;
+        network::adam_scheduled(
+            problem,
+            &mut theta,
+            lr,
+            schedule,
+            last,
+            |epoch, _, current| {
+                // `current` holds the parameters after epoch - 1 updates.
+                if epoch > 1 && epochs.contains(&(epoch - 1)) {
+                    snapshots.push((epoch - 1, current.to_vec()));
+                }
+            },
+        )?;
         snapshots.push((last, theta));
     }
     Ok(snapshots)

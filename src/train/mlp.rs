@@ -61,11 +61,8 @@ fn dense(
     out: &mut [f64],
 ) {
     let columns = points * components;
-    let w = MatRef::from_row_major_slice(
-        &theta[block.weights..block.biases],
-        block.rows,
-        block.cols,
-    );
+    let w =
+        MatRef::from_row_major_slice(&theta[block.weights..block.biases], block.rows, block.cols);
     let x = MatRef::from_column_major_slice(input, block.cols, columns);
     let y = MatMut::from_column_major_slice_mut(out, block.rows, columns);
     matmul(y, Accum::Replace, w, x, 1.0, parallelism());
@@ -85,7 +82,8 @@ fn input_jet(rule: &JetRule, points: &PointSet, dims: usize) -> Vec<f64> {
     for i in 0..points.len() {
         for (ci, component) in rule.components.iter().enumerate() {
             for j in 0..dims {
-                z[(i * c + ci) * dims + j] = component.of_coordinate(j, points.coords[i * dims + j]);
+                z[(i * c + ci) * dims + j] =
+                    component.of_coordinate(j, points.coords[i * dims + j]);
             }
         }
     }
@@ -123,7 +121,14 @@ pub fn forward(
     }
     let m = layout.unknowns;
     let mut u = vec![0.0; m * n * c];
-    dense(theta, layout.layer(plan.depth), &z[plan.depth], n, c, &mut u);
+    dense(
+        theta,
+        layout.layer(plan.depth),
+        &z[plan.depth],
+        n,
+        c,
+        &mut u,
+    );
     let (mut residual, mut seed) = (Vec::new(), Vec::new());
     if let Some(kernel) = residual_kernel {
         residual = vec![0.0; n];

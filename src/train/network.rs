@@ -263,7 +263,14 @@ pub fn adam(
     epochs: usize,
     on_epoch: impl FnMut(usize, f64, &[f64]),
 ) -> Result<Vec<HistoryRow>, TrainError> {
-    adam_scheduled(problem, theta, lr, (Schedule::Constant, epochs), epochs, on_epoch)
+    adam_scheduled(
+        problem,
+        theta,
+        lr,
+        (Schedule::Constant, epochs),
+        epochs,
+        on_epoch,
+    )
 }
 
 /// [`adam`] with the learning rate of epoch e set by
@@ -397,8 +404,13 @@ pub fn lbfgs(
         &settings,
         |trained: &[f64], gradient: &mut [f64]| -> Result<f64, RunError> {
             full[first..].copy_from_slice(trained);
-            let loss =
-                loss_and_gradient(problem, &full, &mut start, gradient, &mut latest.borrow_mut())?;
+            let loss = loss_and_gradient(
+                problem,
+                &full,
+                &mut start,
+                gradient,
+                &mut latest.borrow_mut(),
+            )?;
             Ok(if loss.is_finite() {
                 loss
             } else {
