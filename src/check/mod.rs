@@ -824,6 +824,36 @@ impl<'d> Checker<'d> {
                         "use `train adam` or `train lbfgs` with `ansatz shallow`, or `ansatz rfm`",
                     );
                 }
+                (Ansatz::Mlp { .. }, Trainer::Lstsq { .. }) => {
+                    self.combination_error(
+                        format!(
+                            "`train lstsq`{} fits only output weights; it cannot train an `mlp` network",
+                            flag_note()
+                        ),
+                        train_span,
+                        "use `train adam`, `train lbfgs` or `train gauss_newton` with `ansatz mlp`",
+                    );
+                }
+                (
+                    Ansatz::Mlp {
+                        width,
+                        depth,
+                        ..
+                    },
+                    Trainer::GaussNewton { .. },
+                ) => {
+                    let parameters = mlp_parameters(*width, *depth, dims, file_unknowns(file));
+                    if parameters > MLP_GAUSS_NEWTON_MAX_PARAMETERS {
+                        self.combination_error(
+                            format!(
+                                "`train gauss_newton`{} on this `mlp` would factor a Jacobian with {parameters} columns; it trains networks of at most {MLP_GAUSS_NEWTON_MAX_PARAMETERS} parameters",
+                                flag_note()
+                            ),
+                            train_span,
+                            "reduce `width` or `depth`, or use `train lbfgs` or `train adam`",
+                        );
+                    }
+                }
                 (_, Trainer::Lstsq { .. }) if linearity == Linearity::Nonlinear => {
                     self.combination_error(
                         format!(
@@ -955,6 +985,26 @@ impl<'d> Checker<'d> {
         })
         .filter(|_| ok)
     }
+}
+
+/// The most trained parameters `train gauss_newton` accepts for an `mlp`:
+/// each Levenberg-Marquardt step factors an (n + p) x p matrix, O(n p^2).
+pub const MLP_GAUSS_NEWTON_MAX_PARAMETERS: usize = 2500;
+
+/// The number of parameters of an mlp: d K + K + (depth - 1)(K^2 + K) + M K + M.
+pub fn mlp_parameters(width: usize, depth: usize, dims: usize, unknowns: usize) -> usize {
+    let k = width;
+    dims * k + k + depth.saturating_sub(1) * (k * k + k) + unknowns * k + unknowns
+}
+
+fn file_unknowns(file: &ast::File) -> usize {
+    file.statements
+        .iter()
+        .map(|s| match &s.kind {
+            StatementKind::Unknown(names) => names.len(),
+            _ => 0,
+        })
+        .sum()
 }
 
 fn setting_of(s: &ast::Statement) -> Option<&ast::Setting> {
