@@ -819,7 +819,7 @@ impl<'d> Checker<'d> {
             }
         }
         let default_trainer = match (&ansatz, linearity) {
-            (Some(Ansatz::Shallow { .. }), _) => "adam",
+            (Some(Ansatz::Shallow { .. } | Ansatz::Mlp { .. }), _) => "adam",
             (_, Linearity::Nonlinear) => "gauss_newton",
             _ => "lstsq",
         };
@@ -854,6 +854,36 @@ impl<'d> Checker<'d> {
                         train_span,
                         "use `train adam` or `train lbfgs` with `ansatz shallow`, or `ansatz rfm`",
                     );
+                }
+                (Ansatz::Mlp { .. }, Trainer::Lstsq { .. }) => {
+                    self.combination_error(
+                        format!(
+                            "`train lstsq`{} fits only output weights; it cannot train an `mlp` network",
+                            flag_note()
+                        ),
+                        train_span,
+                        "use `train adam`, `train lbfgs` or `train gauss_newton` with `ansatz mlp`",
+                    );
+                }
+                (
+                    Ansatz::Mlp {
+                        width,
+                        depth,
+                        ..
+                    },
+                    Trainer::GaussNewton { .. },
+                ) => {
+                    let parameters = mlp_parameters(*width, *depth, dims, file_unknowns(file));
+                    if parameters > MLP_GAUSS_NEWTON_MAX_PARAMETERS {
+                        self.combination_error(
+                            format!(
+                                "`train gauss_newton`{} on this `mlp` would factor a Jacobian with {parameters} columns; it trains networks of at most {MLP_GAUSS_NEWTON_MAX_PARAMETERS} parameters",
+                                flag_note()
+                            ),
+                            train_span,
+                            "reduce `width` or `depth`, or use `train lbfgs` or `train adam`",
+                        );
+                    }
                 }
                 (_, Trainer::Lstsq { .. }) if linearity == Linearity::Nonlinear => {
                     self.combination_error(
@@ -988,6 +1018,26 @@ impl<'d> Checker<'d> {
     }
 }
 
+/// The most trained parameters `train gauss_newton` accepts for an `mlp`:
+/// each Levenberg-Marquardt step factors an (n + p) x p matrix, O(n p^2).
+pub const MLP_GAUSS_NEWTON_MAX_PARAMETERS: usize = 2500;
+
+/// The number of parameters of an mlp: d K + K + (depth - 1)(K^2 + K) + M K + M.
+pub fn mlp_parameters(width: usize, depth: usize, dims: usize, unknowns: usize) -> usize {
+    let k = width;
+    dims * k + k + depth.saturating_sub(1) * (k * k + k) + unknowns * k + unknowns
+}
+
+fn file_unknowns(file: &ast::File) -> usize {
+    file.statements
+        .iter()
+        .map(|s| match &s.kind {
+            StatementKind::Unknown(names) => names.len(),
+            _ => 0,
+        })
+        .sum()
+}
+
 fn setting_of(s: &ast::Statement) -> Option<&ast::Setting> {
     match &s.kind {
         StatementKind::Ansatz(x)
@@ -1019,6 +1069,12 @@ fn ansatz_from(s: &ResolvedSetting) -> Ansatz {
     match s.schema.name {
         "shallow" => Ansatz::Shallow {
             width: s.count("width"),
+            activation,
+            seed: s.seed("seed"),
+        },
+        "mlp" => Ansatz::Mlp {
+            width: s.count("width"),
+            depth: s.count("depth"),
             activation,
             seed: s.seed("seed"),
         },
@@ -1055,6 +1111,7 @@ fn trainer_from(s: &ResolvedSetting) -> Trainer {
         "adam" => Trainer::Adam {
             lr: s.number("lr"),
             epochs: s.count("epochs"),
+            schedule: s.values["schedule"].schedule(),
         },
         "lbfgs" => Trainer::Lbfgs {
             iters: s.count("iters"),

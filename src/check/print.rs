@@ -347,6 +347,14 @@ pub fn ansatz(a: &Ansatz) -> String {
             activation,
             seed,
         } => format!("shallow(width = {width}, activation = {activation}, seed = {seed})"),
+        Ansatz::Mlp {
+            width,
+            depth,
+            activation,
+            seed,
+        } => format!(
+            "mlp(width = {width}, depth = {depth}, activation = {activation}, seed = {seed})"
+        ),
     }
 }
 
@@ -373,9 +381,20 @@ pub fn trainer(t: &Trainer) -> String {
         Trainer::GaussNewton { iters, tol } => {
             format!("gauss_newton(iters = {iters}, tol = {})", fmt_num(*tol))
         }
-        Trainer::Adam { lr, epochs } => {
-            format!("adam(lr = {}, epochs = {epochs})", fmt_num(*lr))
-        }
+        Trainer::Adam {
+            lr,
+            epochs,
+            schedule: Schedule::Constant,
+        } => format!("adam(lr = {}, epochs = {epochs})", fmt_num(*lr)),
+        Trainer::Adam {
+            lr,
+            epochs,
+            schedule,
+        } => format!(
+            "adam(lr = {}, epochs = {epochs}, schedule = {})",
+            fmt_num(*lr),
+            schedule.name()
+        ),
         Trainer::Lbfgs { iters, memory } => format!("lbfgs(iters = {iters}, memory = {memory})"),
     }
 }

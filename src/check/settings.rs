@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 
 use super::names::{Context, Resolver};
+use super::spec::Schedule;
 use crate::diag::{Diagnostic, Span};
 use crate::math::Activation;
 use crate::syntax::ast::{self, ExprKind};
@@ -55,6 +56,8 @@ pub enum Kind {
     Finite,
     /// A solver name (`fixed_point`, `cg`, `multigrid`).
     Solver,
+    /// A learning-rate schedule name (`constant`, `linear`, `cosine`).
+    Schedule,
 }
 
 /// The largest count any setting accepts; larger values are surely typos.
@@ -67,6 +70,7 @@ pub enum Value {
     Activation(Activation),
     /// A name from a fixed list (the implicit scheme's solver).
     Name(&'static str),
+    Schedule(Schedule),
 }
 
 impl Value {
@@ -74,7 +78,7 @@ impl Value {
     pub fn number(self) -> f64 {
         match self {
             Value::Number(v) => v,
-            Value::Activation(_) | Value::Name(_) => 0.0,
+            Value::Activation(_) | Value::Name(_) | Value::Schedule(_) => 0.0,
         }
     }
 
@@ -82,7 +86,15 @@ impl Value {
     pub fn activation(self) -> Activation {
         match self {
             Value::Activation(a) => a,
-            Value::Number(_) | Value::Name(_) => Activation::Tanh,
+            Value::Number(_) | Value::Name(_) | Value::Schedule(_) => Activation::Tanh,
+        }
+    }
+
+    /// The schedule (constant for any other value, which no schedule parameter holds).
+    pub fn schedule(self) -> Schedule {
+        match self {
+            Value::Schedule(s) => s,
+            Value::Number(_) | Value::Activation(_) | Value::Name(_) => Schedule::Constant,
         }
     }
 }
@@ -181,6 +193,18 @@ pub const SCHEMAS: &[Schema] = &[
         doc: "two-layer network: all weights are trained",
     },
     Schema {
+        group: Group::Ansatz,
+        name: "mlp",
+        params: &[
+            p("width", Kind::Count, 32.0, "neurons per hidden layer"),
+            p("depth", Kind::Count, 3.0, "number of hidden layers"),
+            ACTIVATION,
+            p("seed", Kind::Seed, 0.0, "seed of the initialization"),
+        ],
+        positional: 0,
+        doc: "deep network (shared hidden layers, one output per unknown): all weights are trained",
+    },
+    Schema {
         group: Group::Diff,
         name: "ad",
         params: &[],
@@ -256,6 +280,12 @@ pub const SCHEMAS: &[Schema] = &[
         params: &[
             p("lr", Kind::Positive, 1e-3, "learning rate"),
             p("epochs", Kind::Count, 5000.0, "number of full-batch steps"),
+            Param {
+                key: "schedule",
+                kind: Kind::Schedule,
+                default: Some(Value::Schedule(Schedule::Constant)),
+                doc: "learning-rate schedule: constant, linear or cosine",
+            },
         ],
         positional: 0,
         doc: "full-batch Adam",
@@ -364,6 +394,7 @@ pub struct Overrides {
     pub ansatz: Option<String>,
     pub features: Option<f64>,
     pub width: Option<f64>,
+    pub depth: Option<f64>,
     pub activation: Option<String>,
     pub seed: Option<f64>,
     pub diff: Option<String>,
@@ -395,6 +426,7 @@ impl Overrides {
             Group::Ansatz => vec![
                 num("--features", "features", self.features),
                 num("--width", "width", self.width),
+                num("--depth", "depth", self.depth),
                 self.activation
                     .clone()
                     .map(|a| ("--activation", "activation", RawValue::Name(a))),
@@ -516,7 +548,9 @@ impl Resolver<'_> {
                     continue;
                 }
                 let raw = match &arg.value.kind {
-                    ExprKind::Name(n) if matches!(param.kind, Kind::Activation | Kind::Solver) => {
+                    ExprKind::Name(n)
+                        if matches!(param.kind, Kind::Activation | Kind::Solver | Kind::Schedule) =>
+                    {
                         Some(RawValue::Name(n.clone()))
                     }
                     _ => {
@@ -605,6 +639,19 @@ impl Resolver<'_> {
                     )
                 }
             },
+            (Kind::Schedule, RawValue::Name(n)) => match Schedule::from_name(n) {
+                Some(s) => return Some(Value::Schedule(s)),
+                None => {
+                    let names: Vec<&str> = Schedule::ALL.iter().map(|s| s.name()).collect();
+                    format!(
+                        "unknown schedule `{n}`; expected one of {}",
+                        names.join(", ")
+                    )
+                }
+            },
+            (Kind::Schedule, RawValue::Number(v)) => {
+                format!("`schedule` takes a name such as `cosine`, not the number {v}")
+            }
             (Kind::Activation, RawValue::Number(v)) => {
                 format!("`activation` takes a name such as `tanh`, not the number {v}")
             }

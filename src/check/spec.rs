@@ -319,14 +319,26 @@ pub enum Ansatz {
         activation: Activation,
         seed: u64,
     },
+    /// Deep network: `depth` hidden layers of `width` neurons,
+    /// z_l = act(W_l z_{l-1} + b_l) with z_0 = x, and a linear output layer
+    /// u = W_out z_depth + b_out with one output per unknown. The unknowns
+    /// share the hidden layers. Glorot-normal weights
+    /// (W ~ N(0, 2 / (fan_in + fan_out))) drawn by `seed`, zero biases.
+    Mlp {
+        width: usize,
+        depth: usize,
+        activation: Activation,
+        seed: u64,
+    },
 }
 
 impl Ansatz {
-    /// `rfm` or `shallow`.
+    /// `rfm`, `shallow` or `mlp`.
     pub fn name(&self) -> &'static str {
         match self {
             Ansatz::Rfm { .. } => "rfm",
             Ansatz::Shallow { .. } => "shallow",
+            Ansatz::Mlp { .. } => "mlp",
         }
     }
 }
@@ -367,8 +379,12 @@ pub enum Trainer {
     Lstsq { cutoff: f64 },
     /// Levenberg-Marquardt on the residual vector.
     GaussNewton { iters: usize, tol: f64 },
-    /// Full-batch Adam.
-    Adam { lr: f64, epochs: usize },
+    /// Full-batch Adam with a learning-rate schedule.
+    Adam {
+        lr: f64,
+        epochs: usize,
+        schedule: Schedule,
+    },
     /// L-BFGS with a Wolfe line search.
     Lbfgs { iters: usize, memory: usize },
 }
@@ -381,6 +397,46 @@ impl Trainer {
             Trainer::GaussNewton { .. } => "gauss_newton",
             Trainer::Adam { .. } => "adam",
             Trainer::Lbfgs { .. } => "lbfgs",
+        }
+    }
+}
+
+/// How Adam's learning rate changes over the epochs (epoch e of E, from 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Schedule {
+    /// lr_e = lr
+    Constant,
+    /// lr_e = lr (1 - (e - 1) / E)
+    Linear,
+    /// lr_e = lr (1 + cos(pi (e - 1) / E)) / 2
+    Cosine,
+}
+
+impl Schedule {
+    /// Every schedule, in documentation order.
+    pub const ALL: [Schedule; 3] = [Schedule::Constant, Schedule::Linear, Schedule::Cosine];
+
+    /// The name as written in files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Schedule::Constant => "constant",
+            Schedule::Linear => "linear",
+            Schedule::Cosine => "cosine",
+        }
+    }
+
+    /// The schedule called `name`.
+    pub fn from_name(name: &str) -> Option<Schedule> {
+        Schedule::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    /// The learning rate of epoch `epoch` (1-based) of `epochs`.
+    pub fn rate(self, lr: f64, epoch: usize, epochs: usize) -> f64 {
+        let progress = (epoch.saturating_sub(1)) as f64 / epochs.max(1) as f64;
+        match self {
+            Schedule::Constant => lr,
+            Schedule::Linear => lr * (1.0 - progress),
+            Schedule::Cosine => lr * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos()),
         }
     }
 }

@@ -167,7 +167,7 @@ struct SpectrumArgs {
 struct StudyArgs {
     /// The .pde file (not needed with --collect).
     file: Option<PathBuf>,
-    /// A setting and its values, NAME=V1,V2,... (features, width, activation, h, order, lr, epochs, iters); repeatable.
+    /// A setting and its values, NAME=V1,V2,... (features, width, depth, activation, h, order, lr, epochs, iters); repeatable.
     #[arg(long = "vary", value_name = "NAME=V1,V2")]
     vary: Vec<String>,
     /// Derivative modes, comma-separated.
@@ -247,15 +247,18 @@ enum Stage {
 #[derive(Args, Debug, Default, Clone)]
 #[command(next_help_heading = "Overrides of the file's settings")]
 struct OverrideArgs {
-    /// Ansatz: rfm | shallow.
+    /// Ansatz: rfm | shallow | mlp.
     #[arg(long)]
     ansatz: Option<String>,
     /// Number of random features (rfm).
     #[arg(long, allow_negative_numbers = true)]
     features: Option<f64>,
-    /// Hidden width (shallow).
+    /// Hidden width (shallow, mlp).
     #[arg(long, allow_negative_numbers = true)]
     width: Option<f64>,
+    /// Number of hidden layers (mlp).
+    #[arg(long, allow_negative_numbers = true)]
+    depth: Option<f64>,
     /// Activation: tanh | sin | cos | sigmoid | gauss | softplus.
     #[arg(long)]
     activation: Option<String>,
@@ -328,6 +331,7 @@ fn overrides(a: OverrideArgs, d: DiffArgs) -> Overrides {
         ansatz: a.ansatz,
         features: a.features,
         width: a.width,
+        depth: a.depth,
         activation: a.activation,
         seed: a.seed,
         diff: d.diff,

@@ -32,6 +32,10 @@ pub enum Source {
     },
     /// A value computed earlier at point level (e.g. an accumulated jet).
     Value(ValueId),
+    /// Any array element `array[i*point + k*neuron + offset]` (neuron
+    /// dependent when `index.neuron != 0`), e.g. a jet component of neuron
+    /// k at point i.
+    Element { array: ArrayId, index: Index },
 }
 
 /// Emits DAG nodes into a [`KernelBuilder`].
@@ -69,7 +73,11 @@ impl<'g> Emitter<'g> {
             }
             let node = self.graph.node(id);
             let dependent = match node {
-                Node::Symbol(s) => matches!(self.sources.get(s), Some(Source::Neuron { .. })),
+                Node::Symbol(s) => match self.sources.get(s) {
+                    Some(Source::Neuron { .. }) => true,
+                    Some(Source::Element { index, .. }) => index.neuron != 0,
+                    _ => false,
+                },
                 _ => {
                     let mut any = false;
                     node.for_each_child(|c| any |= self.neuron_dependent[&c]);
@@ -194,6 +202,7 @@ impl<'g> Emitter<'g> {
                     },
                 }),
                 Some(Source::Value(v)) => v,
+                Some(Source::Element { array, index }) => self.def(Inst::Load { array, index }),
                 None => {
                     return Err(LowerError::Unsupported(format!(
                         "internal: symbol `{}` has no value in this kernel",

@@ -26,6 +26,22 @@ pub struct ParameterLayout {
     pub neurons: usize,
     /// False for random feature models (only a is trained).
     pub train_hidden: bool,
+    /// `Some(depth)` for a deep network (`mlp`): theta is then
+    /// [W_1 (K x d), b_1 (K), W_2 (K x K), b_2, ..., W_depth, b_depth,
+    /// W_out (M x K), b_out (M)], weights row-major (see [`Self::layer`]).
+    /// For depth 1 the first K (d + 1 + M) entries are the shallow layout.
+    pub depth: Option<usize>,
+}
+
+/// Where one dense layer's parameters sit in theta: the weights W
+/// (`rows` x `cols`, row-major from `weights`) and the biases (`rows`
+/// entries from `biases`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LayerBlock {
+    pub rows: usize,
+    pub cols: usize,
+    pub weights: usize,
+    pub biases: usize,
 }
 
 impl ParameterLayout {
@@ -35,13 +51,44 @@ impl ParameterLayout {
             dims: spec.coordinates.len(),
             unknowns: spec.unknowns.len(),
             neurons,
-            train_hidden: matches!(spec.ansatz, Ansatz::Shallow { .. }),
+            train_hidden: matches!(spec.ansatz, Ansatz::Shallow { .. } | Ansatz::Mlp { .. }),
+            depth: match spec.ansatz {
+                Ansatz::Mlp { depth, .. } => Some(depth),
+                _ => None,
+            },
         }
     }
 
     /// Length of theta.
     pub fn total(&self) -> usize {
-        self.neurons * (self.dims + 1 + self.unknowns)
+        match self.depth {
+            Some(depth) => {
+                let last = self.layer(depth);
+                last.biases + last.rows
+            }
+            None => self.neurons * (self.dims + 1 + self.unknowns),
+        }
+    }
+
+    /// Dense layer `l` of a deep network: l = 0 .. depth-1 are the hidden
+    /// layers (layer 0 reads the d coordinates), l = depth the output layer
+    /// (M rows). Layers are stored one after the other, weights then biases.
+    pub fn layer(&self, l: usize) -> LayerBlock {
+        let (k, d) = (self.neurons, self.dims);
+        let depth = self.depth.unwrap_or(1);
+        let start = if l == 0 {
+            0
+        } else {
+            k * d + k + (l - 1) * (k * k + k)
+        };
+        let rows = if l == depth { self.unknowns } else { k };
+        let cols = if l == 0 { d } else { k };
+        LayerBlock {
+            rows,
+            cols,
+            weights: start,
+            biases: start + rows * cols,
+        }
     }
 
     /// Index of w_{k,j} in theta.
@@ -92,6 +139,14 @@ pub enum KernelRole {
     Network { residual: usize },
     /// The network's values `u[i*M + m] = u_m(x_i)`. Arrays: points, w, b, a, u.
     Value,
+    /// Deep networks: the activation's jet rule of jet shape `rule` for
+    /// every neuron of a layer (see `lower::mlp`).
+    LayerForward { rule: usize },
+    /// Deep networks: the adjoint of that rule.
+    LayerAdjoint { rule: usize },
+    /// Deep networks: a residual and the reverse sweep's seed from the
+    /// output jets.
+    MlpResidual { residual: usize },
 }
 
 /// A generated kernel with its role and the residual's name.

@@ -25,6 +25,7 @@
 
 pub mod emit;
 pub mod kernels;
+pub mod mlp;
 pub mod stencil;
 
 use std::collections::BTreeMap;
@@ -36,7 +37,8 @@ use crate::symbolic::problem::{diff_multi_index, SymbolicProblem};
 use crate::symbolic::{ExprId, Graph, SizeLimitExceeded, SymbolId};
 use stencil::Stencil;
 
-pub use kernels::{KernelRole, LoweredKernel, ParameterLayout};
+pub use kernels::{KernelRole, LayerBlock, LoweredKernel, ParameterLayout};
+pub use mlp::{JetComponent, JetRule, MlpPlan, MlpResidual};
 
 /// Why lowering failed.
 #[derive(Clone, Debug, PartialEq)]
@@ -307,6 +309,9 @@ pub struct Lowered {
     pub layout: ParameterLayout,
     /// Readable per-neuron formulas (`pdec emit --stage sym`).
     pub sym: String,
+    /// Deep networks: how the layer kernels are chained (`None` for the
+    /// one-layer ansatzes).
+    pub mlp: Option<MlpPlan>,
 }
 
 /// The activation and neuron count of the spec's ansatz.
@@ -319,6 +324,9 @@ pub fn ansatz_shape(spec: &Spec) -> (Activation, usize) {
         } => (activation, features),
         Ansatz::Shallow {
             width, activation, ..
+        }
+        | Ansatz::Mlp {
+            width, activation, ..
         } => (activation, width),
     }
 }
@@ -330,8 +338,35 @@ pub fn lower(spec: &Spec) -> Result<Lowered, LowerError> {
     let layout = ParameterLayout::new(spec, neurons);
     let coordinates = problem.coordinates.clone();
     let neuron = problem.neuron.clone();
-    let mut jets = Jets::new(activation, &spec.diff, &coordinates, &neuron);
     let mut sym = String::new();
+    if let Ansatz::Mlp { depth, .. } = spec.ansatz {
+        if !matches!(spec.diff, DiffMode::Ad) {
+            return Err(LowerError::Unsupported(format!(
+                "`diff {}` with `ansatz mlp`",
+                spec.diff.name()
+            )));
+        }
+        let names: Vec<String> = spec.coordinates.iter().map(|c| c.name.clone()).collect();
+        let mut kernels = Vec::new();
+        let plan = mlp::lower_mlp(
+            &mut problem.graph,
+            &problem.residuals,
+            &coordinates,
+            &names,
+            layout.unknowns,
+            (neurons, depth, activation),
+            &mut kernels,
+            &mut sym,
+        )?;
+        return Ok(Lowered {
+            graph: problem.graph,
+            kernels,
+            layout,
+            sym,
+            mlp: Some(plan),
+        });
+    }
+    let mut jets = Jets::new(activation, &spec.diff, &coordinates, &neuron);
     let linear_rows = matches!(spec.ansatz, Ansatz::Rfm { .. })
         && spec.linearity != crate::check::Linearity::Nonlinear;
     let mut out = Vec::new();
@@ -366,5 +401,6 @@ pub fn lower(spec: &Spec) -> Result<Lowered, LowerError> {
         kernels: out,
         layout,
         sym,
+        mlp: None,
     })
 }

@@ -58,6 +58,9 @@ pub fn predict(
     theta: &[f64],
     points: &PointSet,
 ) -> Result<Vec<f64>, RunError> {
+    if let Some(plan) = &lowered.mlp {
+        return crate::train::mlp::values(executor, lowered, plan, theta, points);
+    }
     let index = lowered
         .kernels
         .iter()

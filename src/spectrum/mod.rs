@@ -93,12 +93,25 @@ pub fn adam_snapshots(
         snapshots.push((0, theta.clone()));
     }
     if last > 0 {
-        network::adam(problem, &mut theta, lr, last, |epoch, _, current| {
-            // `current` holds the parameters after epoch - 1 updates.
-            if epoch > 1 && epochs.contains(&(epoch - 1)) {
-                snapshots.push((epoch - 1, current.to_vec()));
-            }
-        })?;
+        let schedule = match spec.train {
+            crate::check::Trainer::Adam {
+                schedule, epochs, ..
+            } => (schedule, epochs),
+            _ => (crate::check::Schedule::Constant, last),
+        };
+        network::adam_scheduled(
+            problem,
+            &mut theta,
+            lr,
+            schedule,
+            last,
+            |epoch, _, current| {
+                // `current` holds the parameters after epoch - 1 updates.
+                if epoch > 1 && epochs.contains(&(epoch - 1)) {
+                    snapshots.push((epoch - 1, current.to_vec()));
+                }
+            },
+        )?;
         snapshots.push((last, theta));
     }
     Ok(snapshots)

@@ -14,9 +14,10 @@ use serde_json::{json, Map, Value};
 use crate::check::Overrides;
 
 /// Settings a study may vary: the override flags of `solve`, by name.
-pub const VARIABLE: [&str; 8] = [
+pub const VARIABLE: [&str; 9] = [
     "features",
     "width",
+    "depth",
     "activation",
     "h",
     "order",
@@ -117,6 +118,7 @@ impl RunSettings {
             match name.as_str() {
                 "features" => o.features = number,
                 "width" => o.width = number,
+                "depth" => o.depth = number,
                 "activation" => o.activation = Some(value.clone()),
                 "h" => o.h = number,
                 "order" => o.order = number,

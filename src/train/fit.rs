@@ -132,11 +132,20 @@ pub fn fit(
                 history.into_iter().map(|h| h.row).collect(),
             )
         }
-        Trainer::Adam { lr, epochs } => {
+        Trainer::Adam {
+            lr,
+            epochs,
+            schedule,
+        } => {
             let start = Instant::now();
-            let history = network::adam(problem, &mut theta, lr, epochs, |epoch, loss, _| {
-                progress(epoch, loss)
-            })?;
+            let history = network::adam_scheduled(
+                problem,
+                &mut theta,
+                lr,
+                (schedule, epochs),
+                epochs,
+                |epoch, loss, _| progress(epoch, loss),
+            )?;
             finish(problem, theta, start, history)
         }
         Trainer::Lbfgs { iters, memory } => {

@@ -6,6 +6,9 @@
 //! - Two-layer network (Glorot/Xavier uniform): w ~ uniform(-s1, s1) with
 //!   s1 = sqrt(6 / (d + K)), b = 0, a ~ uniform(-s2, s2) with
 //!   s2 = sqrt(6 / (K + M)).
+//! - Deep network (Glorot/Xavier normal): every layer's W ~ N(0, s^2) with
+//!   s = sqrt(2 / (fan_in + fan_out)), layer l from stream l + 1 of the
+//!   seed; all biases 0.
 
 use crate::check::{Ansatz, Spec};
 use crate::lower::ParameterLayout;
@@ -36,6 +39,16 @@ pub fn initial_parameters(spec: &Spec, layout: &ParameterLayout) -> Vec<f64> {
             }
             for v in &mut theta[k * (d + 1)..] {
                 *v = outputs.uniform_in(-s2, s2);
+            }
+        }
+        Ansatz::Mlp { seed, depth, .. } => {
+            for l in 0..=depth {
+                let block = layout.layer(l);
+                let mut rng = SeededRng::new(seed, l as u64 + 1);
+                let s = (2.0 / (block.rows + block.cols) as f64).sqrt();
+                for v in &mut theta[block.weights..block.biases] {
+                    *v = s * rng.normal();
+                }
             }
         }
     }

@@ -7,6 +7,7 @@ pub mod fit;
 pub mod init;
 pub mod lbfgs;
 pub mod lstsq;
+pub mod mlp;
 pub mod network;
 
 pub use fit::{fit, Fit, FitError, TermLoss};

@@ -18,6 +18,7 @@ use faer::{Mat, MatRef};
 use super::init::run_kernel;
 use super::lbfgs::{self, LbfgsError, LbfgsSettings, LbfgsStop};
 use super::{block_mean_squares, lstsq, TrainingProblem};
+use crate::check::Schedule;
 use crate::ir::RunError;
 use crate::lower::KernelRole;
 
@@ -47,6 +48,9 @@ pub fn evaluate_into(
     theta: &[f64],
     out: &mut Evaluation,
 ) -> Result<(), RunError> {
+    if let Some(plan) = &problem.lowered.mlp {
+        return super::mlp::evaluate_into(problem, plan, theta, out);
+    }
     let layout = &problem.lowered.layout;
     let p = layout.trained();
     if out.blocks.is_empty() {
@@ -162,8 +166,16 @@ pub fn loss(residual: &[f64]) -> f64 {
     0.5 * residual.iter().map(|r| r * r).sum::<f64>()
 }
 
-/// Names the first term whose Jacobian rows hold a NaN or an infinity.
+/// Names the first term whose Jacobian rows hold a NaN or an infinity;
+/// without stored rows (an mlp's gradient comes from its reverse sweep),
+/// the loss as a whole.
 fn check_jacobian_finite(e: &Evaluation, p: usize, iteration: usize) -> Result<(), TrainError> {
+    if e.jacobian.len() < e.residual.len() * p {
+        return Err(TrainError::NotDifferentiable {
+            iteration,
+            term: "the loss".into(),
+        });
+    }
     for (name, range) in &e.blocks {
         let rows = &e.jacobian[range.start * p..range.end * p];
         if rows.iter().any(|v| !v.is_finite()) {
@@ -285,6 +297,27 @@ pub fn adam(
     theta: &mut [f64],
     lr: f64,
     epochs: usize,
+    on_epoch: impl FnMut(usize, f64, &[f64]),
+) -> Result<Vec<HistoryRow>, TrainError> {
+    adam_scheduled(
+        problem,
+        theta,
+        lr,
+        (Schedule::Constant, epochs),
+        epochs,
+        on_epoch,
+    )
+}
+
+/// [`adam`] with the learning rate of epoch e set by
+/// `schedule.0.rate(lr, e, schedule.1)` (`schedule.1` is the length of the
+/// run the schedule spans, which may exceed `epochs`).
+pub fn adam_scheduled(
+    problem: TrainingProblem<'_>,
+    theta: &mut [f64],
+    lr: f64,
+    schedule: (Schedule, usize),
+    epochs: usize,
     mut on_epoch: impl FnMut(usize, f64, &[f64]),
 ) -> Result<Vec<HistoryRow>, TrainError> {
     let layout = &problem.lowered.layout;
@@ -301,15 +334,16 @@ pub fn adam(
         blocks: Vec::new(),
     };
     for epoch in 1..=epochs {
-        evaluate_into(problem, theta, &mut e)?;
+        let mut terms = vec![0.0; problem.lowered.kernels.len()];
+        let total = loss_and_gradient(problem, theta, &mut e, &mut gradient, &mut terms)?;
         check_finite(&e, epoch)?;
-        let mut terms = vec![0.0; e.blocks.len()];
-        let total = mean_square_loss(&e, &mut gradient, &mut terms);
+        terms.truncate(e.blocks.len());
         if gradient.iter().any(|g| !g.is_finite()) {
             check_jacobian_finite(&e, p, epoch)?;
         }
         history.push(HistoryRow { total, terms });
         on_epoch(epoch, total, theta);
+        let lr = schedule.0.rate(lr, epoch, schedule.1);
         let (c1, c2) = (1.0 - beta1_pow(beta1, epoch), 1.0 - beta1_pow(beta2, epoch));
         for j in 0..p {
             m[j] = beta1 * m[j] + (1.0 - beta1) * gradient[j];
@@ -359,6 +393,26 @@ pub fn mean_square_loss(e: &Evaluation, gradient: &mut [f64], terms: &mut [f64])
     terms.iter().sum()
 }
 
+/// The training loss sum_t mean_i r_{t,i}^2 at `theta` and its gradient
+/// (into `gradient`, the trained parameters); the residuals go into `e`,
+/// the mean squares per term into the first `e.blocks.len()` entries of
+/// `terms`. Deep networks take one reverse sweep (no Jacobian); the
+/// one-layer ansatzes J^T c from their network kernels.
+pub fn loss_and_gradient(
+    problem: TrainingProblem<'_>,
+    theta: &[f64],
+    e: &mut Evaluation,
+    gradient: &mut [f64],
+    terms: &mut [f64],
+) -> Result<f64, RunError> {
+    if let Some(plan) = &problem.lowered.mlp {
+        return super::mlp::loss_gradient(problem, plan, theta, e, gradient, terms);
+    }
+    evaluate_into(problem, theta, e)?;
+    let blocks = e.blocks.len();
+    Ok(mean_square_loss(e, gradient, &mut terms[..blocks]))
+}
+
 /// The mean square residual of each term (block) of `e`.
 pub fn term_losses(e: &Evaluation) -> Vec<f64> {
     block_mean_squares(&e.residual, &e.blocks)
@@ -389,8 +443,13 @@ pub fn lbfgs(
         &settings,
         |trained: &[f64], gradient: &mut [f64]| -> Result<f64, RunError> {
             full[first..].copy_from_slice(trained);
-            evaluate_into(problem, &full, &mut start)?;
-            let loss = mean_square_loss(&start, gradient, &mut latest.borrow_mut());
+            let loss = loss_and_gradient(
+                problem,
+                &full,
+                &mut start,
+                gradient,
+                &mut latest.borrow_mut(),
+            )?;
             Ok(if loss.is_finite() {
                 loss
             } else {

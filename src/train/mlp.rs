@@ -1,0 +1,396 @@
+//! Deep networks (`ansatz mlp`) at run time: the forward pass of the jets
+//! through the layers and the reverse sweep, from the kernels of
+//! `lower::mlp`.
+//!
+//! A layer's jet is a K x (n C) matrix (column-major: neuron k of jet
+//! component c at point i is element (k, i*C + c)), the layout the layer
+//! kernels read and write. Per hidden layer l (z_0 = x with its jet):
+//! - a_l = W_l z_{l-1} (+ b_l on the value columns): one faer product;
+//! - z_l = the activation's jet rule of a_l (`layer_forward` kernel);
+//!
+//! then U = W_out z_depth (+ b_out) and the residual kernel gives r_i and
+//! the seed weight * dr_i/dU. The reverse sweep, for per-point factors s_i
+//! (2 r_i / n_t for the loss gradient, 1 for Jacobian rows):
+//! - Ubar = s_i seed; dW_out = Ubar z_depth^T, db_out = the value columns' sum;
+//! - zbar_depth = W_out^T Ubar, then per hidden layer from the last:
+//!   abar_l = the adjoint kernel of (a_l, zbar_l), dW_l = abar_l z_{l-1}^T,
+//!   db_l = the value columns' sum of abar_l, zbar_{l-1} = W_l^T abar_l.
+//!
+//! Jacobian rows are the same products per point, not summed:
+//! dr_i/dW_l = sum_c abar_l[:, (i,c)] z_{l-1}[:, (i,c)]^T. Memory: the
+//! stored a_l and z_l, (2 depth + 1) K n C numbers per residual block.
+
+use faer::linalg::matmul::matmul;
+use faer::{Accum, MatMut, MatRef, Par};
+
+use super::network::Evaluation;
+use super::TrainingProblem;
+use crate::ir::{ArrayArg, Executor, RunError};
+use crate::lower::{JetRule, LayerBlock, Lowered, MlpPlan, ParameterLayout};
+use crate::sample::PointSet;
+
+/// The stored jets of one forward pass over a point set.
+pub struct Pass {
+    /// C: jet components per point.
+    pub components: usize,
+    /// n: points.
+    pub points: usize,
+    /// z[0] = the input jet (d x nC), z[l] the output of hidden layer l (K x nC).
+    pub z: Vec<Vec<f64>>,
+    /// a[l]: the pre-activation jet of hidden layer l + 1 (K x nC).
+    pub a: Vec<Vec<f64>>,
+    /// The output jets U (M x nC).
+    pub u: Vec<f64>,
+    /// Weighted residual per point (empty for a value pass).
+    pub residual: Vec<f64>,
+    /// weight * dr_i / dU (M x nC; empty for a value pass).
+    pub seed: Vec<f64>,
+}
+
+fn parallelism() -> Par {
+    faer::get_global_parallelism()
+}
+
+/// y = W x (+ b on the value column of every point), x: cols x (n C).
+fn dense(
+    theta: &[f64],
+    block: LayerBlock,
+    input: &[f64],
+    points: usize,
+    components: usize,
+    out: &mut [f64],
+) {
+    let columns = points * components;
+    let w =
+        MatRef::from_row_major_slice(&theta[block.weights..block.biases], block.rows, block.cols);
+    let x = MatRef::from_column_major_slice(input, block.cols, columns);
+    let y = MatMut::from_column_major_slice_mut(out, block.rows, columns);
+    matmul(y, Accum::Replace, w, x, 1.0, parallelism());
+    let b = &theta[block.biases..block.biases + block.rows];
+    for i in 0..points {
+        let column = &mut out[i * components * block.rows..][..block.rows];
+        for (v, bias) in column.iter_mut().zip(b) {
+            *v += bias;
+        }
+    }
+}
+
+/// The input layer's jet z_0 for `rule` at `points` (d x nC).
+fn input_jet(rule: &JetRule, points: &PointSet, dims: usize) -> Vec<f64> {
+    let c = rule.components.len();
+    let mut z = vec![0.0; dims * c * points.len()];
+    for i in 0..points.len() {
+        for (ci, component) in rule.components.iter().enumerate() {
+            for j in 0..dims {
+                z[(i * c + ci) * dims + j] =
+                    component.of_coordinate(j, points.coords[i * dims + j]);
+            }
+        }
+    }
+    z
+}
+
+/// Carries the jets of `rule` through the network at `points`; with
+/// `residual_kernel`, also runs it (residual and seed).
+pub fn forward(
+    executor: &dyn Executor,
+    plan: &MlpPlan,
+    layout: &ParameterLayout,
+    rule: &JetRule,
+    residual_kernel: Option<usize>,
+    theta: &[f64],
+    points: &PointSet,
+) -> Result<Pass, RunError> {
+    let n = points.len();
+    let c = rule.components.len();
+    let k = plan.width;
+    let mut z = vec![input_jet(rule, points, layout.dims)];
+    let mut a = Vec::with_capacity(plan.depth);
+    for l in 0..plan.depth {
+        let mut pre = vec![0.0; k * n * c];
+        dense(theta, layout.layer(l), &z[l], n, c, &mut pre);
+        let mut post = vec![0.0; k * n * c];
+        executor.run(
+            rule.forward,
+            &mut [ArrayArg::In(&pre), ArrayArg::Out(&mut post)],
+            k,
+            0..n,
+        )?;
+        a.push(pre);
+        z.push(post);
+    }
+    let m = layout.unknowns;
+    let mut u = vec![0.0; m * n * c];
+    dense(
+        theta,
+        layout.layer(plan.depth),
+        &z[plan.depth],
+        n,
+        c,
+        &mut u,
+    );
+    let (mut residual, mut seed) = (Vec::new(), Vec::new());
+    if let Some(kernel) = residual_kernel {
+        residual = vec![0.0; n];
+        seed = vec![0.0; m * n * c];
+        executor.run(
+            kernel,
+            &mut [
+                ArrayArg::In(&points.coords),
+                ArrayArg::In(&u),
+                ArrayArg::Out(&mut residual),
+                ArrayArg::Out(&mut seed),
+            ],
+            1,
+            0..n,
+        )?;
+    }
+    Ok(Pass {
+        components: c,
+        points: n,
+        z,
+        a,
+        u,
+        residual,
+        seed,
+    })
+}
+
+/// Where the reverse sweep writes: the summed gradient, or Jacobian rows.
+pub enum Sink<'s> {
+    /// Adds sum_i s_i dr_i/dtheta to the slice (length theta).
+    Gradient(&'s mut [f64]),
+    /// Writes dr_i/dtheta into row i (row-major n x theta).
+    Rows(&'s mut [f64]),
+}
+
+/// The contribution of one layer: from its adjoint `bar` (rows x nC) and
+/// its input jet `input` (cols x nC).
+fn layer_parameters(
+    block: LayerBlock,
+    bar: &[f64],
+    input: &[f64],
+    points: usize,
+    components: usize,
+    sink: &mut Sink<'_>,
+    total: usize,
+) {
+    let columns = points * components;
+    let bar_matrix = MatRef::from_column_major_slice(bar, block.rows, columns);
+    let input_matrix = MatRef::from_column_major_slice(input, block.cols, columns);
+    match sink {
+        Sink::Gradient(gradient) => {
+            // dW (rows x cols, row-major) = its transpose in column-major.
+            let dw = MatMut::from_column_major_slice_mut(
+                &mut gradient[block.weights..block.biases],
+                block.cols,
+                block.rows,
+            );
+            matmul(
+                dw,
+                Accum::Add,
+                input_matrix,
+                bar_matrix.transpose(),
+                1.0,
+                parallelism(),
+            );
+            let db = &mut gradient[block.biases..block.biases + block.rows];
+            for i in 0..points {
+                let column = &bar[i * components * block.rows..][..block.rows];
+                for (g, v) in db.iter_mut().zip(column) {
+                    *g += v;
+                }
+            }
+        }
+        Sink::Rows(rows) => {
+            for i in 0..points {
+                let row = &mut rows[i * total..(i + 1) * total];
+                let dw = MatMut::from_column_major_slice_mut(
+                    &mut row[block.weights..block.biases],
+                    block.cols,
+                    block.rows,
+                );
+                matmul(
+                    dw,
+                    Accum::Replace,
+                    input_matrix.subcols(i * components, components),
+                    bar_matrix.subcols(i * components, components).transpose(),
+                    1.0,
+                    Par::Seq,
+                );
+                let column = &bar[i * components * block.rows..][..block.rows];
+                row[block.biases..block.biases + block.rows].copy_from_slice(column);
+            }
+        }
+    }
+}
+
+/// The reverse sweep of `pass` with per-point factors `scale` (the seed of
+/// point i times scale[i]).
+pub fn reverse(
+    executor: &dyn Executor,
+    plan: &MlpPlan,
+    layout: &ParameterLayout,
+    rule: &JetRule,
+    theta: &[f64],
+    pass: &Pass,
+    scale: &[f64],
+    mut sink: Sink<'_>,
+) -> Result<(), RunError> {
+    let (n, c, k, m) = (pass.points, pass.components, plan.width, layout.unknowns);
+    let total = layout.total();
+    let mut bar = pass.seed.clone();
+    for i in 0..n {
+        for v in &mut bar[i * c * m..(i + 1) * c * m] {
+            *v *= scale[i];
+        }
+    }
+    let output = layout.layer(plan.depth);
+    layer_parameters(output, &bar, &pass.z[plan.depth], n, c, &mut sink, total);
+    // zbar = W^T bar
+    let back = |block: LayerBlock, bar: &[f64]| -> Vec<f64> {
+        let mut out = vec![0.0; block.cols * n * c];
+        let w = MatRef::from_row_major_slice(
+            &theta[block.weights..block.biases],
+            block.rows,
+            block.cols,
+        );
+        matmul(
+            MatMut::from_column_major_slice_mut(&mut out, block.cols, n * c),
+            Accum::Replace,
+            w.transpose(),
+            MatRef::from_column_major_slice(bar, block.rows, n * c),
+            1.0,
+            parallelism(),
+        );
+        out
+    };
+    let mut zbar = back(output, &bar);
+    for l in (0..plan.depth).rev() {
+        let mut abar = vec![0.0; k * n * c];
+        executor.run(
+            rule.adjoint,
+            &mut [
+                ArrayArg::In(&pass.a[l]),
+                ArrayArg::In(&zbar),
+                ArrayArg::Out(&mut abar),
+            ],
+            k,
+            0..n,
+        )?;
+        let block = layout.layer(l);
+        layer_parameters(block, &abar, &pass.z[l], n, c, &mut sink, total);
+        if l > 0 {
+            zbar = back(block, &abar);
+        }
+    }
+    Ok(())
+}
+
+/// The network's values at `points`: `u[i*M + m]`.
+pub fn values(
+    executor: &dyn Executor,
+    lowered: &Lowered,
+    plan: &MlpPlan,
+    theta: &[f64],
+    points: &PointSet,
+) -> Result<Vec<f64>, RunError> {
+    let rule = &plan.rules[plan.value_rule];
+    let pass = forward(executor, plan, &lowered.layout, rule, None, theta, points)?;
+    Ok(pass.u)
+}
+
+fn blocks(problem: TrainingProblem<'_>, plan: &MlpPlan, out: &mut Evaluation) {
+    if out.blocks.is_empty() {
+        let mut rows = 0;
+        for r in &plan.residuals {
+            let n = problem.points(r.residual).len();
+            out.blocks.push((r.name.clone(), rows..rows + n));
+            rows += n;
+        }
+        out.residual = vec![0.0; rows];
+    }
+}
+
+/// Residuals and Jacobian rows of every residual (see `network::evaluate_into`).
+pub fn evaluate_into(
+    problem: TrainingProblem<'_>,
+    plan: &MlpPlan,
+    theta: &[f64],
+    out: &mut Evaluation,
+) -> Result<(), RunError> {
+    blocks(problem, plan, out);
+    let layout = &problem.lowered.layout;
+    let p = layout.total();
+    out.jacobian.resize(out.residual.len() * p, 0.0);
+    for (r, (_, range)) in plan.residuals.iter().zip(out.blocks.clone()) {
+        let rule = &plan.rules[r.rule];
+        let points = problem.points(r.residual);
+        let pass = forward(
+            problem.executor,
+            plan,
+            layout,
+            rule,
+            Some(r.kernel),
+            theta,
+            points,
+        )?;
+        out.residual[range.clone()].copy_from_slice(&pass.residual);
+        let ones = vec![1.0; points.len()];
+        reverse(
+            problem.executor,
+            plan,
+            layout,
+            rule,
+            theta,
+            &pass,
+            &ones,
+            Sink::Rows(&mut out.jacobian[range.start * p..range.end * p]),
+        )?;
+    }
+    Ok(())
+}
+
+/// The loss sum_t mean_i r_{t,i}^2 and its gradient (into `gradient`) by
+/// one reverse sweep per residual with s_i = 2 r_i / n_t; the residuals go
+/// into `out` (its Jacobian stays empty), the terms' mean squares into `terms`.
+pub fn loss_gradient(
+    problem: TrainingProblem<'_>,
+    plan: &MlpPlan,
+    theta: &[f64],
+    out: &mut Evaluation,
+    gradient: &mut [f64],
+    terms: &mut [f64],
+) -> Result<f64, RunError> {
+    blocks(problem, plan, out);
+    let layout = &problem.lowered.layout;
+    gradient.iter_mut().for_each(|g| *g = 0.0);
+    for (t, (r, (_, range))) in plan.residuals.iter().zip(out.blocks.clone()).enumerate() {
+        let rule = &plan.rules[r.rule];
+        let points = problem.points(r.residual);
+        let pass = forward(
+            problem.executor,
+            plan,
+            layout,
+            rule,
+            Some(r.kernel),
+            theta,
+            points,
+        )?;
+        out.residual[range.clone()].copy_from_slice(&pass.residual);
+        let count = points.len().max(1) as f64;
+        terms[t] = pass.residual.iter().map(|r| r * r).sum::<f64>() / count;
+        let scale: Vec<f64> = pass.residual.iter().map(|r| 2.0 * r / count).collect();
+        reverse(
+            problem.executor,
+            plan,
+            layout,
+            rule,
+            theta,
+            &pass,
+            &scale,
+            Sink::Gradient(gradient),
+        )?;
+    }
+    Ok(terms.iter().sum())
+}

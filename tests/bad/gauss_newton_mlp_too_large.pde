@@ -1,0 +1,8 @@
+# Levenberg-Marquardt is limited to small mlp networks
+domain x in [0, 1]
+unknown u
+equation -u_xx = pi^2*sin(pi*x)
+bc u = 0 on boundary
+exact u = sin(pi*x)
+ansatz mlp(width = 64, depth = 3)
+train gauss_newton

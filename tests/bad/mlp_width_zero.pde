@@ -1,0 +1,7 @@
+# `width` must be at least 1
+domain x in [0, 1]
+unknown u
+equation -u_xx = pi^2*sin(pi*x)
+bc u = 0 on boundary
+exact u = sin(pi*x)
+ansatz mlp(width = 0, depth = 2)
