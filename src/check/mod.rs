@@ -318,11 +318,14 @@ impl<'d> Checker<'d> {
         let mut exact_spans: Vec<Option<Span>> = vec![None; unknowns.len()];
         for statement in &file.statements {
             match &statement.kind {
-                StatementKind::Equation(relation) => {
-                    if let Some((lhs, rhs)) = self.relation(relation, "an equation") {
+                StatementKind::Equation { relation, weight } => {
+                    let rel = self.relation(relation, "an equation");
+                    let weight = self.weight(weight.as_ref());
+                    if let (Some((lhs, rhs)), Some(weight)) = (rel, weight) {
                         equations.push(Equation {
                             lhs,
                             rhs,
+                            weight,
                             span: relation.span,
                         });
                     }
@@ -440,7 +443,7 @@ impl<'d> Checker<'d> {
         if !file
             .statements
             .iter()
-            .any(|s| matches!(s.kind, StatementKind::Equation(_)))
+            .any(|s| matches!(s.kind, StatementKind::Equation { .. }))
         {
             self.diagnostics.push(
                 Diagnostic::error("E0409", "missing `equation` statement", file_start)
@@ -470,7 +473,7 @@ impl<'d> Checker<'d> {
             let counted = file
                 .statements
                 .iter()
-                .filter(|s| matches!(s.kind, StatementKind::Equation(_)))
+                .filter(|s| matches!(s.kind, StatementKind::Equation { .. }))
                 .count();
             if counted != unknowns.len() && !unknowns.is_empty() && !unused_unknown {
                 let first_unknown = unknowns[0].span;

@@ -99,7 +99,7 @@ impl Scope {
             .keys()
             .map(String::as_str)
             .chain(["pi", "e"])
-            .chain(MathFn::ALL.iter().map(|f| f.name()));
+            .chain(MathFn::USER.iter().map(|f| f.name()));
         let mut best: Option<(usize, &str)> = None;
         for c in candidates {
             let d = edit_distance(name, c);
@@ -561,7 +561,7 @@ impl Resolver<'_> {
                 if let Some(s) = self.scope.suggestion(name) {
                     d = d.with_note(format!("did you mean `{s}`?"));
                 }
-                let names: Vec<&str> = MathFn::ALL.iter().map(|f| f.name()).collect();
+                let names: Vec<&str> = MathFn::USER.iter().map(|f| f.name()).collect();
                 self.error(d.with_note(format!(
                     "functions are {}, and the derivatives d(expr, x) and lap(expr)",
                     names.join(", ")

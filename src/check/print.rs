@@ -183,7 +183,11 @@ impl fmt::Display for Summary<'_> {
         writeln!(f, "unknowns     {}", unknowns.join(", "))?;
         writeln!(f, "equations    (residual = 0 on interior points)")?;
         for e in &spec.equations {
-            writeln!(f, "  {} = 0", p.residual(&e.lhs, &e.rhs))?;
+            write!(f, "  {} = 0", p.residual(&e.lhs, &e.rhs))?;
+            if e.weight != 1.0 {
+                write!(f, ", weight {}", fmt_num(e.weight))?;
+            }
+            writeln!(f)?;
         }
         if !spec.conditions.is_empty() {
             writeln!(f, "conditions")?;

@@ -80,6 +80,8 @@ pub struct Unknown {
 pub struct Equation {
     pub lhs: Expr,
     pub rhs: Expr,
+    /// Multiplies the equation's residual rows (default 1).
+    pub weight: f64,
     pub span: Span,
 }
 

@@ -43,8 +43,11 @@ pub enum StatementKind {
     Let(Vec<Binding>),
     /// `unknown u, v`
     Unknown(Vec<Ident>),
-    /// `equation lhs = rhs`
-    Equation(Relation),
+    /// `equation lhs = rhs weight 2`
+    Equation {
+        relation: Relation,
+        weight: Option<Expr>,
+    },
     /// `bc lhs = rhs on x = 0, x = 1 weight 10`
     Bc {
         relation: Relation,
@@ -78,7 +81,7 @@ impl StatementKind {
             StatementKind::Const(_) => "const",
             StatementKind::Let(_) => "let",
             StatementKind::Unknown(_) => "unknown",
-            StatementKind::Equation(_) => "equation",
+            StatementKind::Equation { .. } => "equation",
             StatementKind::Bc { .. } => "bc",
             StatementKind::Initial { .. } => "initial",
             StatementKind::Exact { .. } => "exact",

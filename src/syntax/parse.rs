@@ -184,9 +184,12 @@ impl AstBuilder {
             }
             // unknown_stmt = { kw_unknown ~ ident ~ ("," ~ ident)* }
             Rule::unknown_stmt => StatementKind::Unknown(rest.iter().map(ident).collect()),
-            // equation_stmt = { kw_equation ~ relation }
+            // equation_stmt = { kw_equation ~ relation ~ weight? }
             Rule::equation_stmt => {
-                StatementKind::Equation(self.relation(rest.into_iter().next().expect("grammar")))
+                let mut it = rest.into_iter();
+                let relation = self.relation(it.next().expect("grammar"));
+                let weight = it.next().map(|p| self.weight(p));
+                StatementKind::Equation { relation, weight }
             }
             // bc_stmt = { kw_bc ~ relation ~ kw_on ~ face ~ ("," ~ face)* ~ weight? }
             Rule::bc_stmt => {

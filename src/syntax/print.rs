@@ -36,7 +36,15 @@ pub fn dump(file: &File, source: &str) -> String {
                     line(&mut out, &n.name, at(n.span));
                 }
             }
-            StatementKind::Equation(r) => relation(&mut out, r, &at),
+            StatementKind::Equation {
+                relation: r,
+                weight,
+            } => {
+                relation(&mut out, r, &at);
+                if let Some(w) = weight {
+                    line(&mut out, &format!("weight {}", sexpr(w)), at(w.span));
+                }
+            }
             StatementKind::Bc {
                 relation: r,
                 faces,
