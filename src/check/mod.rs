@@ -9,6 +9,7 @@
 mod names;
 pub mod print;
 mod settings;
+mod shapes;
 mod spec;
 
 pub use names::BUILTIN_NAMES;
@@ -23,6 +24,7 @@ use crate::math::MathFn;
 use crate::syntax::ast::{self, StatementKind};
 use names::{ConstDef, Context, LetDef, NameDef, NameKind, Resolver, Scope};
 use settings::ResolvedSetting;
+use shapes::BoundaryPlaces;
 
 /// The most points any one point set may have (a grid of n^d points is
 /// checked against this before anything is allocated).
@@ -39,7 +41,13 @@ pub fn check(file: &ast::File, overrides: &Overrides) -> (Option<Spec>, Vec<Diag
 
 /// The name of the next condition of `kind`: `bc0`, `bc1`, ..., `initial0`, ...
 fn condition_name(conditions: &[Condition], kind: ConditionKind) -> String {
-    let count = conditions.iter().filter(|c| c.kind == kind).count();
+    let mut groups: Vec<&str> = conditions
+        .iter()
+        .filter(|c| c.kind == kind)
+        .map(|c| c.group.as_str())
+        .collect();
+    groups.dedup();
+    let count = groups.len();
     match kind {
         ConditionKind::Boundary => format!("bc{count}"),
         ConditionKind::Initial => format!("initial{count}"),
@@ -81,6 +89,8 @@ fn unique<'f>(
 struct Checker<'d> {
     diagnostics: &'d mut Vec<Diagnostic>,
     scope: Scope,
+    /// The domain's shape, when it is not a box.
+    shape: Option<crate::geometry::Shape>,
 }
 
 impl<'d> Checker<'d> {
@@ -94,7 +104,9 @@ impl<'d> Checker<'d> {
                 names: HashMap::new(),
                 constants: Vec::new(),
                 lets: Vec::new(),
+                normal: None,
             },
+            shape: None,
         }
     }
 
@@ -174,25 +186,40 @@ impl<'d> Checker<'d> {
         // 1. Declarations: coordinates, unknowns, then consts and lets.
         // Coordinates of every `domain` statement (a second one was reported
         // above; keeping its coordinates avoids follow-up errors).
-        let mut intervals: Vec<&ast::IntervalDecl> = Vec::new();
+        // (coordinate id, interval) for every coordinate declared with an
+        // interval; a shaped domain's coordinates get theirs from the shape.
+        let mut intervals: Vec<(CoordId, &ast::IntervalDecl)> = Vec::new();
+        let mut coordinate_names: Vec<&ast::Ident> = Vec::new();
+        let mut shape_domain: Option<&ast::ShapeExpr> = None;
         for statement in &file.statements {
-            if let StatementKind::Domain(list) = &statement.kind {
-                intervals.extend(list.iter());
+            match &statement.kind {
+                StatementKind::Domain(list) => {
+                    for decl in list {
+                        intervals.push((coordinate_names.len(), decl));
+                        coordinate_names.push(&decl.name);
+                    }
+                }
+                StatementKind::ShapeDomain { coordinates, shape } => {
+                    coordinate_names.extend(coordinates.iter());
+                    shape_domain.get_or_insert(shape);
+                }
+                _ => {}
             }
         }
-        let space_dims = intervals.len();
+        let space_dims = coordinate_names.len();
         if let Some(StatementKind::Time(decl)) = time.map(|s| &s.kind) {
-            intervals.push(decl);
+            intervals.push((space_dims, decl));
+            coordinate_names.push(&decl.name);
         }
-        for (id, decl) in intervals.iter().enumerate() {
+        for (id, name) in coordinate_names.iter().enumerate() {
             self.scope.coordinates.push(Coordinate {
-                name: decl.name.name.clone(),
+                name: name.name.clone(),
                 lo: 0.0,
                 hi: 1.0,
                 is_time: id >= space_dims,
-                span: decl.name.span,
+                span: name.span,
             });
-            self.define(&decl.name, NameKind::Coordinate(id));
+            self.define(name, NameKind::Coordinate(id));
         }
         self.scope.space_dims = space_dims;
         if !has_unknown_statement(file) {
@@ -264,7 +291,7 @@ impl<'d> Checker<'d> {
 
         // 3. Coordinate intervals.
         let mut domain_ok = true;
-        for (id, decl) in intervals.iter().enumerate() {
+        for &(id, decl) in &intervals {
             if let Some((n, span)) = decl.power {
                 domain_ok = false;
                 self.diagnostics.push(
@@ -304,6 +331,21 @@ impl<'d> Checker<'d> {
             }
         }
 
+        // 3b. The shape of a shaped domain, whose bounding box gives the
+        // coordinates' intervals.
+        if let Some(shape) = shape_domain {
+            match self.domain_shape(file, shape, space_dims, time) {
+                Some(shape) => {
+                    for (c, &(lo, hi)) in shape.bounds.iter().enumerate() {
+                        self.scope.coordinates[c].lo = lo;
+                        self.scope.coordinates[c].hi = hi;
+                    }
+                    self.shape = Some(shape);
+                }
+                None => domain_ok = false,
+            }
+        }
+
         // 4. Lets, in source order.
         for index in 0..self.scope.lets.len() {
             let body = self.scope.lets[index].body.clone();
@@ -335,20 +377,48 @@ impl<'d> Checker<'d> {
                     faces,
                     weight,
                 } => {
-                    let rel = self.relation(relation, "a boundary condition");
-                    let faces = self.faces(faces, domain_ok);
+                    let places = self.faces(faces, domain_ok);
                     let weight = self.weight(weight.as_ref());
-                    if let (Some((lhs, rhs)), Some(faces), Some(weight)) = (rel, faces, weight) {
-                        let name = condition_name(&conditions, ConditionKind::Boundary);
-                        conditions.push(Condition {
-                            kind: ConditionKind::Boundary,
-                            name,
-                            lhs,
-                            rhs,
-                            faces,
-                            weight,
-                            span: statement.span,
-                        });
+                    let group = condition_name(&conditions, ConditionKind::Boundary);
+                    let Some(places) = places else {
+                        // Still resolve the relation for its own errors.
+                        let _ = self.relation(relation, "a boundary condition");
+                        continue;
+                    };
+                    // A condition with `dn` is resolved once per side, each
+                    // with that side's exact normal; others once for all.
+                    let parts: Vec<BoundaryPlaces> = if shapes::calls(&relation.lhs, "dn")
+                        || shapes::calls(&relation.rhs, "dn")
+                    {
+                        places.split_per_side()
+                    } else {
+                        vec![places]
+                    };
+                    let count = parts.len();
+                    for (k, part) in parts.into_iter().enumerate() {
+                        self.scope.normal = part.normal.clone();
+                        let rel = self.relation(relation, "a boundary condition");
+                        self.scope.normal = None;
+                        if let (Some((lhs, rhs)), Some(weight)) = (rel, weight) {
+                            conditions.push(Condition {
+                                kind: ConditionKind::Boundary,
+                                name: if count == 1 {
+                                    group.clone()
+                                } else {
+                                    format!("{group}_{}", k + 1)
+                                },
+                                group: group.clone(),
+                                place: part.label,
+                                lhs,
+                                rhs,
+                                faces: part.faces,
+                                sides: part.sides,
+                                weight,
+                                span: statement.span,
+                            });
+                        } else {
+                            break;
+                        }
                     }
                 }
                 StatementKind::Initial { relation, weight } => {
@@ -371,13 +441,16 @@ impl<'d> Checker<'d> {
                         let name = condition_name(&conditions, ConditionKind::Initial);
                         conditions.push(Condition {
                             kind: ConditionKind::Initial,
+                            group: name.clone(),
                             name,
+                            place: None,
                             lhs,
                             rhs,
                             faces: vec![Face {
                                 coordinate: space_dims,
                                 side: Side::Lo,
                             }],
+                            sides: Vec::new(),
                             weight,
                             span: statement.span,
                         });
@@ -516,6 +589,7 @@ impl<'d> Checker<'d> {
             title,
             coordinates: self.scope.coordinates,
             space_dims,
+            shape: self.shape,
             unknowns,
             equations,
             conditions,
@@ -589,7 +663,7 @@ impl<'d> Checker<'d> {
                     ConditionKind::Boundary => "bc",
                     ConditionKind::Initial => "initial",
                 };
-                if c.name == *name || kind_name == name {
+                if c.name == *name || c.group == *name || kind_name == name {
                     c.weight = *weight;
                     matched = true;
                 }
@@ -631,8 +705,13 @@ impl<'d> Checker<'d> {
         }
     }
 
-    /// Resolves the faces of a `bc`.
-    fn faces(&mut self, faces: &[ast::Face], domain_ok: bool) -> Option<Vec<Face>> {
+    /// Resolves where a `bc` holds: faces of a box, or sides of a shape.
+    fn faces(&mut self, faces: &[ast::Face], domain_ok: bool) -> Option<BoundaryPlaces> {
+        if self.shape.is_some()
+            || !domain_ok && faces.iter().any(|f| matches!(f, ast::Face::Piece(_)))
+        {
+            return self.shape_sides(faces);
+        }
         let mut out = Vec::new();
         let mut ok = true;
         for face in faces {
@@ -657,6 +736,18 @@ impl<'d> Checker<'d> {
                     Some(f) => out.push(f),
                     None => ok = false,
                 },
+                ast::Face::Piece(name) => {
+                    ok = false;
+                    self.diagnostics.push(
+                        Diagnostic::error(
+                            "E0414",
+                            format!("`{}` is not a boundary piece: the domain is a box", name.name),
+                            name.span,
+                        )
+                        .with_label_message("not a face")
+                        .with_note("a box's faces are written `on x = bound` or `on boundary`; named pieces belong to shaped domains (`domain (x, y) in ...`)"),
+                    );
+                }
             }
         }
         let mut unique = Vec::new();
@@ -665,7 +756,7 @@ impl<'d> Checker<'d> {
                 unique.push(f);
             }
         }
-        ok.then_some(unique)
+        ok.then(|| BoundaryPlaces::faces(unique, self.scope.space_dims))
     }
 
     fn face(
