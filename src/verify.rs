@@ -73,6 +73,7 @@ pub fn check_exact(spec: &Spec) -> Result<Vec<ResidualCheck>, SizeLimitExceeded>
                     condition.span,
                     substituted,
                     &points,
+                    None,
                 );
                 check.place = Some(shape.side_description(side, &coordinate_names));
                 results.push(check);
@@ -121,7 +122,22 @@ pub fn check_exact(spec: &Spec) -> Result<Vec<ResidualCheck>, SizeLimitExceeded>
                 (condition.span, set)
             }
         };
-        let mut check = evaluate(&problem, residual.name.clone(), span, substituted, &points);
+        // A periodic condition compares the field at x and at x + L e_c.
+        let period = match residual.source {
+            ResidualSource::Condition(i) => spec.conditions[i].periodic.map(|c| {
+                let coordinate = &spec.coordinates[c];
+                (c, coordinate.hi - coordinate.lo)
+            }),
+            ResidualSource::Equation(_) => None,
+        };
+        let mut check = evaluate(
+            &problem,
+            residual.name.clone(),
+            span,
+            substituted,
+            &points,
+            period,
+        );
         if let ResidualSource::Condition(i) = residual.source {
             check.place = spec.conditions[i].place.clone();
         }
@@ -160,6 +176,7 @@ fn evaluate(
     span: Span,
     residual: ExprId,
     points: &crate::sample::PointSet,
+    period: Option<(usize, f64)>,
 ) -> ResidualCheck {
     // The terms of a sum give the residual's natural size.
     let terms: Vec<ExprId> = match problem.graph.node(residual) {
@@ -182,7 +199,18 @@ fn evaluate(
     for i in 0..points.len() {
         let point = points.point(i);
         let symbols = point_symbols(&problem.coordinates, point);
-        let values = evaluator.eval(&symbols, &no_fields);
+        let mut values = evaluator.eval(&symbols, &no_fields).to_vec();
+        if let Some((c, length)) = period {
+            let mut shifted = point.to_vec();
+            shifted[c] += length;
+            let symbols = point_symbols(&problem.coordinates, &shifted);
+            let there = evaluator.eval(&symbols, &no_fields).to_vec();
+            values[0] -= there[0];
+            // The terms' size: the larger of the two ends.
+            for (v, t) in values[1..].iter_mut().zip(&there[1..]) {
+                *v = v.abs().max(t.abs());
+            }
+        }
         if values.iter().any(|v| !v.is_finite()) {
             continue;
         }

@@ -413,12 +413,70 @@ impl<'d> Checker<'d> {
                                 rhs,
                                 faces: part.faces,
                                 sides: part.sides,
+                                periodic: None,
                                 weight,
                                 span: statement.span,
                             });
                         } else {
                             break;
                         }
+                    }
+                }
+                StatementKind::Periodic {
+                    coordinates,
+                    weight,
+                } => {
+                    let weight = self.weight(weight.as_ref());
+                    let group = condition_name(&conditions, ConditionKind::Boundary);
+                    let mut parts = Vec::new();
+                    for c in coordinates {
+                        let Some(id) = self.periodic_coordinate(c, domain_ok) else {
+                            continue;
+                        };
+                        // u, u_x, ... up to the equations' order in c minus 1.
+                        let order = equations
+                            .iter()
+                            .map(|e: &Equation| e.residual().max_derivative_order_in(id))
+                            .max()
+                            .unwrap_or(1)
+                            .max(1);
+                        for u in 0..unknowns.len() {
+                            for j in 0..order {
+                                let mut derivative = vec![0u8; self.scope.coordinates.len()];
+                                derivative[id] = j as u8;
+                                parts.push((
+                                    id,
+                                    Expr::Field {
+                                        unknown: u,
+                                        derivative,
+                                    },
+                                ));
+                            }
+                        }
+                    }
+                    let Some(weight) = weight else { continue };
+                    let count = parts.len();
+                    for (k, (id, field)) in parts.into_iter().enumerate() {
+                        conditions.push(Condition {
+                            kind: ConditionKind::Boundary,
+                            name: if count == 1 {
+                                group.clone()
+                            } else {
+                                format!("{group}_{}", k + 1)
+                            },
+                            group: group.clone(),
+                            place: Some(format!("periodic in {}", self.scope.coordinates[id].name)),
+                            lhs: field,
+                            rhs: Expr::Number(0.0),
+                            faces: vec![Face {
+                                coordinate: id,
+                                side: Side::Lo,
+                            }],
+                            sides: Vec::new(),
+                            periodic: Some(id),
+                            weight,
+                            span: statement.span,
+                        });
                     }
                 }
                 StatementKind::Initial { relation, weight } => {
@@ -451,6 +509,7 @@ impl<'d> Checker<'d> {
                                 side: Side::Lo,
                             }],
                             sides: Vec::new(),
+                            periodic: None,
                             weight,
                             span: statement.span,
                         });
@@ -703,6 +762,46 @@ impl<'d> Checker<'d> {
             );
             None
         }
+    }
+
+    /// The coordinate of `bc periodic in NAME`: spatial, of a box domain.
+    fn periodic_coordinate(&mut self, name: &ast::Ident, domain_ok: bool) -> Option<CoordId> {
+        let id = match self.scope.names.get(&name.name) {
+            Some(NameDef {
+                kind: NameKind::Coordinate(c),
+                ..
+            }) => *c,
+            _ => {
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "E0416",
+                        format!(
+                            "`periodic in {}`: `{}` is not a coordinate",
+                            name.name, name.name
+                        ),
+                        name.span,
+                    )
+                    .with_label_message("not a coordinate"),
+                );
+                return None;
+            }
+        };
+        if self.scope.coordinates[id].is_time || self.shape.is_some() {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "E0416",
+                    if self.shape.is_some() {
+                        "`bc periodic` needs a box domain".to_string()
+                    } else {
+                        format!("`periodic in {}`: the time coordinate cannot be periodic", name.name)
+                    },
+                    name.span,
+                )
+                .with_note("periodic conditions join the two faces of a spatial interval: domain x in [lo, hi]"),
+            );
+            return None;
+        }
+        domain_ok.then_some(id)
     }
 
     /// Resolves where a `bc` holds: faces of a box, or sides of a shape.

@@ -140,6 +140,9 @@ pub struct Condition {
     pub faces: Vec<Face>,
     /// The sides of the shape's primitives where it holds (shaped domains).
     pub sides: Vec<crate::geometry::Side>,
+    /// `bc periodic in x`: the residual is lhs(x) - lhs(x + L e_c) on the
+    /// face x_c = lo (L the interval's length; `rhs` is 0).
+    pub periodic: Option<CoordId>,
     /// Multiplies the condition's residual rows (default 1).
     pub weight: f64,
     pub span: Span,
@@ -241,6 +244,19 @@ impl Expr {
             Expr::Neg(a) | Expr::Call(_, a) => a.max_derivative_order(),
             Expr::Derivative(a, _) => 1 + a.max_derivative_order(),
             Expr::Binary(_, a, b) => a.max_derivative_order().max(b.max_derivative_order()),
+        }
+    }
+
+    /// The highest number of derivatives in coordinate `c` on any field.
+    pub fn max_derivative_order_in(&self, c: CoordId) -> usize {
+        match self {
+            Expr::Number(_) | Expr::Constant(..) | Expr::Coordinate(_) => 0,
+            Expr::Field { derivative, .. } => derivative.get(c).map_or(0, |&d| d as usize),
+            Expr::Neg(a) | Expr::Call(_, a) => a.max_derivative_order_in(c),
+            Expr::Derivative(a, wrt) => usize::from(*wrt == c) + a.max_derivative_order_in(c),
+            Expr::Binary(_, a, b) => a
+                .max_derivative_order_in(c)
+                .max(b.max_derivative_order_in(c)),
         }
     }
 }

@@ -61,6 +61,12 @@ pub enum StatementKind {
         faces: Vec<Face>,
         weight: Option<Expr>,
     },
+    /// `bc periodic in x, y weight 10`: u and its derivatives below the
+    /// equations' order agree at both ends of each coordinate.
+    Periodic {
+        coordinates: Vec<Ident>,
+        weight: Option<Expr>,
+    },
     /// `initial lhs = rhs weight 10`
     Initial {
         relation: Relation,
@@ -90,7 +96,7 @@ impl StatementKind {
             StatementKind::Let(_) => "let",
             StatementKind::Unknown(_) => "unknown",
             StatementKind::Equation { .. } => "equation",
-            StatementKind::Bc { .. } => "bc",
+            StatementKind::Bc { .. } | StatementKind::Periodic { .. } => "bc",
             StatementKind::Initial { .. } => "initial",
             StatementKind::Exact { .. } => "exact",
             StatementKind::Ansatz(_) => "ansatz",

@@ -215,7 +215,23 @@ impl AstBuilder {
                 let weight = it.next().map(|p| self.weight(p));
                 StatementKind::Equation { relation, weight }
             }
-            // bc_stmt = { kw_bc ~ relation ~ kw_on ~ face ~ ("," ~ face)* ~ weight? }
+            // bc_stmt = { kw_bc ~ (periodic_bc | relation ~ kw_on ~ face ~ ("," ~ face)*) ~ weight? }
+            Rule::bc_stmt if rest.first().map(|p| p.as_rule()) == Some(Rule::periodic_bc) => {
+                let mut it = rest.into_iter();
+                // periodic_bc = { kw_periodic ~ kw_in ~ ident ~ ("," ~ ident)* }
+                let coordinates = it
+                    .next()
+                    .expect("grammar")
+                    .into_inner()
+                    .filter(|p| p.as_rule() == Rule::ident)
+                    .map(|p| ident(&p))
+                    .collect();
+                let weight = it.next().map(|p| self.weight(p));
+                StatementKind::Periodic {
+                    coordinates,
+                    weight,
+                }
+            }
             Rule::bc_stmt => {
                 let mut relation = None;
                 let mut faces = Vec::new();

@@ -80,6 +80,17 @@ pub fn dump(file: &File, source: &str) -> String {
                     line(&mut out, &format!("weight {}", sexpr(w)), at(w.span));
                 }
             }
+            StatementKind::Periodic {
+                coordinates,
+                weight,
+            } => {
+                for c in coordinates {
+                    line(&mut out, &format!("periodic in {}", c.name), at(c.span));
+                }
+                if let Some(w) = weight {
+                    line(&mut out, &format!("weight {}", sexpr(w)), at(w.span));
+                }
+            }
             StatementKind::Initial {
                 relation: r,
                 weight,
