@@ -235,7 +235,19 @@ impl fmt::Display for Summary<'_> {
                 }
                 _ => faces(spec, &c.faces),
             };
-            write!(f, "  {kind} {} = 0 on {place}", p.residual(&c.lhs, &c.rhs),)?;
+            if let Some(ci) = c.periodic {
+                let coordinate = &spec.coordinates[ci];
+                let field = p.print(&c.lhs);
+                write!(
+                    f,
+                    "  {kind} {field} at {name} = {lo} equals {field} at {name} = {hi} (periodic in {name})",
+                    name = coordinate.name,
+                    lo = fmt_num(coordinate.lo),
+                    hi = fmt_num(coordinate.hi),
+                )?;
+            } else {
+                write!(f, "  {kind} {} = 0 on {place}", p.residual(&c.lhs, &c.rhs))?;
+            }
             if c.weight != 1.0 {
                 write!(f, ", weight {}", fmt_num(c.weight))?;
             }
