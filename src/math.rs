@@ -123,14 +123,35 @@ pub enum MathFn {
     Sinh,
     Cosh,
     Abs,
+    /// The error function erf(x) = 2/sqrt(pi) int_0^x exp(-t^2) dt.
+    Erf,
+    /// The complementary error function erfc(x) = 1 - erf(x) (accurate
+    /// where erf(x) is close to 1).
+    Erfc,
+    /// The Bessel function of the first kind J0.
+    BesselJ0,
+    /// The Bessel function of the first kind J1.
+    BesselJ1,
+    /// The Bessel function of the second kind Y0 (x > 0).
+    BesselY0,
+    /// The Bessel function of the second kind Y1 (x > 0).
+    BesselY1,
+    /// J1(x)/x, with its limit 1/2 at x = 0: internal, for the derivatives
+    /// of J0 and J1 (not callable from a `.pde` file).
+    BesselJ1Scaled,
+    /// J2(x)/x^2, limit 1/8 at 0 (internal).
+    BesselJ2Scaled,
+    /// J3(x)/x^3, limit 1/48 at 0 (internal).
+    BesselJ3Scaled,
     /// sign(x): 1 for x > 0, -1 for x < 0, 0 at x = 0 (either zero), NaN
     /// for NaN. The derivative of `abs`.
     Sign,
 }
 
 impl MathFn {
-    /// Every built-in function, in a fixed order (used for help texts and tests).
-    pub const ALL: [MathFn; 11] = [
+    /// The functions a `.pde` file may call, in a fixed order (used for
+    /// name resolution and help texts).
+    pub const USER: [MathFn; 17] = [
         MathFn::Sin,
         MathFn::Cos,
         MathFn::Tan,
@@ -142,6 +163,37 @@ impl MathFn {
         MathFn::Cosh,
         MathFn::Abs,
         MathFn::Sign,
+        MathFn::Erf,
+        MathFn::Erfc,
+        MathFn::BesselJ0,
+        MathFn::BesselJ1,
+        MathFn::BesselY0,
+        MathFn::BesselY1,
+    ];
+
+    /// Every function, the internal ones (which only derivatives produce)
+    /// included, in a fixed order (the JIT's symbol table and tests).
+    pub const ALL: [MathFn; 20] = [
+        MathFn::Sin,
+        MathFn::Cos,
+        MathFn::Tan,
+        MathFn::Exp,
+        MathFn::Log,
+        MathFn::Sqrt,
+        MathFn::Tanh,
+        MathFn::Sinh,
+        MathFn::Cosh,
+        MathFn::Abs,
+        MathFn::Sign,
+        MathFn::Erf,
+        MathFn::Erfc,
+        MathFn::BesselJ0,
+        MathFn::BesselJ1,
+        MathFn::BesselY0,
+        MathFn::BesselY1,
+        MathFn::BesselJ1Scaled,
+        MathFn::BesselJ2Scaled,
+        MathFn::BesselJ3Scaled,
     ];
 
     /// The name users write in a `.pde` file.
@@ -158,12 +210,21 @@ impl MathFn {
             MathFn::Cosh => "cosh",
             MathFn::Abs => "abs",
             MathFn::Sign => "sign",
+            MathFn::Erf => "erf",
+            MathFn::Erfc => "erfc",
+            MathFn::BesselJ0 => "besselj0",
+            MathFn::BesselJ1 => "besselj1",
+            MathFn::BesselY0 => "bessely0",
+            MathFn::BesselY1 => "bessely1",
+            MathFn::BesselJ1Scaled => "besselj1_over_x",
+            MathFn::BesselJ2Scaled => "besselj2_over_x2",
+            MathFn::BesselJ3Scaled => "besselj3_over_x3",
         }
     }
 
-    /// Looks a function up by its source name.
+    /// Looks a function up by its source name (only [`MathFn::USER`]).
     pub fn from_name(name: &str) -> Option<MathFn> {
-        MathFn::ALL.into_iter().find(|f| f.name() == name)
+        MathFn::USER.into_iter().find(|f| f.name() == name)
     }
 
     /// Number of arguments the function takes (all built-ins are unary).
@@ -185,7 +246,38 @@ impl MathFn {
             MathFn::Cosh => x.cosh(),
             MathFn::Abs => x.abs(),
             MathFn::Sign => sign(x),
+            MathFn::Erf => libm::erf(x),
+            MathFn::Erfc => libm::erfc(x),
+            MathFn::BesselJ0 => libm::j0(x),
+            MathFn::BesselJ1 => libm::j1(x),
+            MathFn::BesselY0 => libm::y0(x),
+            MathFn::BesselY1 => libm::y1(x),
+            MathFn::BesselJ1Scaled => bessel_j_scaled(1, x),
+            MathFn::BesselJ2Scaled => bessel_j_scaled(2, x),
+            MathFn::BesselJ3Scaled => bessel_j_scaled(3, x),
         }
+    }
+}
+
+/// J_n(x)/x^n, an even entire function (value 1/(2^n n!) at 0): by its
+/// power series sum_k (-1)^k (x/2)^(2k) / (2^n k! (n+k)!) for |x| < 0.05
+/// (five terms; the first omitted one is below 1e-19 relative), else
+/// libm's `jn(n, x) / x^n`.
+pub fn bessel_j_scaled(n: i32, x: f64) -> f64 {
+    if x.abs() < 0.05 {
+        let q = -(x / 2.0) * (x / 2.0);
+        let mut term = 1.0;
+        for j in 1..=n {
+            term /= 2.0 * j as f64;
+        }
+        let mut sum = term;
+        for k in 1..5 {
+            term *= q / (k as f64 * (n + k) as f64);
+            sum += term;
+        }
+        sum
+    } else {
+        libm::jn(n, x) / x.powi(n)
     }
 }
 
@@ -370,13 +462,64 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for f in MathFn::ALL {
+        for f in MathFn::USER {
             assert_eq!(MathFn::from_name(f.name()), Some(f));
         }
+        assert_eq!(MathFn::from_name("besselj1_over_x"), None);
         for a in Activation::ALL {
             assert_eq!(Activation::from_name(a.name()), Some(a));
         }
         assert_eq!(MathFn::from_name("sigmoid"), None);
+    }
+
+    /// Values from Abramowitz & Stegun, tables 7.1 (erf) and 9.1 (J0, J1,
+    /// Y0, Y1), to the digits printed there.
+    #[test]
+    fn special_functions_match_published_tables() {
+        let cases: [(MathFn, f64, f64); 14] = [
+            (MathFn::Erf, 0.5, 0.520_499_877_8),
+            (MathFn::Erf, 1.0, 0.842_700_792_9),
+            (MathFn::Erf, 2.0, 0.995_322_265_0),
+            (MathFn::Erfc, 2.0, 0.004_677_734_981),
+            (MathFn::Erfc, 3.0, 2.209_049_699_9e-5),
+            (MathFn::BesselJ0, 1.0, 0.765_197_686_6),
+            (MathFn::BesselJ0, 5.0, -0.177_596_771_3),
+            (MathFn::BesselJ1, 1.0, 0.440_050_585_7),
+            (MathFn::BesselJ1, 5.0, -0.327_579_137_6),
+            (MathFn::BesselY0, 1.0, 0.088_256_964_22),
+            (MathFn::BesselY0, 5.0, -0.308_517_625_2),
+            (MathFn::BesselY1, 1.0, -0.781_212_821_3),
+            (MathFn::BesselY1, 5.0, 0.147_863_143_4),
+            (MathFn::BesselJ0, 0.0, 1.0),
+        ];
+        for (f, x, expected) in cases {
+            let got = f.eval(x);
+            assert!(
+                (got - expected).abs() <= 1e-9 * expected.abs().max(1e-3),
+                "{f}({x}) = {got}, table {expected}"
+            );
+        }
+        assert_eq!(MathFn::Erf.eval(-1.0), -MathFn::Erf.eval(1.0));
+    }
+
+    #[test]
+    fn scaled_bessel_functions_are_continuous_at_the_series_switch() {
+        // J_n(x)/x^n: 1/2, 1/8, 1/48 at 0, and the series and libm agree
+        // where the evaluation switches.
+        assert_eq!(MathFn::BesselJ1Scaled.eval(0.0), 0.5);
+        assert_eq!(MathFn::BesselJ2Scaled.eval(0.0), 0.125);
+        assert!((MathFn::BesselJ3Scaled.eval(0.0) - 1.0 / 48.0).abs() < 1e-18);
+        for n in 1..=3 {
+            for x in [0.049_999_999, 0.04, 0.01] {
+                let series = bessel_j_scaled(n, x);
+                let direct = libm::jn(n, x) / x.powi(n);
+                assert!(
+                    (series - direct).abs() <= 1e-13 * direct.abs(),
+                    "n={n} x={x}"
+                );
+            }
+        }
+        assert!((MathFn::BesselJ1Scaled.eval(1.0) - libm::j1(1.0)).abs() < 1e-16);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 use crate::check::{Sampler, Spec};
 use crate::diag::{Diagnostic, Span};
-use crate::sample::box_points;
+use crate::sample::{box_points, shape_interior_points, shape_side_points};
 use crate::symbolic::problem::{diff_multi_index, point_symbols, ResidualSource, SymbolicProblem};
 use crate::symbolic::{Evaluator, ExprId, Graph, Node, SizeLimitExceeded};
 
@@ -30,6 +30,8 @@ pub struct ResidualCheck {
     pub scale: f64,
     /// Points evaluated (points where the exact solution is not finite are skipped).
     pub points: usize,
+    /// The boundary piece checked, on a shaped domain (`hole`, `outer (x = 1)`).
+    pub place: Option<String>,
 }
 
 impl ResidualCheck {
@@ -46,12 +48,50 @@ pub fn check_exact(spec: &Spec) -> Result<Vec<ResidualCheck>, SizeLimitExceeded>
     }
     let mut problem = SymbolicProblem::new(spec)?;
     let bounds: Vec<(f64, f64)> = spec.coordinates.iter().map(|c| (c.lo, c.hi)).collect();
+    let coordinate_names: Vec<String> = spec.coordinates.iter().map(|c| c.name.clone()).collect();
     let mut results = Vec::new();
     for residual in problem.residuals.clone() {
         let Some(substituted) = substitute_exact(&mut problem, residual.expr)? else {
             continue;
         };
+        // On a shaped domain, each side of a condition is checked on its
+        // own, so that a warning names the piece.
+        if let (ResidualSource::Condition(i), Some(shape)) = (residual.source, &spec.shape) {
+            let condition = &spec.conditions[i];
+            for &side in &condition.sides {
+                let points = shape_side_points(
+                    &Sampler::Sobol {
+                        n: FACE_POINTS,
+                        seed: 0,
+                    },
+                    shape,
+                    &[side],
+                );
+                let mut check = evaluate(
+                    &problem,
+                    residual.name.clone(),
+                    condition.span,
+                    substituted,
+                    &points,
+                    None,
+                );
+                check.place = Some(shape.side_description(side, &coordinate_names));
+                results.push(check);
+            }
+            continue;
+        }
         let (span, points) = match residual.source {
+            ResidualSource::Equation(i) if spec.shape.is_some() => (
+                spec.equations[i].span,
+                shape_interior_points(
+                    &Sampler::Sobol {
+                        n: EQUATION_POINTS,
+                        seed: 0,
+                    },
+                    spec.shape.as_ref().expect("checked"),
+                    0,
+                ),
+            ),
             ResidualSource::Equation(i) => (
                 spec.equations[i].span,
                 box_points(
@@ -82,13 +122,26 @@ pub fn check_exact(spec: &Spec) -> Result<Vec<ResidualCheck>, SizeLimitExceeded>
                 (condition.span, set)
             }
         };
-        results.push(evaluate(
+        // A periodic condition compares the field at x and at x + L e_c.
+        let period = match residual.source {
+            ResidualSource::Condition(i) => spec.conditions[i].periodic.map(|c| {
+                let coordinate = &spec.coordinates[c];
+                (c, coordinate.hi - coordinate.lo)
+            }),
+            ResidualSource::Equation(_) => None,
+        };
+        let mut check = evaluate(
             &problem,
             residual.name.clone(),
             span,
             substituted,
             &points,
-        ));
+            period,
+        );
+        if let ResidualSource::Condition(i) = residual.source {
+            check.place = spec.conditions[i].place.clone();
+        }
+        results.push(check);
     }
     Ok(results)
 }
@@ -123,6 +176,7 @@ fn evaluate(
     span: Span,
     residual: ExprId,
     points: &crate::sample::PointSet,
+    period: Option<(usize, f64)>,
 ) -> ResidualCheck {
     // The terms of a sum give the residual's natural size.
     let terms: Vec<ExprId> = match problem.graph.node(residual) {
@@ -140,11 +194,23 @@ fn evaluate(
         at: Vec::new(),
         scale: 0.0,
         points: 0,
+        place: None,
     };
     for i in 0..points.len() {
         let point = points.point(i);
         let symbols = point_symbols(&problem.coordinates, point);
-        let values = evaluator.eval(&symbols, &no_fields);
+        let mut values = evaluator.eval(&symbols, &no_fields).to_vec();
+        if let Some((c, length)) = period {
+            let mut shifted = point.to_vec();
+            shifted[c] += length;
+            let symbols = point_symbols(&problem.coordinates, &shifted);
+            let there = evaluator.eval(&symbols, &no_fields).to_vec();
+            values[0] -= there[0];
+            // The terms' size: the larger of the two ends.
+            for (v, t) in values[1..].iter_mut().zip(&there[1..]) {
+                *v = v.abs().max(t.abs());
+            }
+        }
         if values.iter().any(|v| !v.is_finite()) {
             continue;
         }
@@ -165,7 +231,10 @@ fn evaluate(
 pub fn diagnostics(spec: &Spec, checks: &[ResidualCheck]) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for c in checks.iter().filter(|c| !c.passes()) {
-        let what = describe(&c.name);
+        let what = match &c.place {
+            Some(place) => format!("{} on {place}", describe(&c.name)),
+            None => describe(&c.name),
+        };
         let d = if c.points == 0 {
             Diagnostic::warning(
                 "W0603",
@@ -208,7 +277,8 @@ fn describe(name: &str) -> String {
         .find(|c: char| c.is_ascii_digit())
         .unwrap_or(name.len());
     let (kind, index) = name.split_at(split);
-    let index: usize = index.parse().unwrap_or(0);
+    // `bc0_2`: the second side of a split `bc0`.
+    let index: usize = index.split('_').next().unwrap_or("").parse().unwrap_or(0);
     let kind = match kind {
         "bc" => "boundary condition",
         "initial" => "initial condition",

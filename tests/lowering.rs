@@ -119,6 +119,29 @@ fn poisson_rows_match_the_operator_applied_by_hand() {
     }
 }
 
+/// `equation ... weight 2` doubles the equation's rows and right-hand side.
+#[test]
+fn equation_weight_scales_its_rows() {
+    let plain = lower::lower(&spec(POISSON, &Overrides::default())).expect("lowers");
+    let weighted_source = POISSON.replace(
+        "equation -u_xx = pi^2*sin(pi*x)",
+        "equation -u_xx = pi^2*sin(pi*x) weight 2",
+    );
+    let weighted_spec = spec(&weighted_source, &Overrides::default());
+    assert_eq!(weighted_spec.equations[0].weight, 2.0);
+    let weighted = lower::lower(&weighted_spec).expect("lowers");
+    let (w, b, _) = parameters(7, 1, 1, 3);
+    let pts = points(5, &[(0.0, 1.0)], 4);
+    let (a1, r1) = rows(&plain, "rows_equation0", &pts, &w, &b, 7);
+    let (a2, r2) = rows(&weighted, "rows_equation0", &pts, &w, &b, 7);
+    for (one, two) in a1.iter().zip(&a2).chain(r1.iter().zip(&r2)) {
+        assert!(
+            (2.0 * one - two).abs() <= 1e-14 * two.abs().max(1.0),
+            "{one} {two}"
+        );
+    }
+}
+
 const WAVE: &str = "
 domain x in [0, 1]
 time t in [0, 2]

@@ -9,6 +9,7 @@
 mod names;
 pub mod print;
 mod settings;
+mod shapes;
 mod spec;
 
 pub use names::BUILTIN_NAMES;
@@ -23,6 +24,7 @@ use crate::math::MathFn;
 use crate::syntax::ast::{self, StatementKind};
 use names::{ConstDef, Context, LetDef, NameDef, NameKind, Resolver, Scope};
 use settings::ResolvedSetting;
+use shapes::BoundaryPlaces;
 
 /// The most points any one point set may have (a grid of n^d points is
 /// checked against this before anything is allocated).
@@ -39,7 +41,13 @@ pub fn check(file: &ast::File, overrides: &Overrides) -> (Option<Spec>, Vec<Diag
 
 /// The name of the next condition of `kind`: `bc0`, `bc1`, ..., `initial0`, ...
 fn condition_name(conditions: &[Condition], kind: ConditionKind) -> String {
-    let count = conditions.iter().filter(|c| c.kind == kind).count();
+    let mut groups: Vec<&str> = conditions
+        .iter()
+        .filter(|c| c.kind == kind)
+        .map(|c| c.group.as_str())
+        .collect();
+    groups.dedup();
+    let count = groups.len();
     match kind {
         ConditionKind::Boundary => format!("bc{count}"),
         ConditionKind::Initial => format!("initial{count}"),
@@ -81,6 +89,8 @@ fn unique<'f>(
 struct Checker<'d> {
     diagnostics: &'d mut Vec<Diagnostic>,
     scope: Scope,
+    /// The domain's shape, when it is not a box.
+    shape: Option<crate::geometry::Shape>,
 }
 
 impl<'d> Checker<'d> {
@@ -94,7 +104,9 @@ impl<'d> Checker<'d> {
                 names: HashMap::new(),
                 constants: Vec::new(),
                 lets: Vec::new(),
+                normal: None,
             },
+            shape: None,
         }
     }
 
@@ -174,25 +186,40 @@ impl<'d> Checker<'d> {
         // 1. Declarations: coordinates, unknowns, then consts and lets.
         // Coordinates of every `domain` statement (a second one was reported
         // above; keeping its coordinates avoids follow-up errors).
-        let mut intervals: Vec<&ast::IntervalDecl> = Vec::new();
+        // (coordinate id, interval) for every coordinate declared with an
+        // interval; a shaped domain's coordinates get theirs from the shape.
+        let mut intervals: Vec<(CoordId, &ast::IntervalDecl)> = Vec::new();
+        let mut coordinate_names: Vec<&ast::Ident> = Vec::new();
+        let mut shape_domain: Option<&ast::ShapeExpr> = None;
         for statement in &file.statements {
-            if let StatementKind::Domain(list) = &statement.kind {
-                intervals.extend(list.iter());
+            match &statement.kind {
+                StatementKind::Domain(list) => {
+                    for decl in list {
+                        intervals.push((coordinate_names.len(), decl));
+                        coordinate_names.push(&decl.name);
+                    }
+                }
+                StatementKind::ShapeDomain { coordinates, shape } => {
+                    coordinate_names.extend(coordinates.iter());
+                    shape_domain.get_or_insert(shape);
+                }
+                _ => {}
             }
         }
-        let space_dims = intervals.len();
+        let space_dims = coordinate_names.len();
         if let Some(StatementKind::Time(decl)) = time.map(|s| &s.kind) {
-            intervals.push(decl);
+            intervals.push((space_dims, decl));
+            coordinate_names.push(&decl.name);
         }
-        for (id, decl) in intervals.iter().enumerate() {
+        for (id, name) in coordinate_names.iter().enumerate() {
             self.scope.coordinates.push(Coordinate {
-                name: decl.name.name.clone(),
+                name: name.name.clone(),
                 lo: 0.0,
                 hi: 1.0,
                 is_time: id >= space_dims,
-                span: decl.name.span,
+                span: name.span,
             });
-            self.define(&decl.name, NameKind::Coordinate(id));
+            self.define(name, NameKind::Coordinate(id));
         }
         self.scope.space_dims = space_dims;
         if !has_unknown_statement(file) {
@@ -264,7 +291,7 @@ impl<'d> Checker<'d> {
 
         // 3. Coordinate intervals.
         let mut domain_ok = true;
-        for (id, decl) in intervals.iter().enumerate() {
+        for &(id, decl) in &intervals {
             if let Some((n, span)) = decl.power {
                 domain_ok = false;
                 self.diagnostics.push(
@@ -304,6 +331,21 @@ impl<'d> Checker<'d> {
             }
         }
 
+        // 3b. The shape of a shaped domain, whose bounding box gives the
+        // coordinates' intervals.
+        if let Some(shape) = shape_domain {
+            match self.domain_shape(file, shape, space_dims, time) {
+                Some(shape) => {
+                    for (c, &(lo, hi)) in shape.bounds.iter().enumerate() {
+                        self.scope.coordinates[c].lo = lo;
+                        self.scope.coordinates[c].hi = hi;
+                    }
+                    self.shape = Some(shape);
+                }
+                None => domain_ok = false,
+            }
+        }
+
         // 4. Lets, in source order.
         for index in 0..self.scope.lets.len() {
             let body = self.scope.lets[index].body.clone();
@@ -318,11 +360,14 @@ impl<'d> Checker<'d> {
         let mut exact_spans: Vec<Option<Span>> = vec![None; unknowns.len()];
         for statement in &file.statements {
             match &statement.kind {
-                StatementKind::Equation(relation) => {
-                    if let Some((lhs, rhs)) = self.relation(relation, "an equation") {
+                StatementKind::Equation { relation, weight } => {
+                    let rel = self.relation(relation, "an equation");
+                    let weight = self.weight(weight.as_ref());
+                    if let (Some((lhs, rhs)), Some(weight)) = (rel, weight) {
                         equations.push(Equation {
                             lhs,
                             rhs,
+                            weight,
                             span: relation.span,
                         });
                     }
@@ -332,17 +377,103 @@ impl<'d> Checker<'d> {
                     faces,
                     weight,
                 } => {
-                    let rel = self.relation(relation, "a boundary condition");
-                    let faces = self.faces(faces, domain_ok);
+                    let places = self.faces(faces, domain_ok);
                     let weight = self.weight(weight.as_ref());
-                    if let (Some((lhs, rhs)), Some(faces), Some(weight)) = (rel, faces, weight) {
-                        let name = condition_name(&conditions, ConditionKind::Boundary);
+                    let group = condition_name(&conditions, ConditionKind::Boundary);
+                    let Some(places) = places else {
+                        // Still resolve the relation for its own errors.
+                        let _ = self.relation(relation, "a boundary condition");
+                        continue;
+                    };
+                    // A condition with `dn` is resolved once per side, each
+                    // with that side's exact normal; others once for all.
+                    let parts: Vec<BoundaryPlaces> = if shapes::calls(&relation.lhs, "dn")
+                        || shapes::calls(&relation.rhs, "dn")
+                    {
+                        places.split_per_side()
+                    } else {
+                        vec![places]
+                    };
+                    let count = parts.len();
+                    for (k, part) in parts.into_iter().enumerate() {
+                        self.scope.normal = part.normal.clone();
+                        let rel = self.relation(relation, "a boundary condition");
+                        self.scope.normal = None;
+                        if let (Some((lhs, rhs)), Some(weight)) = (rel, weight) {
+                            conditions.push(Condition {
+                                kind: ConditionKind::Boundary,
+                                name: if count == 1 {
+                                    group.clone()
+                                } else {
+                                    format!("{group}_{}", k + 1)
+                                },
+                                group: group.clone(),
+                                place: part.label,
+                                lhs,
+                                rhs,
+                                faces: part.faces,
+                                sides: part.sides,
+                                periodic: None,
+                                weight,
+                                span: statement.span,
+                            });
+                        } else {
+                            break;
+                        }
+                    }
+                }
+                StatementKind::Periodic {
+                    coordinates,
+                    weight,
+                } => {
+                    let weight = self.weight(weight.as_ref());
+                    let group = condition_name(&conditions, ConditionKind::Boundary);
+                    let mut parts = Vec::new();
+                    for c in coordinates {
+                        let Some(id) = self.periodic_coordinate(c, domain_ok) else {
+                            continue;
+                        };
+                        // u, u_x, ... up to the equations' order in c minus 1.
+                        let order = equations
+                            .iter()
+                            .map(|e: &Equation| e.residual().max_derivative_order_in(id))
+                            .max()
+                            .unwrap_or(1)
+                            .max(1);
+                        for u in 0..unknowns.len() {
+                            for j in 0..order {
+                                let mut derivative = vec![0u8; self.scope.coordinates.len()];
+                                derivative[id] = j as u8;
+                                parts.push((
+                                    id,
+                                    Expr::Field {
+                                        unknown: u,
+                                        derivative,
+                                    },
+                                ));
+                            }
+                        }
+                    }
+                    let Some(weight) = weight else { continue };
+                    let count = parts.len();
+                    for (k, (id, field)) in parts.into_iter().enumerate() {
                         conditions.push(Condition {
                             kind: ConditionKind::Boundary,
-                            name,
-                            lhs,
-                            rhs,
-                            faces,
+                            name: if count == 1 {
+                                group.clone()
+                            } else {
+                                format!("{group}_{}", k + 1)
+                            },
+                            group: group.clone(),
+                            place: Some(format!("periodic in {}", self.scope.coordinates[id].name)),
+                            lhs: field,
+                            rhs: Expr::Number(0.0),
+                            faces: vec![Face {
+                                coordinate: id,
+                                side: Side::Lo,
+                            }],
+                            sides: Vec::new(),
+                            periodic: Some(id),
                             weight,
                             span: statement.span,
                         });
@@ -368,13 +499,17 @@ impl<'d> Checker<'d> {
                         let name = condition_name(&conditions, ConditionKind::Initial);
                         conditions.push(Condition {
                             kind: ConditionKind::Initial,
+                            group: name.clone(),
                             name,
+                            place: None,
                             lhs,
                             rhs,
                             faces: vec![Face {
                                 coordinate: space_dims,
                                 side: Side::Lo,
                             }],
+                            sides: Vec::new(),
+                            periodic: None,
                             weight,
                             span: statement.span,
                         });
@@ -440,7 +575,7 @@ impl<'d> Checker<'d> {
         if !file
             .statements
             .iter()
-            .any(|s| matches!(s.kind, StatementKind::Equation(_)))
+            .any(|s| matches!(s.kind, StatementKind::Equation { .. }))
         {
             self.diagnostics.push(
                 Diagnostic::error("E0409", "missing `equation` statement", file_start)
@@ -470,7 +605,7 @@ impl<'d> Checker<'d> {
             let counted = file
                 .statements
                 .iter()
-                .filter(|s| matches!(s.kind, StatementKind::Equation(_)))
+                .filter(|s| matches!(s.kind, StatementKind::Equation { .. }))
                 .count();
             if counted != unknowns.len() && !unknowns.is_empty() && !unused_unknown {
                 let first_unknown = unknowns[0].span;
@@ -514,6 +649,7 @@ impl<'d> Checker<'d> {
             title,
             coordinates: self.scope.coordinates,
             space_dims,
+            shape: self.shape,
             unknowns,
             equations,
             conditions,
@@ -617,7 +753,7 @@ impl<'d> Checker<'d> {
                     ConditionKind::Boundary => "bc",
                     ConditionKind::Initial => "initial",
                 };
-                if c.name == *name || kind_name == name {
+                if c.name == *name || c.group == *name || kind_name == name {
                     c.weight = *weight;
                     matched = true;
                 }
@@ -659,8 +795,53 @@ impl<'d> Checker<'d> {
         }
     }
 
-    /// Resolves the faces of a `bc`.
-    fn faces(&mut self, faces: &[ast::Face], domain_ok: bool) -> Option<Vec<Face>> {
+    /// The coordinate of `bc periodic in NAME`: spatial, of a box domain.
+    fn periodic_coordinate(&mut self, name: &ast::Ident, domain_ok: bool) -> Option<CoordId> {
+        let id = match self.scope.names.get(&name.name) {
+            Some(NameDef {
+                kind: NameKind::Coordinate(c),
+                ..
+            }) => *c,
+            _ => {
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "E0416",
+                        format!(
+                            "`periodic in {}`: `{}` is not a coordinate",
+                            name.name, name.name
+                        ),
+                        name.span,
+                    )
+                    .with_label_message("not a coordinate"),
+                );
+                return None;
+            }
+        };
+        if self.scope.coordinates[id].is_time || self.shape.is_some() {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "E0416",
+                    if self.shape.is_some() {
+                        "`bc periodic` needs a box domain".to_string()
+                    } else {
+                        format!("`periodic in {}`: the time coordinate cannot be periodic", name.name)
+                    },
+                    name.span,
+                )
+                .with_note("periodic conditions join the two faces of a spatial interval: domain x in [lo, hi]"),
+            );
+            return None;
+        }
+        domain_ok.then_some(id)
+    }
+
+    /// Resolves where a `bc` holds: faces of a box, or sides of a shape.
+    fn faces(&mut self, faces: &[ast::Face], domain_ok: bool) -> Option<BoundaryPlaces> {
+        if self.shape.is_some()
+            || !domain_ok && faces.iter().any(|f| matches!(f, ast::Face::Piece(_)))
+        {
+            return self.shape_sides(faces);
+        }
         let mut out = Vec::new();
         let mut ok = true;
         for face in faces {
@@ -685,6 +866,18 @@ impl<'d> Checker<'d> {
                     Some(f) => out.push(f),
                     None => ok = false,
                 },
+                ast::Face::Piece(name) => {
+                    ok = false;
+                    self.diagnostics.push(
+                        Diagnostic::error(
+                            "E0414",
+                            format!("`{}` is not a boundary piece: the domain is a box", name.name),
+                            name.span,
+                        )
+                        .with_label_message("not a face")
+                        .with_note("a box's faces are written `on x = bound` or `on boundary`; named pieces belong to shaped domains (`domain (x, y) in ...`)"),
+                    );
+                }
             }
         }
         let mut unique = Vec::new();
@@ -693,7 +886,7 @@ impl<'d> Checker<'d> {
                 unique.push(f);
             }
         }
-        ok.then_some(unique)
+        ok.then(|| BoundaryPlaces::faces(unique, self.scope.space_dims))
     }
 
     fn face(

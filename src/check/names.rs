@@ -17,7 +17,7 @@ use crate::syntax::ast::{self, BinOp, ExprKind};
 pub const MAX_DERIVATIVE_ORDER: usize = 16;
 
 /// Names that cannot be defined by a file.
-pub const BUILTIN_NAMES: [&str; 8] = ["pi", "e", "d", "lap", "grad", "div", "sum", "norm2"];
+pub const BUILTIN_NAMES: [&str; 9] = ["pi", "e", "d", "dn", "lap", "grad", "div", "sum", "norm2"];
 
 /// What a user-defined name stands for.
 #[derive(Clone, Debug)]
@@ -76,6 +76,9 @@ pub struct Scope {
     pub names: HashMap<String, NameDef>,
     pub constants: Vec<ConstDef>,
     pub lets: Vec<LetDef>,
+    /// The outward unit normal (one expression per spatial coordinate)
+    /// while the relation of a `bc` with `dn` is resolved for one side.
+    pub normal: Option<Vec<Expr>>,
 }
 
 impl Scope {
@@ -99,7 +102,7 @@ impl Scope {
             .keys()
             .map(String::as_str)
             .chain(["pi", "e"])
-            .chain(MathFn::ALL.iter().map(|f| f.name()));
+            .chain(MathFn::USER.iter().map(|f| f.name()));
         let mut best: Option<(usize, &str)> = None;
         for c in candidates {
             let d = edit_distance(name, c);
@@ -514,6 +517,36 @@ impl Resolver<'_> {
         }
         match name {
             "d" => self.derivative_call(args, span, ctx),
+            "dn" => {
+                if args.len() != 1 {
+                    return self.error(arity_error("dn", 1, args.len(), span));
+                }
+                let a = self.resolve(&args[0], ctx)?;
+                let (Context::Residual, Some(normal)) = (ctx, self.scope.normal.clone()) else {
+                    return self.error(
+                        Diagnostic::error(
+                            "E0309",
+                            "`dn` is the outward normal derivative, defined only in a `bc`",
+                            span,
+                        )
+                        .with_label_message("not on a boundary")
+                        .with_note("write `bc dn(u) = g on PIECE`; in equations, `let`s and exact solutions use d(u, x)"),
+                    );
+                };
+                // dn(a) = sum_j n_j d(a)/dx_j, n exact for the side.
+                let mut sum: Option<Expr> = None;
+                for (j, n) in normal.into_iter().enumerate() {
+                    if n == Expr::Number(0.0) {
+                        continue;
+                    }
+                    let term = Expr::Binary(Op::Mul, Box::new(n), Box::new(differentiate(&a, &[j])));
+                    sum = Some(match sum {
+                        None => term,
+                        Some(s) => Expr::Binary(Op::Add, Box::new(s), Box::new(term)),
+                    });
+                }
+                Some(sum.unwrap_or(Expr::Number(0.0)))
+            }
             "lap" => {
                 if args.len() != 1 {
                     return self.error(arity_error("lap", 1, args.len(), span));
@@ -561,7 +594,7 @@ impl Resolver<'_> {
                 if let Some(s) = self.scope.suggestion(name) {
                     d = d.with_note(format!("did you mean `{s}`?"));
                 }
-                let names: Vec<&str> = MathFn::ALL.iter().map(|f| f.name()).collect();
+                let names: Vec<&str> = MathFn::USER.iter().map(|f| f.name()).collect();
                 self.error(d.with_note(format!(
                     "functions are {}, and the derivatives d(expr, x) and lap(expr)",
                     names.join(", ")

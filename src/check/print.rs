@@ -171,6 +171,30 @@ impl fmt::Display for Summary<'_> {
             })
             .collect();
         writeln!(f, "coordinates  {}", coordinates.join(", "))?;
+        if let Some(shape) = &spec.shape {
+            let names: Vec<&str> = spec.coordinates[..spec.space_dims]
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect();
+            writeln!(f, "shape        ({}) in {}", names.join(", "), shape.text)?;
+            let what = if shape.dims == 2 { "area" } else { "volume" };
+            match shape.exact_measure() {
+                Some(m) => writeln!(f, "{what:<12} {}", fmt_num(m))?,
+                None => writeln!(
+                    f,
+                    "{what:<12} {} (Monte Carlo, 10^5 points)",
+                    fmt_num(round_to(shape.measure_estimate(100_000, 0), 4))
+                )?,
+            }
+            let coordinate_names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+            let pieces: Vec<String> = shape
+                .all_sides()
+                .into_iter()
+                .filter(|s| shape.side_orientation(*s).is_some())
+                .map(|s| shape.side_description(s, &coordinate_names))
+                .collect();
+            writeln!(f, "pieces       {}", pieces.join(", "))?;
+        }
         if !spec.constants.is_empty() {
             let constants: Vec<String> = spec
                 .constants
@@ -183,7 +207,11 @@ impl fmt::Display for Summary<'_> {
         writeln!(f, "unknowns     {}", unknowns.join(", "))?;
         writeln!(f, "equations    (residual = 0 on interior points)")?;
         for e in &spec.equations {
-            writeln!(f, "  {} = 0", p.residual(&e.lhs, &e.rhs))?;
+            write!(f, "  {} = 0", p.residual(&e.lhs, &e.rhs))?;
+            if e.weight != 1.0 {
+                write!(f, ", weight {}", fmt_num(e.weight))?;
+            }
+            writeln!(f)?;
         }
         if !spec.conditions.is_empty() {
             writeln!(f, "conditions")?;
@@ -193,12 +221,33 @@ impl fmt::Display for Summary<'_> {
                 ConditionKind::Boundary => "bc     ",
                 ConditionKind::Initial => "initial",
             };
-            write!(
-                f,
-                "  {kind} {} = 0 on {}",
-                p.residual(&c.lhs, &c.rhs),
-                faces(spec, &c.faces)
-            )?;
+            let place = match (&spec.shape, &c.place) {
+                (_, Some(place)) if !c.sides.is_empty() => place.clone(),
+                (Some(shape), _) => {
+                    let names: Vec<String> =
+                        spec.coordinates.iter().map(|c| c.name.clone()).collect();
+                    let sides: Vec<String> = c
+                        .sides
+                        .iter()
+                        .map(|s| shape.side_description(*s, &names))
+                        .collect();
+                    sides.join(", ")
+                }
+                _ => faces(spec, &c.faces),
+            };
+            if let Some(ci) = c.periodic {
+                let coordinate = &spec.coordinates[ci];
+                let field = p.print(&c.lhs);
+                write!(
+                    f,
+                    "  {kind} {field} at {name} = {lo} equals {field} at {name} = {hi} (periodic in {name})",
+                    name = coordinate.name,
+                    lo = fmt_num(coordinate.lo),
+                    hi = fmt_num(coordinate.hi),
+                )?;
+            } else {
+                write!(f, "  {kind} {} = 0 on {place}", p.residual(&c.lhs, &c.rhs))?;
+            }
             if c.weight != 1.0 {
                 write!(f, ", weight {}", fmt_num(c.weight))?;
             }
@@ -313,6 +362,15 @@ fn linearity_name(l: Linearity) -> &'static str {
         Linearity::Linear => "linear",
         Linearity::Nonlinear => "nonlinear",
     }
+}
+
+/// `v` rounded to `digits` significant digits.
+fn round_to(v: f64, digits: i32) -> f64 {
+    if v == 0.0 || !v.is_finite() {
+        return v;
+    }
+    let scale = 10f64.powi(digits - 1 - v.abs().log10().floor() as i32);
+    (v * scale).round() / scale
 }
 
 fn faces(spec: &Spec, faces: &[Face]) -> String {

@@ -24,6 +24,9 @@ pub struct Spec {
     pub coordinates: Vec<Coordinate>,
     /// Number of spatial coordinates (the first `space_dims` coordinates).
     pub space_dims: usize,
+    /// The spatial domain's shape when it is not the box of the
+    /// coordinates' intervals (which are then its bounding box).
+    pub shape: Option<crate::geometry::Shape>,
     pub unknowns: Vec<Unknown>,
     pub equations: Vec<Equation>,
     /// Boundary and initial conditions, in source order.
@@ -99,6 +102,8 @@ pub struct Unknown {
 pub struct Equation {
     pub lhs: Expr,
     pub rhs: Expr,
+    /// Multiplies the equation's residual rows (default 1).
+    pub weight: f64,
     pub span: Span,
 }
 
@@ -138,12 +143,25 @@ pub enum ConditionKind {
 pub struct Condition {
     pub kind: ConditionKind,
     /// `bc0`, `bc1`, ... or `initial0`, ... in the order of the file: how
-    /// reports, kernels and `--weight` name the condition.
+    /// reports, kernels and `--weight` name the condition. A `bc` with
+    /// `dn` on several sides is one condition per side, `bc0_1`, `bc0_2`,
+    /// ... (each with its own normal).
     pub name: String,
+    /// The statement's name (`bc0`) shared by the conditions it made.
+    pub group: String,
+    /// Which part of the boundary, for messages (`hole`, `x = 1`), when
+    /// the condition is one side of a split `bc`.
+    pub place: Option<String>,
     pub lhs: Expr,
     pub rhs: Expr,
-    /// The faces where it holds (for `initial`: the face t = t_min).
+    /// The faces where it holds (for `initial`: the face t = t_min); empty
+    /// on a shaped domain.
     pub faces: Vec<Face>,
+    /// The sides of the shape's primitives where it holds (shaped domains).
+    pub sides: Vec<crate::geometry::Side>,
+    /// `bc periodic in x`: the residual is lhs(x) - lhs(x + L e_c) on the
+    /// face x_c = lo (L the interval's length; `rhs` is 0).
+    pub periodic: Option<CoordId>,
     /// Multiplies the condition's residual rows (default 1).
     pub weight: f64,
     pub span: Span,
@@ -245,6 +263,19 @@ impl Expr {
             Expr::Neg(a) | Expr::Call(_, a) => a.max_derivative_order(),
             Expr::Derivative(a, _) => 1 + a.max_derivative_order(),
             Expr::Binary(_, a, b) => a.max_derivative_order().max(b.max_derivative_order()),
+        }
+    }
+
+    /// The highest number of derivatives in coordinate `c` on any field.
+    pub fn max_derivative_order_in(&self, c: CoordId) -> usize {
+        match self {
+            Expr::Number(_) | Expr::Constant(..) | Expr::Coordinate(_) => 0,
+            Expr::Field { derivative, .. } => derivative.get(c).map_or(0, |&d| d as usize),
+            Expr::Neg(a) | Expr::Call(_, a) => a.max_derivative_order_in(c),
+            Expr::Derivative(a, wrt) => usize::from(*wrt == c) + a.max_derivative_order_in(c),
+            Expr::Binary(_, a, b) => a
+                .max_derivative_order_in(c)
+                .max(b.max_derivative_order_in(c)),
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The host functions compiled kernels call: one `extern "C"` shim per
 //! [`MathFn`] plus `pow`, registered with the JIT by explicit address (never
-//! looked up with `dlsym`), so the machine code calls exactly the Rust `std`
-//! functions the interpreter evaluates.
+//! looked up with `dlsym`), so the machine code calls exactly the Rust functions
+//! (`std`, and `libm` for erf and the Bessel functions) the interpreter
+//! evaluates.
 
 use crate::math::MathFn;
 
@@ -22,6 +23,15 @@ pub(super) fn symbol(f: MathFn) -> &'static str {
         MathFn::Cosh => "pdec_cosh",
         MathFn::Abs => "pdec_abs",
         MathFn::Sign => "pdec_sign",
+        MathFn::Erf => "pdec_erf",
+        MathFn::Erfc => "pdec_erfc",
+        MathFn::BesselJ0 => "pdec_besselj0",
+        MathFn::BesselJ1 => "pdec_besselj1",
+        MathFn::BesselY0 => "pdec_bessely0",
+        MathFn::BesselY1 => "pdec_bessely1",
+        MathFn::BesselJ1Scaled => "pdec_besselj1_over_x",
+        MathFn::BesselJ2Scaled => "pdec_besselj2_over_x2",
+        MathFn::BesselJ3Scaled => "pdec_besselj3_over_x3",
     }
 }
 
@@ -47,6 +57,15 @@ shims! {
     shim_cosh => Cosh,
     shim_abs => Abs,
     shim_sign => Sign,
+    shim_erf => Erf,
+    shim_erfc => Erfc,
+    shim_besselj0 => BesselJ0,
+    shim_besselj1 => BesselJ1,
+    shim_bessely0 => BesselY0,
+    shim_bessely1 => BesselY1,
+    shim_besselj1_over_x => BesselJ1Scaled,
+    shim_besselj2_over_x2 => BesselJ2Scaled,
+    shim_besselj3_over_x3 => BesselJ3Scaled,
 }
 
 extern "C" fn shim_pow(a: f64, b: f64) -> f64 {
@@ -67,6 +86,15 @@ pub(super) fn shim(f: MathFn) -> extern "C" fn(f64) -> f64 {
         MathFn::Cosh => shim_cosh,
         MathFn::Abs => shim_abs,
         MathFn::Sign => shim_sign,
+        MathFn::Erf => shim_erf,
+        MathFn::Erfc => shim_erfc,
+        MathFn::BesselJ0 => shim_besselj0,
+        MathFn::BesselJ1 => shim_besselj1,
+        MathFn::BesselY0 => shim_bessely0,
+        MathFn::BesselY1 => shim_bessely1,
+        MathFn::BesselJ1Scaled => shim_besselj1_over_x,
+        MathFn::BesselJ2Scaled => shim_besselj2_over_x2,
+        MathFn::BesselJ3Scaled => shim_besselj3_over_x3,
     }
 }
 

@@ -90,6 +90,9 @@ pub struct Jets<'a> {
     cache: BTreeMap<Vec<u8>, ExprId>,
     /// The stencils used (fd), for `emit --stage sym`.
     pub stencils: BTreeMap<(u32, u32), Stencil>,
+    /// `bc periodic`: (coordinate c, period L) makes every derivative the
+    /// difference D_alpha phi(x) - D_alpha phi(x + L e_c).
+    pub period: Option<(usize, f64)>,
 }
 
 impl<'a> Jets<'a> {
@@ -107,16 +110,18 @@ impl<'a> Jets<'a> {
             neuron,
             cache: BTreeMap::new(),
             stencils: BTreeMap::new(),
+            period: None,
         }
     }
 
-    /// phi(x + shift*h): the neuron at a shifted point (shift = 0: at x).
-    fn neuron_at(&self, g: &mut Graph, shift: &[i32], h: f64) -> ExprId {
+    /// phi(x + base + shift*h): the neuron at a shifted point.
+    fn neuron_at(&self, g: &mut Graph, base: &[f64], shift: &[i32], h: f64) -> ExprId {
         let mut z = g.symbol(self.neuron.b);
         for (j, (&x, &w)) in self.coordinates.iter().zip(&self.neuron.w).enumerate() {
             let mut xj = g.symbol(x);
-            if shift[j] != 0 {
-                let offset = g.num(f64::from(shift[j]) * h);
+            let offset = base[j] + f64::from(shift[j]) * h;
+            if offset != 0.0 {
+                let offset = g.num(offset);
                 xj = g.add(xj, offset);
             }
             let w = g.symbol(w);
@@ -132,9 +137,31 @@ impl<'a> Jets<'a> {
             return Ok(e);
         }
         let dims = self.coordinates.len();
+        let here = self.derivative_at(g, alpha, &vec![0.0; dims])?;
+        let e = match self.period {
+            None => here,
+            Some((c, length)) => {
+                let mut base = vec![0.0; dims];
+                base[c] = length;
+                let there = self.derivative_at(g, alpha, &base)?;
+                g.sub(here, there)
+            }
+        };
+        self.cache.insert(alpha.to_vec(), e);
+        Ok(e)
+    }
+
+    /// D_alpha phi at x + base.
+    fn derivative_at(
+        &mut self,
+        g: &mut Graph,
+        alpha: &[u8],
+        base: &[f64],
+    ) -> Result<ExprId, LowerError> {
+        let dims = self.coordinates.len();
         let e = match *self.diff {
             DiffMode::Ad => {
-                let phi = self.neuron_at(g, &vec![0; dims], 0.0);
+                let phi = self.neuron_at(g, base, &vec![0; dims], 0.0);
                 diff_multi_index(g, phi, self.coordinates, alpha)?
             }
             DiffMode::Fd { h, order } => {
@@ -168,7 +195,7 @@ impl<'a> Jets<'a> {
                 let scale = 1.0 / h.powi(total_order);
                 let mut terms = Vec::with_capacity(nodes.len());
                 for (shift, weight) in nodes {
-                    let value = self.neuron_at(g, &shift, h);
+                    let value = self.neuron_at(g, base, &shift, h);
                     let w = g.num(weight * scale);
                     terms.push(g.mul(w, value));
                 }
@@ -181,7 +208,6 @@ impl<'a> Jets<'a> {
                 ))
             }
         };
-        self.cache.insert(alpha.to_vec(), e);
         Ok(e)
     }
 }
@@ -200,6 +226,9 @@ pub struct JetResidual {
     pub constant: ExprId,
     /// The jets it uses: (unknown m, alpha, symbol J_{m,alpha}), in a fixed order.
     pub jets: Vec<(u32, Vec<u8>, SymbolId)>,
+    /// `bc periodic`: (coordinate, period); every jet is then the
+    /// difference of the field at x and at x + L e_c.
+    pub period: Option<(usize, f64)>,
 }
 
 /// The problem's residuals over jet symbols, and the neuron's symbols, in one graph.
@@ -260,8 +289,18 @@ impl JetProblem {
                     (m, alpha, s)
                 })
                 .collect();
+            let period = match r.source {
+                crate::symbolic::problem::ResidualSource::Condition(i) => {
+                    spec.conditions[i].periodic.map(|c| {
+                        let coordinate = &spec.coordinates[c];
+                        (c, coordinate.hi - coordinate.lo)
+                    })
+                }
+                _ => None,
+            };
             residuals.push(JetResidual {
                 index,
+                period,
                 constant,
                 name: r.name,
                 weight: r.weight,
@@ -371,10 +410,20 @@ pub fn lower(spec: &Spec) -> Result<Lowered, LowerError> {
         && spec.linearity != crate::check::Linearity::Nonlinear;
     let mut out = Vec::new();
     for r in problem.residuals.clone() {
+        // A periodic condition differentiates through its own jets.
+        let mut periodic_jets;
+        let jets = match r.period {
+            None => &mut jets,
+            Some(period) => {
+                periodic_jets = Jets::new(activation, &spec.diff, &coordinates, &neuron);
+                periodic_jets.period = Some(period);
+                &mut periodic_jets
+            }
+        };
         let kernel = if linear_rows {
-            kernels::rows_kernel(&mut problem.graph, &r, &mut jets, &layout, &mut sym)?
+            kernels::rows_kernel(&mut problem.graph, &r, jets, &layout, &mut sym)?
         } else {
-            kernels::network_kernel(&mut problem.graph, &r, &mut jets, &layout, &mut sym)?
+            kernels::network_kernel(&mut problem.graph, &r, jets, &layout, &mut sym)?
         };
         out.push(kernel);
     }

@@ -11,7 +11,8 @@
 //!   (only for iterative trainers).
 //! - `solution_<u>.svg`: 1-D, the prediction against x with the exact
 //!   solution; 2-D, a heat map of the prediction, and `error_<u>.svg`, a
-//!   heat map of |u - u_exact|. Nothing for 3-D and above.
+//!   heat map of |u - u_exact|; on a shaped domain the cells outside the
+//!   shape are blank (gray). Nothing for 3-D and above.
 //! - `loss.svg`: the history on a log scale, one line per term and the total.
 
 use std::fmt::Write;
@@ -125,15 +126,38 @@ impl SolveOutputs<'_> {
             problem => format!("{problem}: {what} {unknown}"),
         };
         let mut files = Vec::new();
+        // On a shaped domain the test set is the grid masked by the shape:
+        // the plots show the grid with the cells outside left blank (NaN,
+        // drawn gray).
+        let mask = crate::sample::test_mask(self.spec);
+        let on_grid = |values: Vec<f64>| -> Vec<f64> {
+            match &mask {
+                None => values,
+                Some(mask) => {
+                    let mut inside = values.into_iter();
+                    mask.iter()
+                        .map(|&m| {
+                            if m {
+                                inside.next().unwrap_or(f64::NAN)
+                            } else {
+                                f64::NAN
+                            }
+                        })
+                        .collect()
+                }
+            }
+        };
         for (u, unknown) in self.spec.unknowns.iter().enumerate() {
             let name = unknown.name.as_str();
-            let predicted: Vec<f64> = (0..self.test.len())
-                .map(|i| self.predicted[i * m + u])
-                .collect();
+            let predicted: Vec<f64> = on_grid(
+                (0..self.test.len())
+                    .map(|i| self.predicted[i * m + u])
+                    .collect(),
+            );
             let exact: Option<Vec<f64>> = match (self.has_exact(u), self.exact) {
-                (true, Some(exact)) => {
-                    Some((0..self.test.len()).map(|i| exact[i * m + u]).collect())
-                }
+                (true, Some(exact)) => Some(on_grid(
+                    (0..self.test.len()).map(|i| exact[i * m + u]).collect(),
+                )),
                 _ => None,
             };
             match axes {

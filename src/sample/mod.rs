@@ -14,10 +14,20 @@
 //!   the first n points of an Owen-scrambled Sobol sequence (at most 2^16
 //!   points and 256 dimensions). On faces, n is split evenly across the
 //!   faces of a condition, each face with its own stream.
+//! - Shaped domains (`geometry::Shape`): interior points are drawn in the
+//!   bounding box and kept when inside (`grid(n)`: the box's grid masked;
+//!   `random(n)`, `sobol(n)`: drawn until n are inside). Boundary points
+//!   are drawn on each side of a primitive uniformly in arc length or
+//!   area and kept where the side is on the domain's boundary:
+//!   `grid(n)` spaces them by the box grid's step h = (largest width)/n
+//!   (midpoints of equal arcs; a Fibonacci lattice on a sphere),
+//!   `random(n)` and `sobol(n)` split n across the sides in proportion to
+//!   their length or area.
 
 use crate::check::{
     Condition, ConditionKind, Face, Sampler, Side, Spec, SOBOL_MAX_DIMS, SOBOL_MAX_POINTS,
 };
+use crate::geometry::{Shape, Side as ShapeSide};
 use crate::random::SeededRng;
 
 /// Points in `dims` dimensions, stored row-major (`coords[i*dims + j]`).
@@ -68,7 +78,10 @@ pub struct TrainingPoints {
 /// Samples the training points of `spec`.
 pub fn training_points(spec: &Spec) -> TrainingPoints {
     let bounds: Vec<(f64, f64)> = spec.coordinates.iter().map(|c| (c.lo, c.hi)).collect();
-    let interior = box_points(&spec.sampling.interior, &bounds, None, 0);
+    let interior = match &spec.shape {
+        Some(shape) => shape_interior_points(&spec.sampling.interior, shape, 0),
+        None => box_points(&spec.sampling.interior, &bounds, None, 0),
+    };
     let conditions = spec
         .conditions
         .iter()
@@ -98,6 +111,9 @@ fn condition_points(spec: &Spec, condition: &Condition, bounds: &[(f64, f64)]) -
         },
     };
     let mut set = PointSet::new(bounds.len());
+    if let Some(shape) = &spec.shape {
+        set.extend(shape_side_points(sampler, shape, &condition.sides));
+    }
     for face in &condition.faces {
         // Each face has its own random stream, shared by every condition on
         // that face, so conditions on one face see the same points.
@@ -179,6 +195,147 @@ pub fn box_points(
     }
 }
 
+/// Interior points of a shaped domain: the sampler's points of the
+/// bounding box that lie in the shape (`random` and `sobol` draw until n
+/// are inside, or until 1000 n draws, or the Sobol sequence ends).
+pub fn shape_interior_points(sampler: &Sampler, shape: &Shape, stream: u64) -> PointSet {
+    let bounds = &shape.bounds;
+    let dims = bounds.len();
+    match *sampler {
+        Sampler::Grid { .. } => {
+            let all = box_points(sampler, bounds, None, stream);
+            let mut set = PointSet::new(dims);
+            for i in 0..all.len() {
+                if shape.contains(all.point(i)) {
+                    set.coords.extend_from_slice(all.point(i));
+                }
+            }
+            set
+        }
+        Sampler::Random { n, seed } => {
+            let mut rng = SeededRng::new(seed, stream);
+            let mut set = PointSet::new(dims);
+            let mut p = vec![0.0; dims];
+            let mut draws = 0usize;
+            while set.len() < n && draws < n.saturating_mul(1000) {
+                for (x, &(lo, hi)) in p.iter_mut().zip(bounds) {
+                    *x = rng.uniform_in(lo, hi);
+                }
+                draws += 1;
+                if shape.contains(&p) {
+                    set.coords.extend_from_slice(&p);
+                }
+            }
+            set
+        }
+        Sampler::Sobol { n, seed } => {
+            let all = box_points(
+                &Sampler::Sobol {
+                    n: SOBOL_MAX_POINTS,
+                    seed,
+                },
+                bounds,
+                None,
+                stream,
+            );
+            let mut set = PointSet::new(dims);
+            for i in 0..all.len() {
+                if set.len() == n {
+                    break;
+                }
+                if shape.contains(all.point(i)) {
+                    set.coords.extend_from_slice(all.point(i));
+                }
+            }
+            set
+        }
+    }
+}
+
+/// Boundary points on `sides` of a shaped domain (see the module docs),
+/// in the order of `sides`; only the parts on the domain's boundary.
+pub fn shape_side_points(sampler: &Sampler, shape: &Shape, sides: &[ShapeSide]) -> PointSet {
+    let dims = shape.dims;
+    let total: f64 = sides
+        .iter()
+        .map(|s| shape.primitives[s.primitive].primitive.side_measure(s.side))
+        .sum();
+    let mut set = PointSet::new(dims);
+    for &side in sides {
+        let primitive = &shape.primitives[side.primitive].primitive;
+        let measure = primitive.side_measure(side.side);
+        let stream = 1000 + 64 * side.primitive as u64 + side.side as u64;
+        let parameters: Vec<Vec<f64>> = match *sampler {
+            Sampler::Grid { n } => {
+                let h = shape.size() / n as f64;
+                side_grid(primitive, side.side, h, dims)
+            }
+            Sampler::Random { n, seed } => {
+                let count = (n as f64 * measure / total).ceil() as usize;
+                let mut rng = SeededRng::new(seed, stream);
+                (0..count)
+                    .map(|_| (0..dims - 1).map(|_| rng.uniform_in(0.0, 1.0)).collect())
+                    .collect()
+            }
+            Sampler::Sobol { n, seed } => {
+                let count = ((n as f64 * measure / total).ceil() as usize).min(SOBOL_MAX_POINTS);
+                let seed = (seed ^ stream.wrapping_mul(0x9E37_79B9)) as u32;
+                (0..count)
+                    .map(|i| {
+                        (0..dims - 1)
+                            .map(|k| f64::from(sobol_burley::sample(i as u32, k as u32, seed)))
+                            .collect()
+                    })
+                    .collect()
+            }
+        };
+        for u in parameters {
+            let p = primitive.side_point(side.side, &u);
+            if shape.boundary_orientation(side, &p).is_some() {
+                set.coords.extend_from_slice(&p);
+            }
+        }
+    }
+    set
+}
+
+/// Parameters of a side's grid with step about h: midpoints of equal
+/// arcs (2-D), a grid of midpoints on a rectangle's face or a Fibonacci
+/// lattice on a sphere (3-D).
+fn side_grid(
+    primitive: &crate::geometry::Primitive,
+    side: usize,
+    h: f64,
+    dims: usize,
+) -> Vec<Vec<f64>> {
+    use crate::geometry::Primitive;
+    let count = |length: f64| ((length / h).round() as usize).max(1);
+    let midpoints = |m: usize| (0..m).map(move |j| (j as f64 + 0.5) / m as f64);
+    match (primitive, dims) {
+        (_, 2) => midpoints(count(primitive.side_measure(side)))
+            .map(|u| vec![u])
+            .collect(),
+        (Primitive::Rect { lo, hi }, _) => {
+            let widths: Vec<f64> = (0..lo.len())
+                .filter(|&k| k != side / 2)
+                .map(|k| hi[k] - lo[k])
+                .collect();
+            let (m0, m1) = (count(widths[0]), count(widths[1]));
+            midpoints(m0)
+                .flat_map(|a| midpoints(m1).map(move |b| vec![a, b]))
+                .collect()
+        }
+        _ => {
+            // Fibonacci lattice: z uniform, azimuth by the golden ratio.
+            let m = ((primitive.side_measure(side) / (h * h)).round() as usize).max(1);
+            let golden = 0.5 * (5f64.sqrt() - 1.0);
+            (0..m)
+                .map(|j| vec![(j as f64 + 0.5) / m as f64, (j as f64 * golden).fract()])
+                .collect()
+        }
+    }
+}
+
 /// n points strictly inside (lo, hi), equally spaced.
 fn open_axis((lo, hi): (f64, f64), n: usize) -> Vec<f64> {
     (0..n)
@@ -228,7 +385,19 @@ fn tensor(axes: &[Vec<f64>]) -> PointSet {
 /// coordinate up to 2-D, 41 in 3-D, and 20,000 Sobol points above that.
 pub fn test_points(spec: &Spec) -> PointSet {
     match test_axes(spec) {
-        Some(axes) => tensor(&axes),
+        Some(axes) => {
+            let grid = tensor(&axes);
+            match test_mask(spec) {
+                Some(mask) => {
+                    let mut set = PointSet::new(grid.dims);
+                    for (i, _) in mask.iter().enumerate().filter(|(_, inside)| **inside) {
+                        set.coords.extend_from_slice(grid.point(i));
+                    }
+                    set
+                }
+                None => grid,
+            }
+        }
         None => {
             let bounds: Vec<(f64, f64)> = spec.coordinates.iter().map(|c| (c.lo, c.hi)).collect();
             box_points(
@@ -242,6 +411,18 @@ pub fn test_points(spec: &Spec) -> PointSet {
             )
         }
     }
+}
+
+/// For a shaped domain, which points of the test grid (`test_axes`) lie
+/// in the shape: the test set is the grid masked by the shape.
+pub fn test_mask(spec: &Spec) -> Option<Vec<bool>> {
+    let shape = spec.shape.as_ref()?;
+    let grid = tensor(&test_axes(spec)?);
+    Some(
+        (0..grid.len())
+            .map(|i| shape.contains(grid.point(i)))
+            .collect(),
+    )
 }
 
 /// The axes of the test grid when the test set is a grid (up to 3-D): point

@@ -170,6 +170,12 @@ impl Graph {
     /// at 0 is not represented). sqrt' is +inf at a = 0, as is (a^p)' for
     /// p < 1 (see `Node::Pow`): training that meets them stops with the name
     /// of the term.
+    /// erf' = 2/sqrt(pi) exp(-a^2), erfc' = -erf'; Bessel functions through
+    /// the even entire functions f_n(a) = J_n(a)/a^n, f_n' = -a f_(n+1):
+    /// J0' = -a f_1 (= -J1), J1' = J0 - f_1 (= J0 - J1/a, exact at a = 0),
+    /// f_1' = -a f_2, f_2' = -a f_3, f_3' = -(6 f_3 - f_2)/a (the recurrence
+    /// J4 = 6 J3/a - J2, so only a fourth derivative of J0 is 0/0 at a = 0);
+    /// Y0' = -Y1, Y1' = Y0 - Y1/a (Y is singular at 0 anyway).
     pub fn function_derivative(&mut self, function: MathFn, arg: ExprId, value: ExprId) -> ExprId {
         match function {
             MathFn::Sin => self.call(MathFn::Cos, arg),
@@ -198,6 +204,50 @@ impl Graph {
             MathFn::Cosh => self.call(MathFn::Sinh, arg),
             MathFn::Abs => self.call(MathFn::Sign, arg),
             MathFn::Sign => self.num(0.0),
+            MathFn::Erf | MathFn::Erfc => {
+                let sign = if function == MathFn::Erf { 1.0 } else { -1.0 };
+                let coefficient = self.num(sign * 2.0 / std::f64::consts::PI.sqrt());
+                let square = self.powi(arg, 2);
+                let minus_square = self.neg(square);
+                let gauss = self.call(MathFn::Exp, minus_square);
+                self.mul(coefficient, gauss)
+            }
+            MathFn::BesselJ0 => {
+                let j1 = self.call(MathFn::BesselJ1, arg);
+                self.neg(j1)
+            }
+            MathFn::BesselJ1 => {
+                let j0 = self.call(MathFn::BesselJ0, arg);
+                let f1 = self.call(MathFn::BesselJ1Scaled, arg);
+                self.sub(j0, f1)
+            }
+            MathFn::BesselJ1Scaled | MathFn::BesselJ2Scaled => {
+                let next = if function == MathFn::BesselJ1Scaled {
+                    MathFn::BesselJ2Scaled
+                } else {
+                    MathFn::BesselJ3Scaled
+                };
+                let f = self.call(next, arg);
+                let product = self.mul(arg, f);
+                self.neg(product)
+            }
+            MathFn::BesselJ3Scaled => {
+                let six = self.num(6.0);
+                let f3 = self.mul(six, value);
+                let f2 = self.call(MathFn::BesselJ2Scaled, arg);
+                let numerator = self.sub(f3, f2);
+                let quotient = self.div(numerator, arg);
+                self.neg(quotient)
+            }
+            MathFn::BesselY0 => {
+                let y1 = self.call(MathFn::BesselY1, arg);
+                self.neg(y1)
+            }
+            MathFn::BesselY1 => {
+                let y0 = self.call(MathFn::BesselY0, arg);
+                let quotient = self.div(value, arg);
+                self.sub(y0, quotient)
+            }
         }
     }
 

@@ -27,7 +27,7 @@ pub struct Residual {
     pub name: String,
     /// `lhs - rhs` (without the weight).
     pub expr: ExprId,
-    /// The condition's weight (1 for equations).
+    /// The equation's or condition's weight (default 1).
     pub weight: f64,
 }
 
@@ -71,7 +71,7 @@ impl SymbolicProblem {
                 source: ResidualSource::Equation(i),
                 name: format!("equation{i}"),
                 expr,
-                weight: 1.0,
+                weight: e.weight,
             });
         }
         for (i, c) in spec.conditions.iter().enumerate() {

@@ -257,7 +257,9 @@ fn derivatives_of_functions_match_finite_differences() {
     let positive = g.add(x2, b); // x^2 + 0.2 > 0
     for f in MathFn::ALL {
         let (arg, points): (ExprId, &[f64]) = match f {
-            MathFn::Log | MathFn::Sqrt => (positive, &[-0.9, -0.2, 0.4, 1.3]),
+            MathFn::Log | MathFn::Sqrt | MathFn::BesselY0 | MathFn::BesselY1 => {
+                (positive, &[-0.9, -0.2, 0.4, 1.3])
+            }
             MathFn::Tan => (affine, &[-1.2, -0.3, 0.5, 1.0]),
             MathFn::Abs | MathFn::Sign => (affine, &[-1.5, -0.6, 0.1, 1.3]),
             _ => (affine, &[-1.7, -0.4, 0.3, 1.1]),
@@ -306,6 +308,48 @@ fn derivatives_at_zero_are_defined_where_the_function_is_differentiable() {
     let root = g.pow(xe, half);
     let d_root = g.diff(root, x).unwrap();
     assert_eq!(at(&g, d_root, 0.0), f64::INFINITY);
+}
+
+#[test]
+fn bessel_and_erf_derivatives_match_finite_differences_to_third_order() {
+    // Through the scaled functions J_n(x)/x^n, including points where
+    // the argument is near 0 (where J1' = J0 - J1/x needs its limit) and
+    // large arguments (J0, J1 by libm's asymptotic forms).
+    let (mut g, [x, _, _], [xe, _, _]) = setup();
+    let three = g.num(3.0);
+    let scaled = g.mul(three, xe);
+    for f in [
+        MathFn::Erf,
+        MathFn::Erfc,
+        MathFn::BesselJ0,
+        MathFn::BesselJ1,
+    ] {
+        let e = g.call(f, scaled);
+        check_derivatives(&mut g, e, x, &[-2.9, -0.31, 0.004, 0.2, 1.7, 9.3], 3);
+    }
+    for f in [MathFn::BesselY0, MathFn::BesselY1] {
+        let e = g.call(f, scaled);
+        check_derivatives(&mut g, e, x, &[0.3, 1.1, 9.3], 3);
+    }
+}
+
+#[test]
+fn bessel_derivatives_take_their_limits_at_zero() {
+    // J0' = -J1, J0'' = -1/2, J0''' = 0 at 0; J1' = 1/2, J1'' = 0 at 0.
+    let (mut g, [x, _, _], [xe, _, _]) = setup();
+    let j0 = g.call(MathFn::BesselJ0, xe);
+    let j1 = g.call(MathFn::BesselJ1, xe);
+    let j0_1 = g.diff(j0, x).unwrap();
+    let j0_2 = g.diff(j0_1, x).unwrap();
+    let j0_3 = g.diff(j0_2, x).unwrap();
+    let j1_1 = g.diff(j1, x).unwrap();
+    let j1_2 = g.diff(j1_1, x).unwrap();
+    let at_zero = |g: &Graph, e| value_at(g, e, &[0.0, 0.0, 0.0]);
+    assert_eq!(at_zero(&g, j0_1), 0.0);
+    assert_eq!(at_zero(&g, j0_2), -0.5);
+    assert_eq!(at_zero(&g, j0_3), 0.0);
+    assert_eq!(at_zero(&g, j1_1), 0.5);
+    assert_eq!(at_zero(&g, j1_2), 0.0);
 }
 
 #[test]

@@ -35,6 +35,13 @@ pub enum StatementKind {
     Problem { title: String },
     /// `domain x in [0, 1], y in [-1, 1]`
     Domain(Vec<IntervalDecl>),
+    /// `domain (x, y) in rect([-1, 1], [-1, 1]) - hole`
+    ShapeDomain {
+        coordinates: Vec<Ident>,
+        shape: ShapeExpr,
+    },
+    /// `shape hole = disk([0, 0], 0.5)`
+    Shape { name: Ident, shape: ShapeExpr },
     /// `time t in [0, 2]`
     Time(IntervalDecl),
     /// `const c = 2, k = 3*pi`
@@ -43,12 +50,21 @@ pub enum StatementKind {
     Let(Vec<Binding>),
     /// `unknown u, v`
     Unknown(Vec<Ident>),
-    /// `equation lhs = rhs`
-    Equation(Relation),
+    /// `equation lhs = rhs weight 2`
+    Equation {
+        relation: Relation,
+        weight: Option<Expr>,
+    },
     /// `bc lhs = rhs on x = 0, x = 1 weight 10`
     Bc {
         relation: Relation,
         faces: Vec<Face>,
+        weight: Option<Expr>,
+    },
+    /// `bc periodic in x, y weight 10`: u and its derivatives below the
+    /// equations' order agree at both ends of each coordinate.
+    Periodic {
+        coordinates: Vec<Ident>,
         weight: Option<Expr>,
     },
     /// `initial lhs = rhs weight 10`
@@ -75,13 +91,14 @@ impl StatementKind {
     pub fn keyword(&self) -> &'static str {
         match self {
             StatementKind::Problem { .. } => "problem",
-            StatementKind::Domain(_) => "domain",
+            StatementKind::Domain(_) | StatementKind::ShapeDomain { .. } => "domain",
+            StatementKind::Shape { .. } => "shape",
             StatementKind::Time(_) => "time",
             StatementKind::Const(_) => "const",
             StatementKind::Let(_) => "let",
             StatementKind::Unknown(_) => "unknown",
-            StatementKind::Equation(_) => "equation",
-            StatementKind::Bc { .. } => "bc",
+            StatementKind::Equation { .. } => "equation",
+            StatementKind::Bc { .. } | StatementKind::Periodic { .. } => "bc",
             StatementKind::Initial { .. } => "initial",
             StatementKind::Exact { .. } => "exact",
             StatementKind::Ansatz(_) => "ansatz",
@@ -131,6 +148,69 @@ pub enum Face {
         value: Expr,
         span: Span,
     },
+    /// `on hole`: the boundary pieces of a named shape.
+    Piece(Ident),
+}
+
+/// A shape expression: a primitive, a named shape, or two shapes combined.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ShapeExpr {
+    pub kind: ShapeExprKind,
+    pub span: Span,
+}
+
+/// The shape expression forms.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ShapeExprKind {
+    /// `disk([0, 0], 0.5)`, `rect([0, 1], [0, 2])`, `polygon([0, 0], [1, 0], [0, 1])`
+    Primitive {
+        function: Ident,
+        args: Vec<ShapeArg>,
+    },
+    /// A shape defined by a `shape` statement.
+    Name(Ident),
+    /// `a + b` (union), `a - b` (difference), `a & b` (intersection).
+    Binary {
+        op: ShapeOp,
+        lhs: Box<ShapeExpr>,
+        rhs: Box<ShapeExpr>,
+    },
+}
+
+/// How two shapes combine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ShapeOp {
+    Union,
+    Difference,
+    Intersection,
+}
+
+impl ShapeOp {
+    /// The operator as written.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            ShapeOp::Union => "+",
+            ShapeOp::Difference => "-",
+            ShapeOp::Intersection => "&",
+        }
+    }
+}
+
+/// An argument of a shape primitive: a vector `[a, b]` or a number.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ShapeArg {
+    Vector(Vec<Expr>, Span),
+    Scalar(Expr),
+}
+
+impl ShapeArg {
+    /// The argument's span.
+    pub fn span(&self) -> Span {
+        match self {
+            ShapeArg::Vector(_, span) => *span,
+            ShapeArg::Scalar(e) => e.span,
+        }
+    }
 }
 
 /// `interior = grid(64)` in a `sample` statement.

@@ -166,9 +166,33 @@ impl AstBuilder {
                     .map(|b| b.as_str().to_string())
                     .unwrap_or_default(),
             },
-            // domain_stmt = { kw_domain ~ interval_decl ~ ("," ~ interval_decl)* }
+            // domain_stmt = { kw_domain ~ (shape_domain | interval_decl ~ ("," ~ interval_decl)*) }
             Rule::domain_stmt => {
-                StatementKind::Domain(rest.into_iter().map(|p| self.interval(p)).collect())
+                if rest.first().map(|p| p.as_rule()) == Some(Rule::shape_domain) {
+                    // shape_domain = { "(" ~ ident ~ ("," ~ ident)* ~ ")" ~ kw_in ~ shape_expr }
+                    let mut coordinates = Vec::new();
+                    let mut shape = None;
+                    for p in rest.into_iter().next().expect("grammar").into_inner() {
+                        match p.as_rule() {
+                            Rule::ident => coordinates.push(ident(&p)),
+                            Rule::shape_expr => shape = Some(self.shape_expr(p)),
+                            _ => {} // kw_in
+                        }
+                    }
+                    StatementKind::ShapeDomain {
+                        coordinates,
+                        shape: shape.expect("grammar: a shaped domain has a shape"),
+                    }
+                } else {
+                    StatementKind::Domain(rest.into_iter().map(|p| self.interval(p)).collect())
+                }
+            }
+            // shape_stmt = { kw_shape ~ ident ~ "=" ~ shape_expr }
+            Rule::shape_stmt => {
+                let mut it = rest.into_iter();
+                let name = ident(&it.next().expect("grammar"));
+                let shape = self.shape_expr(it.next().expect("grammar"));
+                StatementKind::Shape { name, shape }
             }
             // time_stmt = { kw_time ~ interval_decl }
             Rule::time_stmt => {
@@ -184,11 +208,30 @@ impl AstBuilder {
             }
             // unknown_stmt = { kw_unknown ~ ident ~ ("," ~ ident)* }
             Rule::unknown_stmt => StatementKind::Unknown(rest.iter().map(ident).collect()),
-            // equation_stmt = { kw_equation ~ relation }
+            // equation_stmt = { kw_equation ~ relation ~ weight? }
             Rule::equation_stmt => {
-                StatementKind::Equation(self.relation(rest.into_iter().next().expect("grammar")))
+                let mut it = rest.into_iter();
+                let relation = self.relation(it.next().expect("grammar"));
+                let weight = it.next().map(|p| self.weight(p));
+                StatementKind::Equation { relation, weight }
             }
-            // bc_stmt = { kw_bc ~ relation ~ kw_on ~ face ~ ("," ~ face)* ~ weight? }
+            // bc_stmt = { kw_bc ~ (periodic_bc | relation ~ kw_on ~ face ~ ("," ~ face)*) ~ weight? }
+            Rule::bc_stmt if rest.first().map(|p| p.as_rule()) == Some(Rule::periodic_bc) => {
+                let mut it = rest.into_iter();
+                // periodic_bc = { kw_periodic ~ kw_in ~ ident ~ ("," ~ ident)* }
+                let coordinates = it
+                    .next()
+                    .expect("grammar")
+                    .into_inner()
+                    .filter(|p| p.as_rule() == Rule::ident)
+                    .map(|p| ident(&p))
+                    .collect();
+                let weight = it.next().map(|p| self.weight(p));
+                StatementKind::Periodic {
+                    coordinates,
+                    weight,
+                }
+            }
             Rule::bc_stmt => {
                 let mut relation = None;
                 let mut faces = Vec::new();
@@ -296,12 +339,70 @@ impl AstBuilder {
         Relation { lhs, rhs, span }
     }
 
-    /// face = { boundary_face | coord_face }
+    /// shape_expr = { shape_term ~ (shape_op ~ shape_term)* }, left to right.
+    fn shape_expr(&mut self, pair: Pair<'_, Rule>) -> ShapeExpr {
+        let mut it = pair.into_inner();
+        let mut lhs = self.shape_term(it.next().expect("grammar"));
+        while let Some(op) = it.next() {
+            let op = match op.as_str() {
+                "+" => ShapeOp::Union,
+                "-" => ShapeOp::Difference,
+                _ => ShapeOp::Intersection,
+            };
+            let rhs = self.shape_term(it.next().expect("grammar"));
+            let span = lhs.span.to(rhs.span);
+            lhs = ShapeExpr {
+                kind: ShapeExprKind::Binary {
+                    op,
+                    lhs: Box::new(lhs),
+                    rhs: Box::new(rhs),
+                },
+                span,
+            };
+        }
+        lhs
+    }
+
+    /// shape_term = _{ shape_call | shape_name | "(" ~ shape_expr ~ ")" }
+    fn shape_term(&mut self, pair: Pair<'_, Rule>) -> ShapeExpr {
+        let span = span_of(&pair);
+        match pair.as_rule() {
+            Rule::shape_expr => self.shape_expr(pair),
+            // shape_name = { ident }
+            Rule::shape_name => ShapeExpr {
+                kind: ShapeExprKind::Name(ident(&pair)),
+                span,
+            },
+            // shape_call = { ident ~ "(" ~ (shape_arg ~ ("," ~ shape_arg)*)? ~ ")" }
+            _ => {
+                let mut it = pair.into_inner();
+                let function = ident(&it.next().expect("grammar"));
+                let args = it
+                    .map(|a| match a.as_rule() {
+                        // vector = { "[" ~ expr ~ ("," ~ expr)* ~ "]" }
+                        Rule::vector => {
+                            let vspan = span_of(&a);
+                            ShapeArg::Vector(a.into_inner().map(|e| self.expr(e)).collect(), vspan)
+                        }
+                        _ => ShapeArg::Scalar(self.expr(a)),
+                    })
+                    .collect();
+                ShapeExpr {
+                    kind: ShapeExprKind::Primitive { function, args },
+                    span,
+                }
+            }
+        }
+    }
+
+    /// face = { boundary_face | coord_face | piece_face }
     fn face(&mut self, pair: Pair<'_, Rule>) -> Face {
         let inner = pair.into_inner().next().expect("grammar");
         let span = span_of(&inner);
         match inner.as_rule() {
             Rule::boundary_face => Face::Boundary(span),
+            // piece_face = { ident }
+            Rule::piece_face => Face::Piece(ident(&inner.into_inner().next().expect("grammar"))),
             _ => {
                 // coord_face = { ident ~ "=" ~ expr }
                 let mut it = inner.into_inner();
@@ -470,6 +571,7 @@ fn ident(pair: &Pair<'_, Rule>) -> Ident {
 const STATEMENT_KEYWORDS: [Rule; 15] = [
     Rule::kw_problem,
     Rule::kw_domain,
+    Rule::kw_shape,
     Rule::kw_time,
     Rule::kw_const,
     Rule::kw_let,
@@ -502,9 +604,16 @@ fn describe_rule(rule: Rule) -> Option<&'static str> {
         Rule::integer => "a whole number",
         Rule::string | Rule::string_body => "a quoted string",
         Rule::EOI => "the end of the file",
-        Rule::face | Rule::coord_face | Rule::boundary_face | Rule::kw_boundary => {
-            "a face (`x = 0` or `boundary`)"
+        Rule::face
+        | Rule::coord_face
+        | Rule::boundary_face
+        | Rule::piece_face
+        | Rule::kw_boundary => "a face (`x = 0`, `boundary` or a shape's name)",
+        Rule::shape_expr | Rule::shape_call | Rule::shape_name | Rule::shape_domain => {
+            "a shape (`disk([0, 0], 1)`, a shape's name, ...)"
         }
+        Rule::shape_op => "a shape operator (`+`, `-`, `&`)",
+        Rule::vector => "a vector (`[a, b]`)",
         Rule::setting => "a setting",
         Rule::setting_arg => "an argument (`key = value`)",
         Rule::sample_set | Rule::set_name => "a point set (`interior = grid(64)`)",
@@ -573,6 +682,7 @@ fn is_keyword(word: &str) -> bool {
         word,
         "problem"
             | "domain"
+            | "shape"
             | "time"
             | "const"
             | "let"

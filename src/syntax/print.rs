@@ -24,6 +24,15 @@ pub fn dump(file: &File, source: &str) -> String {
                     line(&mut out, &interval(i), at(i.span));
                 }
             }
+            StatementKind::ShapeDomain { coordinates, shape } => {
+                let names: Vec<&str> = coordinates.iter().map(|c| c.name.as_str()).collect();
+                let text = format!("({}) in {}", names.join(", "), shape_text(shape));
+                line(&mut out, &text, at(shape.span));
+            }
+            StatementKind::Shape { name, shape } => {
+                let text = format!("{} = {}", name.name, shape_text(shape));
+                line(&mut out, &text, at(shape.span));
+            }
             StatementKind::Time(i) => line(&mut out, &interval(i), at(i.span)),
             StatementKind::Const(bindings) | StatementKind::Let(bindings) => {
                 for b in bindings {
@@ -36,7 +45,15 @@ pub fn dump(file: &File, source: &str) -> String {
                     line(&mut out, &n.name, at(n.span));
                 }
             }
-            StatementKind::Equation(r) => relation(&mut out, r, &at),
+            StatementKind::Equation {
+                relation: r,
+                weight,
+            } => {
+                relation(&mut out, r, &at);
+                if let Some(w) = weight {
+                    line(&mut out, &format!("weight {}", sexpr(w)), at(w.span));
+                }
+            }
             StatementKind::Bc {
                 relation: r,
                 faces,
@@ -46,6 +63,9 @@ pub fn dump(file: &File, source: &str) -> String {
                 for face in faces {
                     match face {
                         Face::Boundary(span) => line(&mut out, "on boundary", at(*span)),
+                        Face::Piece(name) => {
+                            line(&mut out, &format!("on {}", name.name), at(name.span))
+                        }
                         Face::Coordinate {
                             coordinate,
                             value,
@@ -55,6 +75,17 @@ pub fn dump(file: &File, source: &str) -> String {
                             line(&mut out, &text, at(*span));
                         }
                     }
+                }
+                if let Some(w) = weight {
+                    line(&mut out, &format!("weight {}", sexpr(w)), at(w.span));
+                }
+            }
+            StatementKind::Periodic {
+                coordinates,
+                weight,
+            } => {
+                for c in coordinates {
+                    line(&mut out, &format!("periodic in {}", c.name), at(c.span));
                 }
                 if let Some(w) = weight {
                     line(&mut out, &format!("weight {}", sexpr(w)), at(w.span));
@@ -105,6 +136,31 @@ fn interval(i: &IntervalDecl) -> String {
         let _ = write!(text, "^{n}");
     }
     text
+}
+
+/// A shape expression as an S-expression: `(- (rect [-1 1] [-1 1]) hole)`.
+fn shape_text(s: &ShapeExpr) -> String {
+    match &s.kind {
+        ShapeExprKind::Name(n) => n.name.clone(),
+        ShapeExprKind::Primitive { function, args } => {
+            let mut text = format!("({}", function.name);
+            for a in args {
+                text.push(' ');
+                match a {
+                    ShapeArg::Scalar(e) => text.push_str(&sexpr(e)),
+                    ShapeArg::Vector(items, _) => {
+                        let items: Vec<String> = items.iter().map(sexpr).collect();
+                        let _ = write!(text, "[{}]", items.join(" "));
+                    }
+                }
+            }
+            text.push(')');
+            text
+        }
+        ShapeExprKind::Binary { op, lhs, rhs } => {
+            format!("({} {} {})", op.symbol(), shape_text(lhs), shape_text(rhs))
+        }
+    }
 }
 
 fn setting(s: &Setting) -> String {
