@@ -10,6 +10,7 @@
 pub mod check;
 pub mod cli;
 pub mod diag;
+pub mod flux;
 pub mod ir;
 pub mod jit;
 pub mod lower;

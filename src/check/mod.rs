@@ -505,7 +505,22 @@ impl<'d> Checker<'d> {
         let dims = self.scope.coordinates.len();
         let settings = self.settings(file, overrides, linearity, dims, time.is_some());
 
+        let formulation_stmt = unique(file, "formulation", self.diagnostics).and_then(setting_of);
+        let formulation = self
+            .resolver()
+            .setting(
+                Group::Formulation,
+                formulation_stmt,
+                "primal",
+                overrides,
+                &|_| 0.0,
+            )
+            .map(|s| match s.schema.name {
+                "flux" => Formulation::Flux,
+                _ => Formulation::Primal,
+            });
         let (ansatz, diff, train, sampling) = settings?;
+        let formulation = formulation?;
         if has_errors(self.diagnostics) {
             return None;
         }
@@ -528,6 +543,7 @@ impl<'d> Checker<'d> {
             train,
             sampling,
             linearity,
+            formulation,
         })
     }
 
@@ -813,7 +829,10 @@ impl<'d> Checker<'d> {
                 }
             };
             match (ansatz, train) {
-                (Ansatz::Shallow { .. }, Trainer::Lstsq { .. } | Trainer::GaussNewton { .. }) => {
+                (
+                    Ansatz::Shallow { .. },
+                    Trainer::Lstsq { .. } | Trainer::GaussNewton { .. },
+                ) => {
                     self.combination_error(
                         format!(
                             "`train {}`{} fits only output weights; it cannot train a `shallow` network",
@@ -959,7 +978,10 @@ impl<'d> Checker<'d> {
 
 fn setting_of(s: &ast::Statement) -> Option<&ast::Setting> {
     match &s.kind {
-        StatementKind::Ansatz(x) | StatementKind::Diff(x) | StatementKind::Train(x) => Some(x),
+        StatementKind::Ansatz(x)
+        | StatementKind::Diff(x)
+        | StatementKind::Train(x)
+        | StatementKind::Formulation(x) => Some(x),
         _ => None,
     }
 }
@@ -1025,6 +1047,14 @@ fn trainer_from(s: &ResolvedSetting) -> Trainer {
         "lbfgs" => Trainer::Lbfgs {
             iters: s.count("iters"),
             memory: s.count("memory"),
+        },
+        "alm" => Trainer::Alm {
+            lr: s.number("lr"),
+            epochs: s.count("epochs"),
+            mu: s.number("mu"),
+            mu_max: s.number("mu_max"),
+            every: s.count("every"),
+            growth: s.number("growth"),
         },
         _ => Trainer::Lstsq {
             cutoff: s.number("cutoff"),

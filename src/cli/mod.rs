@@ -219,18 +219,30 @@ struct OverrideArgs {
     /// Seed of the ansatz's random weights.
     #[arg(long, allow_negative_numbers = true)]
     seed: Option<f64>,
-    /// Trainer: lstsq | gauss_newton | adam | lbfgs.
+    /// Trainer: lstsq | gauss_newton | adam | lbfgs | alm.
     #[arg(long)]
     train: Option<String>,
-    /// Epochs (adam).
+    /// Epochs (adam, alm).
     #[arg(long, allow_negative_numbers = true)]
     epochs: Option<f64>,
-    /// Learning rate (adam).
+    /// Learning rate (adam, alm).
     #[arg(long, allow_negative_numbers = true)]
     lr: Option<f64>,
     /// Iterations (gauss_newton, lbfgs).
     #[arg(long, allow_negative_numbers = true)]
     iters: Option<f64>,
+    /// Formulation: primal | flux (flux: first-order system with flux unknowns).
+    #[arg(long)]
+    formulation: Option<String>,
+    /// Initial penalty parameter (alm).
+    #[arg(long, allow_negative_numbers = true)]
+    mu: Option<f64>,
+    /// Largest penalty parameter (alm).
+    #[arg(long = "mu-max", allow_negative_numbers = true)]
+    mu_max: Option<f64>,
+    /// Epochs between multiplier updates (alm).
+    #[arg(long, allow_negative_numbers = true)]
+    every: Option<f64>,
     /// Training weight of a condition, NAME=W: NAME is bc0, bc1, initial0, ...
     /// (as in the report), or bc / initial for every condition of that kind.
     /// Repeatable; later flags win.
@@ -294,6 +306,10 @@ fn overrides(a: OverrideArgs, d: DiffArgs) -> Overrides {
         epochs: a.epochs,
         lr: a.lr,
         iters: a.iters,
+        formulation: a.formulation,
+        mu: a.mu,
+        mu_max: a.mu_max,
+        every: a.every,
         weights: a.weights,
     }
 }
@@ -1031,7 +1047,8 @@ impl Session<'_> {
         let (tree, _) = syntax::parse(&source);
         let tree = tree.ok_or(0usize)?;
         for (i, overrides) in variants.iter().enumerate().skip(1) {
-            let (spec, diagnostics) = check::check(&tree, overrides);
+            let (spec, mut diagnostics) = check::check(&tree, overrides);
+            let spec = formulated(spec, &mut diagnostics);
             let errors: Vec<Diagnostic> =
                 diagnostics.into_iter().filter(|d| d.is_error()).collect();
             match spec {
@@ -1059,7 +1076,7 @@ impl Session<'_> {
             Some(tree) if !has_errors(&diagnostics) => {
                 let (spec, more) = check::check(&tree, overrides);
                 diagnostics.extend(more);
-                spec
+                formulated(spec, &mut diagnostics)
             }
             _ => None,
         };
@@ -1103,6 +1120,18 @@ impl Session<'_> {
                 if errors == 1 { "" } else { "s" },
                 path.display()
             );
+        }
+    }
+}
+
+/// The checked problem in its formulation (`flux::rewrite`); the
+/// rewrite's errors join `diagnostics`.
+fn formulated(spec: Option<Spec>, diagnostics: &mut Vec<Diagnostic>) -> Option<Spec> {
+    match crate::flux::rewrite(spec?) {
+        Ok(spec) => Some(spec),
+        Err(errors) => {
+            diagnostics.extend(errors);
+            None
         }
     }
 }

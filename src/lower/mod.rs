@@ -332,8 +332,10 @@ pub fn lower(spec: &Spec) -> Result<Lowered, LowerError> {
     let neuron = problem.neuron.clone();
     let mut jets = Jets::new(activation, &spec.diff, &coordinates, &neuron);
     let mut sym = String::new();
+    // The augmented Lagrangian trains any ansatz through the network kernels.
     let linear_rows = matches!(spec.ansatz, Ansatz::Rfm { .. })
-        && spec.linearity != crate::check::Linearity::Nonlinear;
+        && spec.linearity != crate::check::Linearity::Nonlinear
+        && !matches!(spec.train, crate::check::Trainer::Alm { .. });
     let mut out = Vec::new();
     for r in problem.residuals.clone() {
         let kernel = if linear_rows {

@@ -66,6 +66,8 @@ pub enum StatementKind {
     Diff(Setting),
     /// `train adam(lr = 1e-3)`
     Train(Setting),
+    /// `formulation flux`
+    Formulation(Setting),
 }
 
 impl StatementKind {
@@ -86,6 +88,7 @@ impl StatementKind {
             StatementKind::Sample(_) => "sample",
             StatementKind::Diff(_) => "diff",
             StatementKind::Train(_) => "train",
+            StatementKind::Formulation(_) => "formulation",
         }
     }
 }

@@ -245,6 +245,10 @@ impl AstBuilder {
             Rule::train_stmt => {
                 StatementKind::Train(self.setting(rest.into_iter().next().expect("grammar")))
             }
+            // formulation_stmt = { kw_formulation ~ setting }
+            Rule::formulation_stmt => StatementKind::Formulation(
+                self.setting(rest.into_iter().next().expect("grammar")),
+            ),
             other => unreachable!("grammar: {other:?} is not a statement"),
         };
         Statement {
@@ -463,7 +467,7 @@ fn ident(pair: &Pair<'_, Rule>) -> Ident {
 
 // ------------------------------------------------------------ syntax errors
 
-const STATEMENT_KEYWORDS: [Rule; 14] = [
+const STATEMENT_KEYWORDS: [Rule; 15] = [
     Rule::kw_problem,
     Rule::kw_domain,
     Rule::kw_time,
@@ -478,6 +482,7 @@ const STATEMENT_KEYWORDS: [Rule; 14] = [
     Rule::kw_sample,
     Rule::kw_diff,
     Rule::kw_train,
+    Rule::kw_formulation,
 ];
 
 /// Words for what a grammar rule stands for in an "expected ..." list.
@@ -558,9 +563,9 @@ fn unclosed_bracket(text: &str) -> Option<usize> {
     stack.pop()
 }
 
-const STATEMENT_WORDS: [&str; 14] = [
+const STATEMENT_WORDS: [&str; 15] = [
     "problem", "domain", "time", "const", "let", "unknown", "equation", "bc", "initial", "exact",
-    "ansatz", "sample", "diff", "train",
+    "ansatz", "sample", "diff", "train", "formulation",
 ];
 
 fn is_keyword(word: &str) -> bool {
@@ -580,6 +585,7 @@ fn is_keyword(word: &str) -> bool {
             | "sample"
             | "diff"
             | "train"
+            | "formulation"
             | "in"
             | "on"
             | "boundary"

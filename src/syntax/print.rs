@@ -73,7 +73,10 @@ pub fn dump(file: &File, source: &str) -> String {
                 let text = format!("{} = {}", unknown.name, sexpr(value));
                 line(&mut out, &text, at(unknown.span.to(value.span)));
             }
-            StatementKind::Ansatz(s) | StatementKind::Diff(s) | StatementKind::Train(s) => {
+            StatementKind::Ansatz(s)
+            | StatementKind::Diff(s)
+            | StatementKind::Train(s)
+            | StatementKind::Formulation(s) => {
                 line(&mut out, &setting(s), at(s.span));
             }
             StatementKind::Sample(sets) => {
