@@ -11,6 +11,7 @@ pub mod check;
 pub mod cli;
 pub mod diag;
 pub mod geometry;
+pub mod flux;
 pub mod ir;
 pub mod jit;
 pub mod lower;

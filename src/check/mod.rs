@@ -641,7 +641,22 @@ impl<'d> Checker<'d> {
         let settings = self.settings(file, overrides, linearity, dims, time.is_some());
 
         let scheme = self.scheme(file, overrides);
+        let formulation_stmt = unique(file, "formulation", self.diagnostics).and_then(setting_of);
+        let formulation = self
+            .resolver()
+            .setting(
+                Group::Formulation,
+                formulation_stmt,
+                "primal",
+                overrides,
+                &|_| 0.0,
+            )
+            .map(|s| match s.schema.name {
+                "flux" => Formulation::Flux,
+                _ => Formulation::Primal,
+            });
         let (ansatz, diff, train, sampling) = settings?;
+        let formulation = formulation?;
         if has_errors(self.diagnostics) {
             return None;
         }
@@ -666,6 +681,7 @@ impl<'d> Checker<'d> {
             sampling,
             linearity,
             scheme,
+            formulation,
         })
     }
 
@@ -1037,7 +1053,10 @@ impl<'d> Checker<'d> {
                 }
             };
             match (ansatz, train) {
-                (Ansatz::Shallow { .. }, Trainer::Lstsq { .. } | Trainer::GaussNewton { .. }) => {
+                (
+                    Ansatz::Shallow { .. },
+                    Trainer::Lstsq { .. } | Trainer::GaussNewton { .. },
+                ) => {
                     self.combination_error(
                         format!(
                             "`train {}`{} fits only output weights; it cannot train a `shallow` network",
@@ -1236,7 +1255,8 @@ fn setting_of(s: &ast::Statement) -> Option<&ast::Setting> {
         StatementKind::Ansatz(x)
         | StatementKind::Diff(x)
         | StatementKind::Train(x)
-        | StatementKind::Scheme(x) => Some(x),
+        | StatementKind::Scheme(x)
+        | StatementKind::Formulation(x) => Some(x),
         _ => None,
     }
 }
@@ -1309,6 +1329,14 @@ fn trainer_from(s: &ResolvedSetting) -> Trainer {
         "lbfgs" => Trainer::Lbfgs {
             iters: s.count("iters"),
             memory: s.count("memory"),
+        },
+        "alm" => Trainer::Alm {
+            lr: s.number("lr"),
+            epochs: s.count("epochs"),
+            mu: s.number("mu"),
+            mu_max: s.number("mu_max"),
+            every: s.count("every"),
+            growth: s.number("growth"),
         },
         _ => Trainer::Lstsq {
             cutoff: s.number("cutoff"),

@@ -58,7 +58,8 @@ impl<'a> ExprPrinter<'a> {
                 std::iter::repeat_n(self.spec.coordinates[c].name.as_str(), n as usize)
             })
             .collect();
-        if self.spec.subscript_names() {
+        // `qu_x` differentiated in x prints as d(qu_x, x), not qu_x_x.
+        if self.spec.subscript_names() && !name.contains('_') {
             format!("{name}_{}", letters.concat())
         } else {
             format!("d({name}, {})", letters.join(", "))
@@ -327,6 +328,7 @@ impl fmt::Display for ProblemDump<'_> {
         writeln!(f, "ansatz {}", ansatz(&spec.ansatz))?;
         writeln!(f, "diff {}", diff(&spec.diff))?;
         writeln!(f, "train {}", trainer(&spec.train))?;
+        writeln!(f, "formulation {}", spec.formulation.name())?;
         write!(f, "sample {}", sampling(spec))?;
         if let Some(s) = &spec.scheme {
             write!(f, "\nscheme {}", scheme(s))?;
@@ -454,6 +456,20 @@ pub fn trainer(t: &Trainer) -> String {
             schedule.name()
         ),
         Trainer::Lbfgs { iters, memory } => format!("lbfgs(iters = {iters}, memory = {memory})"),
+        Trainer::Alm {
+            lr,
+            epochs,
+            mu,
+            mu_max,
+            every,
+            growth,
+        } => format!(
+            "alm(lr = {}, epochs = {epochs}, mu = {}, mu_max = {}, every = {every}, growth = {})",
+            fmt_num(*lr),
+            fmt_num(*mu),
+            fmt_num(*mu_max),
+            fmt_num(*growth)
+        ),
     }
 }
 

@@ -22,6 +22,7 @@ pub enum Group {
     Sampler,
     /// `scheme` (read by `pdec simulate`).
     Scheme,
+    Formulation,
 }
 
 impl Group {
@@ -33,6 +34,7 @@ impl Group {
             Group::Train => "train",
             Group::Sampler => "sample",
             Group::Scheme => "scheme",
+            Group::Formulation => "formulation",
         }
     }
 }
@@ -306,6 +308,49 @@ pub const SCHEMAS: &[Schema] = &[
         doc: "L-BFGS with a Wolfe line search",
     },
     Schema {
+        group: Group::Train,
+        name: "alm",
+        params: &[
+            p("lr", Kind::Positive, 1e-3, "learning rate of the Adam steps"),
+            p("epochs", Kind::Count, 5000.0, "number of full-batch steps"),
+            p(
+                "mu",
+                Kind::Positive,
+                10.0,
+                "initial penalty parameter of the augmented Lagrangian",
+            ),
+            p("mu_max", Kind::Positive, 1e4, "largest penalty parameter"),
+            p(
+                "every",
+                Kind::Count,
+                100.0,
+                "epochs between two multiplier updates",
+            ),
+            p(
+                "growth",
+                Kind::Positive,
+                2.0,
+                "factor on mu when the violation did not fall to a quarter",
+            ),
+        ],
+        positional: 0,
+        doc: "augmented Lagrangian: conditions as constraints with one multiplier per point, Adam steps",
+    },
+    Schema {
+        group: Group::Formulation,
+        name: "primal",
+        params: &[],
+        positional: 0,
+        doc: "the equations as written",
+    },
+    Schema {
+        group: Group::Formulation,
+        name: "flux",
+        params: &[],
+        positional: 0,
+        doc: "rewrite as a first-order system with flux unknowns",
+    },
+    Schema {
         group: Group::Sampler,
         name: "grid",
         params: &[SAMPLE_COUNT],
@@ -404,6 +449,12 @@ pub struct Overrides {
     pub epochs: Option<f64>,
     pub lr: Option<f64>,
     pub iters: Option<f64>,
+    /// `--formulation primal | flux`.
+    pub formulation: Option<String>,
+    /// `--mu`, `--mu-max`, `--every` (alm).
+    pub mu: Option<f64>,
+    pub mu_max: Option<f64>,
+    pub every: Option<f64>,
     /// `--weight NAME=W`, in the order given.
     pub weights: Vec<(String, f64)>,
 }
@@ -416,6 +467,7 @@ impl Overrides {
             Group::Diff => self.diff.as_deref(),
             Group::Train => self.train.as_deref(),
             Group::Sampler | Group::Scheme => None,
+            Group::Formulation => self.formulation.as_deref(),
         }
     }
 
@@ -437,8 +489,11 @@ impl Overrides {
                 num("--epochs", "epochs", self.epochs),
                 num("--lr", "lr", self.lr),
                 num("--iters", "iters", self.iters),
+                num("--mu", "mu", self.mu),
+                num("--mu-max", "mu_max", self.mu_max),
+                num("--every", "every", self.every),
             ],
-            Group::Sampler | Group::Scheme => vec![],
+            Group::Sampler | Group::Scheme | Group::Formulation => vec![],
         };
         list.into_iter().flatten().collect()
     }
@@ -717,6 +772,7 @@ fn describe_group(group: Group) -> &'static str {
         Group::Train => "trainer",
         Group::Sampler => "sampler",
         Group::Scheme => "scheme",
+        Group::Formulation => "formulation",
     }
 }
 

@@ -41,6 +41,9 @@ pub struct Spec {
     pub sampling: Sampling,
     /// Whether every equation and condition is affine in the unknowns.
     pub linearity: Linearity,
+    /// `formulation primal | flux`: whether the problem is (to be) rewritten
+    /// as a first-order system (`flux::rewrite`).
+    pub formulation: Formulation,
     /// The `scheme` statement, if any (read by `pdec simulate` only).
     pub scheme: Option<SchemeSetting>,
 }
@@ -418,6 +421,20 @@ pub enum Trainer {
     },
     /// L-BFGS with a Wolfe line search.
     Lbfgs { iters: usize, memory: usize },
+    /// Augmented Lagrangian: Adam on
+    /// `J + sum_i s_i (lambda_i c_i + mu/2 c_i^2)` (J the equations' mean
+    /// squares, c_i the condition residual at point i, s_i = 1/n of its
+    /// condition), `lambda_i += mu c_i` every `every` epochs; mu grows by
+    /// `growth` (up to `mu_max`) when the violation did not fall below a
+    /// quarter of its value at the previous update.
+    Alm {
+        lr: f64,
+        epochs: usize,
+        mu: f64,
+        mu_max: f64,
+        every: usize,
+        growth: f64,
+    },
 }
 
 impl Trainer {
@@ -428,6 +445,26 @@ impl Trainer {
             Trainer::GaussNewton { .. } => "gauss_newton",
             Trainer::Adam { .. } => "adam",
             Trainer::Lbfgs { .. } => "lbfgs",
+            Trainer::Alm { .. } => "alm",
+        }
+    }
+}
+
+/// How the equations are posed to the trainer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Formulation {
+    /// As written.
+    Primal,
+    /// Rewritten as a first-order system with flux unknowns.
+    Flux,
+}
+
+impl Formulation {
+    /// `primal` or `flux`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Formulation::Primal => "primal",
+            Formulation::Flux => "flux",
         }
     }
 }

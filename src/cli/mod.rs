@@ -265,18 +265,30 @@ struct OverrideArgs {
     /// Seed of the ansatz's random weights.
     #[arg(long, allow_negative_numbers = true)]
     seed: Option<f64>,
-    /// Trainer: lstsq | gauss_newton | adam | lbfgs.
+    /// Trainer: lstsq | gauss_newton | adam | lbfgs | alm.
     #[arg(long)]
     train: Option<String>,
-    /// Epochs (adam).
+    /// Epochs (adam, alm).
     #[arg(long, allow_negative_numbers = true)]
     epochs: Option<f64>,
-    /// Learning rate (adam).
+    /// Learning rate (adam, alm).
     #[arg(long, allow_negative_numbers = true)]
     lr: Option<f64>,
     /// Iterations (gauss_newton, lbfgs).
     #[arg(long, allow_negative_numbers = true)]
     iters: Option<f64>,
+    /// Formulation: primal | flux (flux: first-order system with flux unknowns).
+    #[arg(long)]
+    formulation: Option<String>,
+    /// Initial penalty parameter (alm).
+    #[arg(long, allow_negative_numbers = true)]
+    mu: Option<f64>,
+    /// Largest penalty parameter (alm).
+    #[arg(long = "mu-max", allow_negative_numbers = true)]
+    mu_max: Option<f64>,
+    /// Epochs between multiplier updates (alm).
+    #[arg(long, allow_negative_numbers = true)]
+    every: Option<f64>,
     /// Training weight of a condition, NAME=W: NAME is bc0, bc1, initial0, ...
     /// (as in the report), or bc / initial for every condition of that kind.
     /// Repeatable; later flags win.
@@ -341,6 +353,10 @@ fn overrides(a: OverrideArgs, d: DiffArgs) -> Overrides {
         epochs: a.epochs,
         lr: a.lr,
         iters: a.iters,
+        formulation: a.formulation,
+        mu: a.mu,
+        mu_max: a.mu_max,
+        every: a.every,
         weights: a.weights,
     }
 }

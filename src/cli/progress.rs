@@ -18,7 +18,7 @@ impl TrainingBar {
         let (budget, line_per_iteration) = match *trainer {
             Trainer::Lstsq { .. } => (0, false),
             Trainer::GaussNewton { iters, .. } => (iters, true),
-            Trainer::Adam { epochs, .. } => (epochs, false),
+            Trainer::Adam { epochs, .. } | Trainer::Alm { epochs, .. } => (epochs, false),
             Trainer::Lbfgs { iters, .. } => (iters, false),
         };
         let bar = (!quiet && budget > 0).then(|| {

@@ -117,7 +117,8 @@ impl Session<'_> {
         let (tree, _) = syntax::parse(&source);
         let tree = tree.ok_or(0usize)?;
         for (i, overrides) in variants.iter().enumerate().skip(1) {
-            let (spec, diagnostics) = check::check(&tree, overrides);
+            let (spec, mut diagnostics) = check::check(&tree, overrides);
+            let spec = formulated(spec, &mut diagnostics);
             let errors: Vec<Diagnostic> =
                 diagnostics.into_iter().filter(|d| d.is_error()).collect();
             match spec {
@@ -145,7 +146,7 @@ impl Session<'_> {
             Some(tree) if !has_errors(&diagnostics) => {
                 let (spec, more) = check::check(&tree, overrides);
                 diagnostics.extend(more);
-                spec
+                formulated(spec, &mut diagnostics)
             }
             _ => None,
         };
@@ -189,6 +190,18 @@ impl Session<'_> {
                 if errors == 1 { "" } else { "s" },
                 path.display()
             );
+        }
+    }
+}
+
+/// The checked problem in its formulation (`flux::rewrite`); the
+/// rewrite's errors join `diagnostics`.
+fn formulated(spec: Option<Spec>, diagnostics: &mut Vec<Diagnostic>) -> Option<Spec> {
+    match crate::flux::rewrite(spec?) {
+        Ok(spec) => Some(spec),
+        Err(errors) => {
+            diagnostics.extend(errors);
+            None
         }
     }
 }

@@ -407,7 +407,8 @@ pub fn lower(spec: &Spec) -> Result<Lowered, LowerError> {
     }
     let mut jets = Jets::new(activation, &spec.diff, &coordinates, &neuron);
     let linear_rows = matches!(spec.ansatz, Ansatz::Rfm { .. })
-        && spec.linearity != crate::check::Linearity::Nonlinear;
+        && spec.linearity != crate::check::Linearity::Nonlinear
+        && !matches!(spec.train, crate::check::Trainer::Alm { .. });
     let mut out = Vec::new();
     for r in problem.residuals.clone() {
         // A periodic condition differentiates through its own jets.

@@ -84,6 +84,8 @@ pub enum StatementKind {
     Train(Setting),
     /// `scheme fed(grid = 256, cycles = 8)`
     Scheme(Setting),
+    /// `formulation flux`
+    Formulation(Setting),
 }
 
 impl StatementKind {
@@ -106,6 +108,7 @@ impl StatementKind {
             StatementKind::Diff(_) => "diff",
             StatementKind::Train(_) => "train",
             StatementKind::Scheme(_) => "scheme",
+            StatementKind::Formulation(_) => "formulation",
         }
     }
 }

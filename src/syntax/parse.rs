@@ -292,6 +292,10 @@ impl AstBuilder {
             Rule::scheme_stmt => {
                 StatementKind::Scheme(self.setting(rest.into_iter().next().expect("grammar")))
             }
+            // formulation_stmt = { kw_formulation ~ setting }
+            Rule::formulation_stmt => StatementKind::Formulation(
+                self.setting(rest.into_iter().next().expect("grammar")),
+            ),
             other => unreachable!("grammar: {other:?} is not a statement"),
         };
         Statement {
@@ -568,7 +572,7 @@ fn ident(pair: &Pair<'_, Rule>) -> Ident {
 
 // ------------------------------------------------------------ syntax errors
 
-const STATEMENT_KEYWORDS: [Rule; 15] = [
+const STATEMENT_KEYWORDS: [Rule; 17] = [
     Rule::kw_problem,
     Rule::kw_domain,
     Rule::kw_shape,
@@ -585,6 +589,7 @@ const STATEMENT_KEYWORDS: [Rule; 15] = [
     Rule::kw_diff,
     Rule::kw_train,
     Rule::kw_scheme,
+    Rule::kw_formulation,
 ];
 
 /// Words for what a grammar rule stands for in an "expected ..." list.
@@ -672,9 +677,9 @@ fn unclosed_bracket(text: &str) -> Option<usize> {
     stack.pop()
 }
 
-const STATEMENT_WORDS: [&str; 15] = [
-    "problem", "domain", "time", "const", "let", "unknown", "equation", "bc", "initial", "exact",
-    "ansatz", "sample", "diff", "train", "scheme",
+const STATEMENT_WORDS: [&str; 17] = [
+    "problem", "domain", "shape", "time", "const", "let", "unknown", "equation", "bc", "initial",
+    "exact", "ansatz", "sample", "diff", "train", "scheme", "formulation",
 ];
 
 fn is_keyword(word: &str) -> bool {
@@ -696,6 +701,7 @@ fn is_keyword(word: &str) -> bool {
             | "diff"
             | "train"
             | "scheme"
+            | "formulation"
             | "in"
             | "on"
             | "boundary"

@@ -107,7 +107,8 @@ pub fn dump(file: &File, source: &str) -> String {
             StatementKind::Ansatz(s)
             | StatementKind::Diff(s)
             | StatementKind::Train(s)
-            | StatementKind::Scheme(s) => {
+            | StatementKind::Scheme(s)
+            | StatementKind::Formulation(s) => {
                 line(&mut out, &setting(s), at(s.span));
             }
             StatementKind::Sample(sets) => {

@@ -4,6 +4,7 @@
 use std::ops::Range;
 use std::time::Instant;
 
+use super::alm::AlmSettings;
 use super::init::initial_parameters;
 use super::network::{self, HistoryRow, TrainError};
 use super::{assemble, block_mean_squares, lstsq, TrainingProblem};
@@ -32,6 +33,11 @@ pub struct Fit {
     pub rank: Option<(usize, usize, f64)>,
     pub assembly_seconds: f64,
     pub train_seconds: f64,
+    /// alm: per condition, the multiplier lambda_i of each of its points
+    /// (the Lagrange multiplier of the point's constraint is lambda_i / n),
+    /// and the final penalty parameter mu.
+    pub multipliers: Vec<(String, Vec<f64>)>,
+    pub mu: Option<f64>,
 }
 
 /// Why training failed (a runtime failure: exit code 1).
@@ -117,6 +123,8 @@ pub fn fit(
                 rank: Some((solution.rank, columns, solution.condition_estimate)),
                 assembly_seconds,
                 train_seconds,
+                multipliers: Vec::new(),
+                mu: None,
             })
         }
         Trainer::GaussNewton { iters, tol } => {
@@ -148,6 +156,29 @@ pub fn fit(
             )?;
             finish(problem, theta, start, history)
         }
+        Trainer::Alm {
+            lr,
+            epochs,
+            mu,
+            mu_max,
+            every,
+            growth,
+        } => {
+            let start = Instant::now();
+            let settings = AlmSettings {
+                lr,
+                epochs,
+                mu,
+                mu_max,
+                every,
+                growth,
+            };
+            let run = network::alm(problem, &mut theta, &settings, &mut progress)?;
+            let mut fit = finish(problem, theta, start, run.history)?;
+            fit.multipliers = run.multipliers;
+            fit.mu = Some(run.mu);
+            Ok(fit)
+        }
         Trainer::Lbfgs { iters, memory } => {
             let start = Instant::now();
             let (history, _stop) =
@@ -173,5 +204,7 @@ fn finish(
         rank: None,
         assembly_seconds: 0.0,
         train_seconds,
+        multipliers: Vec::new(),
+        mu: None,
     })
 }

@@ -2,6 +2,7 @@
 //! from the generated kernels, and the solvers (least squares,
 //! Levenberg-Marquardt, Adam, L-BFGS).
 
+pub mod alm;
 pub mod assemble;
 pub mod fit;
 pub mod init;

@@ -473,3 +473,141 @@ pub fn lbfgs(
         }),
     }
 }
+
+/// The end of an augmented-Lagrangian run on the network kernels.
+#[derive(Clone, Debug)]
+pub struct AlmRun {
+    pub history: Vec<HistoryRow>,
+    /// Per condition (its name): lambda_i at each of its points, in the
+    /// order of its point set.
+    pub multipliers: Vec<(String, Vec<f64>)>,
+    /// The final penalty parameter.
+    pub mu: f64,
+}
+
+/// The network kernels as a constrained objective: J = sum over the
+/// equations of their mean square residual, one constraint per condition
+/// point (its weighted residual).
+struct NetworkObjective<'a> {
+    problem: TrainingProblem<'a>,
+    full: Vec<f64>,
+    first: usize,
+    e: Evaluation,
+    /// The first row of the conditions (they run to the end).
+    condition_rows: usize,
+    coefficients: Mat<f64>,
+    history: Vec<HistoryRow>,
+}
+
+impl super::alm::ConstrainedObjective for NetworkObjective<'_> {
+    type Error = RunError;
+
+    fn evaluate(&mut self, x: &[f64], constraints: &mut [f64]) -> Result<f64, RunError> {
+        self.full[self.first..].copy_from_slice(x);
+        evaluate_into(self.problem, &self.full, &mut self.e)?;
+        constraints.copy_from_slice(&self.e.residual[self.condition_rows..]);
+        let row = HistoryRow::of(&self.e);
+        let j = row.terms[..self.problem.equations].iter().sum();
+        self.history.push(row);
+        Ok(j)
+    }
+
+    fn gradient(&mut self, coefficients: &[f64], gradient: &mut [f64]) {
+        let n = self.e.residual.len();
+        for (_, range) in &self.e.blocks[..self.problem.equations] {
+            let count = range.len().max(1) as f64;
+            for i in range.clone() {
+                self.coefficients[(i, 0)] = 2.0 * self.e.residual[i] / count;
+            }
+        }
+        for (k, a) in coefficients.iter().enumerate() {
+            self.coefficients[(self.condition_rows + k, 0)] = *a;
+        }
+        let p = gradient.len();
+        if n == 0 || p == 0 {
+            gradient.fill(0.0);
+            return;
+        }
+        let jacobian = MatRef::from_row_major_slice(&self.e.jacobian, n, p);
+        let g = jacobian.transpose() * &self.coefficients;
+        for (j, v) in gradient.iter_mut().enumerate() {
+            *v = g[(j, 0)];
+        }
+    }
+}
+
+/// The augmented Lagrangian method (see [`super::alm`]) on the network
+/// kernels: J = sum over the equations of mean_i r_i^2, every condition
+/// point an equality constraint with scale 1/n of its condition.
+/// `on_epoch(epoch, lagrangian)`.
+pub fn alm(
+    problem: TrainingProblem<'_>,
+    theta: &mut [f64],
+    settings: &super::alm::AlmSettings,
+    mut on_epoch: impl FnMut(usize, f64),
+) -> Result<AlmRun, TrainError> {
+    use super::alm::{minimize, AlmError};
+    let layout = &problem.lowered.layout;
+    let first = layout.total() - layout.trained();
+    let start = evaluate(problem, theta)?;
+    check_finite(&start, 0)?;
+    let condition_rows = start
+        .blocks
+        .get(problem.equations)
+        .map_or(start.residual.len(), |(_, r)| r.start);
+    let mut scales = Vec::new();
+    for (_, range) in &start.blocks[problem.equations..] {
+        scales.extend(std::iter::repeat_n(1.0 / range.len().max(1) as f64, range.len()));
+    }
+    let blocks = start.blocks.clone();
+    let rows = start.residual.len();
+    let mut objective = NetworkObjective {
+        problem,
+        full: theta.to_vec(),
+        first,
+        e: start,
+        condition_rows,
+        coefficients: Mat::zeros(rows, 1),
+        history: Vec::with_capacity(settings.epochs),
+    };
+    let outcome = minimize(
+        &mut theta[first..],
+        &scales,
+        settings,
+        &mut objective,
+        |epoch| on_epoch(epoch.epoch, epoch.lagrangian),
+    );
+    let term_of_row = |row: usize| {
+        blocks
+            .iter()
+            .find(|(_, r)| r.contains(&row))
+            .map_or_else(|| "the loss".to_string(), |(name, _)| name.clone())
+    };
+    match outcome {
+        Ok(outcome) => {
+            let multipliers = blocks[problem.equations..]
+                .iter()
+                .map(|(name, range)| {
+                    let local = range.start - condition_rows..range.end - condition_rows;
+                    (name.clone(), outcome.multipliers[local].to_vec())
+                })
+                .collect();
+            Ok(AlmRun {
+                history: objective.history,
+                multipliers,
+                mu: outcome.mu,
+            })
+        }
+        Err(AlmError::Objective(e)) => Err(TrainError::Run(e)),
+        Err(AlmError::NotFinite { epoch, constraint }) => Err(TrainError::Diverged {
+            iteration: epoch,
+            term: match constraint {
+                Some(i) => term_of_row(condition_rows + i),
+                None => match check_finite(&objective.e, epoch) {
+                    Err(TrainError::Diverged { term, .. }) => term,
+                    _ => "the parameters".into(),
+                },
+            },
+        }),
+    }
+}
