@@ -213,6 +213,7 @@ impl Rewriter {
         self.definitions.push(Equation {
             lhs: field(id, vec![0; self.dims()]),
             rhs: definition,
+            weight: 1.0,
             span: self.span,
         });
         id
