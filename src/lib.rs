@@ -10,8 +10,8 @@
 pub mod check;
 pub mod cli;
 pub mod diag;
-pub mod geometry;
 pub mod flux;
+pub mod geometry;
 pub mod ir;
 pub mod jit;
 pub mod lower;

@@ -484,7 +484,9 @@ fn emit_network_for_fed() {
         "{}/examples/simulate/perona_malik.pde",
         env!("CARGO_MANIFEST_DIR")
     );
-    let (code, out, err) = pdec(&["emit", &pm, "--stage", "network", "--grid", "16"]);
+    let (code, out, err) = pdec(&[
+        "emit", &pm, "--stage", "network", "--scheme", "explicit", "--grid", "16",
+    ]);
     assert_eq!(code, 0, "{err}");
     insta::assert_snapshot!("network_perona_malik_explicit", out);
 }

@@ -1053,10 +1053,7 @@ impl<'d> Checker<'d> {
                 }
             };
             match (ansatz, train) {
-                (
-                    Ansatz::Shallow { .. },
-                    Trainer::Lstsq { .. } | Trainer::GaussNewton { .. },
-                ) => {
+                (Ansatz::Shallow { .. }, Trainer::Lstsq { .. } | Trainer::GaussNewton { .. }) => {
                     self.combination_error(
                         format!(
                             "`train {}`{} fits only output weights; it cannot train a `shallow` network",
@@ -1077,14 +1074,7 @@ impl<'d> Checker<'d> {
                         "use `train adam`, `train lbfgs` or `train gauss_newton` with `ansatz mlp`",
                     );
                 }
-                (
-                    Ansatz::Mlp {
-                        width,
-                        depth,
-                        ..
-                    },
-                    Trainer::GaussNewton { .. },
-                ) => {
+                (Ansatz::Mlp { width, depth, .. }, Trainer::GaussNewton { .. }) => {
                     let parameters = mlp_parameters(*width, *depth, dims, file_unknowns(file));
                     if parameters > MLP_GAUSS_NEWTON_MAX_PARAMETERS {
                         self.combination_error(

@@ -604,7 +604,10 @@ impl Resolver<'_> {
                 }
                 let raw = match &arg.value.kind {
                     ExprKind::Name(n)
-                        if matches!(param.kind, Kind::Activation | Kind::Solver | Kind::Schedule) =>
+                        if matches!(
+                            param.kind,
+                            Kind::Activation | Kind::Solver | Kind::Schedule
+                        ) =>
                     {
                         Some(RawValue::Name(n.clone()))
                     }

@@ -60,11 +60,7 @@ pub fn rewrite(spec: Spec) -> Result<Spec, Vec<Diagnostic>> {
         .collect();
     taken.extend(MathFn::ALL.iter().map(|f| f.name().to_string()));
     let mut r = Rewriter {
-        letters: spec
-            .coordinates
-            .iter()
-            .map(|c| c.name.clone())
-            .collect(),
+        letters: spec.coordinates.iter().map(|c| c.name.clone()).collect(),
         unknowns: spec.unknowns.clone(),
         exact: spec.exact.clone(),
         definitions: Vec::new(),
@@ -103,7 +99,9 @@ fn nonlinear_high_order(e: &Expr, span: Span, out: &mut Vec<Diagnostic>) {
     let high = |a: &Expr| a.has_unknowns() && a.max_derivative_order() >= 2;
     let offending: Option<&Expr> = match e {
         Expr::Call(_, a) if high(a) => Some(e),
-        Expr::Binary(Op::Mul, a, b) if (high(a) && b.has_unknowns()) || (high(b) && a.has_unknowns()) => {
+        Expr::Binary(Op::Mul, a, b)
+            if (high(a) && b.has_unknowns()) || (high(b) && a.has_unknowns()) =>
+        {
             Some(e)
         }
         Expr::Binary(Op::Div, a, b) if high(b) || (high(a) && b.has_unknowns()) => Some(e),
@@ -280,9 +278,11 @@ impl Rewriter {
             Expr::Neg(a) => Expr::Neg(Box::new(self.exact_of(a)?)),
             Expr::Call(f, a) => Expr::Call(*f, Box::new(self.exact_of(a)?)),
             Expr::Derivative(a, j) => Expr::Derivative(Box::new(self.exact_of(a)?), *j),
-            Expr::Binary(op, a, b) => {
-                Expr::Binary(*op, Box::new(self.exact_of(a)?), Box::new(self.exact_of(b)?))
-            }
+            Expr::Binary(op, a, b) => Expr::Binary(
+                *op,
+                Box::new(self.exact_of(a)?),
+                Box::new(self.exact_of(b)?),
+            ),
         })
     }
 
@@ -328,12 +328,10 @@ impl Rewriter {
             Expr::Field {
                 unknown,
                 derivative,
-            } if order(derivative) >= 1 => {
-                match self.plain.get(&(*unknown, derivative.clone())) {
-                    Some(&v) => field(v, vec![0; self.dims()]),
-                    None => self.high_field(*unknown, derivative),
-                }
-            }
+            } if order(derivative) >= 1 => match self.plain.get(&(*unknown, derivative.clone())) {
+                Some(&v) => field(v, vec![0; self.dims()]),
+                None => self.high_field(*unknown, derivative),
+            },
             Expr::Neg(a) => Expr::Neg(Box::new(self.condition_expr(a))),
             Expr::Call(f, a) => Expr::Call(*f, Box::new(self.condition_expr(a))),
             Expr::Binary(op, a, b) => Expr::Binary(

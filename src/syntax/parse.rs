@@ -293,9 +293,9 @@ impl AstBuilder {
                 StatementKind::Scheme(self.setting(rest.into_iter().next().expect("grammar")))
             }
             // formulation_stmt = { kw_formulation ~ setting }
-            Rule::formulation_stmt => StatementKind::Formulation(
-                self.setting(rest.into_iter().next().expect("grammar")),
-            ),
+            Rule::formulation_stmt => {
+                StatementKind::Formulation(self.setting(rest.into_iter().next().expect("grammar")))
+            }
             other => unreachable!("grammar: {other:?} is not a statement"),
         };
         Statement {
@@ -678,8 +678,23 @@ fn unclosed_bracket(text: &str) -> Option<usize> {
 }
 
 const STATEMENT_WORDS: [&str; 17] = [
-    "problem", "domain", "shape", "time", "const", "let", "unknown", "equation", "bc", "initial",
-    "exact", "ansatz", "sample", "diff", "train", "scheme", "formulation",
+    "problem",
+    "domain",
+    "shape",
+    "time",
+    "const",
+    "let",
+    "unknown",
+    "equation",
+    "bc",
+    "initial",
+    "exact",
+    "ansatz",
+    "sample",
+    "diff",
+    "train",
+    "scheme",
+    "formulation",
 ];
 
 fn is_keyword(word: &str) -> bool {

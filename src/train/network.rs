@@ -557,7 +557,10 @@ pub fn alm(
         .map_or(start.residual.len(), |(_, r)| r.start);
     let mut scales = Vec::new();
     for (_, range) in &start.blocks[problem.equations..] {
-        scales.extend(std::iter::repeat_n(1.0 / range.len().max(1) as f64, range.len()));
+        scales.extend(std::iter::repeat_n(
+            1.0 / range.len().max(1) as f64,
+            range.len(),
+        ));
     }
     let blocks = start.blocks.clone();
     let rows = start.residual.len();
