@@ -139,6 +139,159 @@ pub fn solve(
     })
 }
 
+/// Tall systems with at least this many columns try [`solve_selecting_columns`]'s
+/// sketch first; below it the sketch costs more than it saves.
+pub const SKETCH_MIN_COLUMNS: usize = 256;
+
+/// Nonzeros per row of A in the sparse sign sketch (each row of A is added,
+/// with random signs and weight 1/sqrt(ZETA), to ZETA rows of S A).
+const SKETCH_ZETA: usize = 4;
+
+/// Seed of the sketch (fixed, so that a solve is reproducible).
+const SKETCH_SEED: u64 = 0x5EED_1E57;
+
+/// The sketch's own cutoff is this factor below the solve's, so that the
+/// selection keeps the columns whose sketched norms the embedding
+/// distorted below the cutoff (a margin for the distortion).
+const SKETCH_CUTOFF_MARGIN: f64 = 1e-2;
+
+/// How a least-squares solve went (for the report and for tests).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Path {
+    /// Householder QR of all columns, then truncated pivoted QR ([`solve`]).
+    Direct,
+    /// Columns selected on a sketch, QR of those only, accepted by the
+    /// optimality check.
+    Selected { columns: usize },
+    /// The selection failed its optimality check; solved directly.
+    FellBack,
+}
+
+/// [`solve`] for a tall, numerically rank-deficient A (the random feature
+/// matrices), which spends most of its time in stage 1 on columns that end
+/// up past the numerical rank. This first selects columns on a sketch:
+/// 1. S A with S a sparse sign embedding of n rows ([`SKETCH_ZETA`]
+///    nonzeros per column of S, O(m n) work);
+/// 2. truncated pivoted QR of S A at cutoff * [`SKETCH_CUTOFF_MARGIN`],
+///    whose pivots are the selected columns C;
+/// 3. [`solve`] on A[:, C] (m x |C|) at `cutoff`;
+/// 4. the optimality check on the columns left out: with r = b - A x,
+///    every |a_j^T r| <= 10 (cutoff |R_00| + sqrt(m) eps ||a_j||) ||r||,
+///    which the direct solution meets (its dropped columns lie within
+///    cutoff |R_00| of the retained ones); otherwise it solves directly.
+///
+/// Wide or small systems go to [`solve`] at once.
+pub fn solve_selecting_columns(
+    a: MatRef<'_, f64>,
+    b: &[f64],
+    cutoff: f64,
+    par: Par,
+) -> Result<(LeastSquares, Path), LstsqError> {
+    let (m, n) = (a.nrows(), a.ncols());
+    if m <= n || n < SKETCH_MIN_COLUMNS {
+        return Ok((solve(a, b, cutoff, par)?, Path::Direct));
+    }
+    assert_eq!(b.len(), m, "right-hand side length");
+    if !b.iter().all(|v| v.is_finite()) {
+        return Err(LstsqError::NotFinite);
+    }
+    let norms: Vec<f64> = (0..n).map(|j| a.col(j).norm_l2()).collect();
+    if !norms.iter().all(|v| v.is_finite()) {
+        return Err(LstsqError::NotFinite);
+    }
+    // 1. The sketch, column-major n x (n + 1) with a zero last column (the
+    // pivoted QR wants a right-hand side).
+    let rows = n;
+    let mut sketch = vec![0.0; rows * (n + 1)];
+    let mut rng = crate::random::SeededRng::new(SKETCH_SEED, m as u64);
+    let weight = 1.0 / (SKETCH_ZETA as f64).sqrt();
+    let targets: Vec<(usize, f64)> = (0..m * SKETCH_ZETA)
+        .map(|_| {
+            let bits = rng.next_u64();
+            let row = ((bits >> 1) % rows as u64) as usize;
+            (row, if bits & 1 == 1 { weight } else { -weight })
+        })
+        .collect();
+    for j in 0..n {
+        let column = a.col(j);
+        let out = &mut sketch[j * rows..(j + 1) * rows];
+        for i in 0..m {
+            let v = column[i];
+            for &(row, sign) in &targets[i * SKETCH_ZETA..(i + 1) * SKETCH_ZETA] {
+                out[row] += sign * v;
+            }
+        }
+    }
+    // 2. Pivots of the sketch.
+    let pivoted =
+        TruncatedPivotedQr::factor(&mut sketch, rows, n, cutoff * SKETCH_CUTOFF_MARGIN, par);
+    let chosen = &pivoted.columns[..pivoted.rank];
+    if pivoted.rank == 0 || pivoted.rank * 5 > n * 4 {
+        // (Nearly) full rank: nothing to save.
+        return Ok((solve(a, b, cutoff, par)?, Path::FellBack));
+    }
+    // 3. The solve on the chosen columns.
+    let sub = Mat::<f64>::from_fn(m, chosen.len(), |i, q| a[(i, chosen[q])]);
+    let fit = solve(sub.as_ref(), b, cutoff, par)?;
+    let mut solution = vec![0.0; n];
+    for (q, &j) in chosen.iter().enumerate() {
+        solution[j] = fit.solution[q];
+    }
+    // 4. The optimality check.
+    if !meets_optimality_check(a, b, &solution, &norms, cutoff) {
+        return Ok((solve(a, b, cutoff, par)?, Path::FellBack));
+    }
+    Ok((
+        LeastSquares {
+            solution,
+            rank: fit.rank,
+            condition_estimate: fit.condition_estimate,
+        },
+        Path::Selected {
+            columns: chosen.len(),
+        },
+    ))
+}
+
+/// Whether x is a least-squares solution of A x = b up to the cutoff and
+/// rounding: with r = b - A x, every |a_j^T r| <= 10 (cutoff max_k ||a_k||
+/// ||r|| + ||a_j|| nu), where nu = sqrt(n) eps || |A| |x| + |b| ||_2
+/// bounds the rounding error of the computed r (a typical, not
+/// worst-case, bound on a dot product's rounding). The direct solution
+/// meets it: its retained columns have a_j^T r = 0 up to rounding, and its
+/// dropped columns lie within cutoff ||a_max|| of the retained ones. A
+/// selection that missed a direction b needs leaves a residual with a
+/// component along it that the dropped column sees. `norms` are the
+/// column norms of A.
+fn meets_optimality_check(
+    a: MatRef<'_, f64>,
+    b: &[f64],
+    x: &[f64],
+    norms: &[f64],
+    cutoff: f64,
+) -> bool {
+    let (m, n) = (a.nrows(), a.ncols());
+    let x_mat = Mat::<f64>::from_fn(n, 1, |j, _| x[j]);
+    let ax = a * &x_mat;
+    let r = Mat::<f64>::from_fn(m, 1, |i, _| b[i] - ax[(i, 0)]);
+    let r_norm = r.col(0).norm_l2();
+    let g = a.transpose() * &r;
+    let abs_x = Mat::<f64>::from_fn(n, 1, |j, _| x[j].abs());
+    let abs_a = Mat::<f64>::from_fn(m, n, |i, j| a[(i, j)].abs());
+    let magnitude = &abs_a * &abs_x;
+    let nu = (n as f64).sqrt()
+        * f64::EPSILON
+        * (0..m)
+            .map(|i| {
+                let v = magnitude[(i, 0)] + b[i].abs();
+                v * v
+            })
+            .sum::<f64>()
+            .sqrt();
+    let largest = norms.iter().copied().fold(0.0, f64::max);
+    (0..n).all(|j| g[(j, 0)].abs() <= 10.0 * (cutoff * largest * r_norm + norms[j] * nu))
+}
+
 /// Column j of a column-major matrix as a slice.
 fn column_of(w: MatRef<'_, f64>, j: usize) -> &[f64] {
     w.col(j)
@@ -587,6 +740,68 @@ mod tests {
     fn random_matrix(m: usize, n: usize, seed: u64) -> Mat<f64> {
         let mut rng = SeededRng::new(seed, 0);
         Mat::from_fn(m, n, |_, _| rng.uniform_in(-1.0, 1.0))
+    }
+
+    /// A (m x n) of rank k: a product of random m x k and k x n factors.
+    fn low_rank(m: usize, n: usize, k: usize, seed: u64) -> Mat<f64> {
+        random_matrix(m, k, seed) * random_matrix(k, n, seed + 1)
+    }
+
+    #[test]
+    fn the_optimality_check_accepts_the_direct_solution_and_rejects_a_missing_column() {
+        let a = random_matrix(80, 30, 3);
+        let mut rng = SeededRng::new(4, 0);
+        let b: Vec<f64> = (0..80).map(|_| rng.uniform_in(-1.0, 1.0)).collect();
+        let norms: Vec<f64> = (0..30).map(|j| a.col(j).norm_l2()).collect();
+        let full = solve(a.as_ref(), &b, 1e-13, Par::Seq).unwrap();
+        assert!(meets_optimality_check(
+            a.as_ref(),
+            &b,
+            &full.solution,
+            &norms,
+            1e-13
+        ));
+        // The least-squares solution on all columns but the last.
+        let part = solve(a.as_ref().subcols(0, 29), &b, 1e-13, Par::Seq).unwrap();
+        let mut x = part.solution.clone();
+        x.push(0.0);
+        assert!(!meets_optimality_check(a.as_ref(), &b, &x, &norms, 1e-13));
+    }
+
+    #[test]
+    fn selected_columns_match_the_direct_solve_on_a_tall_rank_deficient_system() {
+        let (m, n, k) = (1200, 400, 90);
+        let a = low_rank(m, n, k, 5);
+        let mut rng = SeededRng::new(6, 0);
+        let x_true: Vec<f64> = (0..n).map(|_| rng.uniform_in(-1.0, 1.0)).collect();
+        let mut b = vec![0.0; m];
+        for (i, bi) in b.iter_mut().enumerate() {
+            *bi = (0..n).map(|j| a[(i, j)] * x_true[j]).sum::<f64>()
+                + 1e-3 * rng.uniform_in(-1.0, 1.0);
+        }
+        let direct = solve(a.as_ref(), &b, 1e-13, Par::Seq).unwrap();
+        let (selected, path) = solve_selecting_columns(a.as_ref(), &b, 1e-13, Par::Seq).unwrap();
+        assert!(
+            matches!(path, Path::Selected { columns } if columns < n / 2),
+            "{path:?}"
+        );
+        assert_eq!(selected.rank, k);
+        assert_eq!(direct.rank, k);
+        let (rs, rd) = (
+            residual_norm(a.as_ref(), &selected.solution, &b),
+            residual_norm(a.as_ref(), &direct.solution, &b),
+        );
+        assert!((rs - rd).abs() <= 1e-10 * rd, "residuals {rs:e} vs {rd:e}");
+    }
+
+    #[test]
+    fn selected_columns_fall_back_when_the_matrix_has_full_rank() {
+        let a = random_matrix(600, 300, 7);
+        let b: Vec<f64> = (0..600).map(|i| (i as f64).sin()).collect();
+        let (fit, path) = solve_selecting_columns(a.as_ref(), &b, 1e-13, Par::Seq).unwrap();
+        assert_eq!(path, Path::FellBack);
+        let direct = solve(a.as_ref(), &b, 1e-13, Par::Seq).unwrap();
+        assert_eq!(fit.solution, direct.solution);
     }
 
     #[test]
