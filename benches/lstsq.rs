@@ -29,11 +29,39 @@ fn main() {
         a.ncols()
     );
     for (label, par) in [("1 thread", Par::Seq), ("all cores", Par::rayon(cores))] {
-        let mut rank = 0;
-        let (min, median) = time(7, || {
+        // Alternating rounds of the direct solve and the solve on columns
+        // selected by a sketch.
+        let (mut direct, mut selected) = (Vec::new(), Vec::new());
+        let (mut rank_direct, mut rank_selected, mut path) = (0, 0, None);
+        for _ in 0..7 {
+            let start = std::time::Instant::now();
             let fit = pdec::train::lstsq::solve(a, &system.rhs, 1e-13, par).expect("solves");
-            rank = fit.rank;
-        });
-        println!("solve, {label}: min {min:.3} s, median {median:.3} s (rank {rank}, 7 runs)");
+            direct.push(start.elapsed().as_secs_f64());
+            rank_direct = fit.rank;
+            let start = std::time::Instant::now();
+            let (fit, how) =
+                pdec::train::lstsq::solve_selecting_columns(a, &system.rhs, 1e-13, par)
+                    .expect("solves");
+            selected.push(start.elapsed().as_secs_f64());
+            rank_selected = fit.rank;
+            path = Some(how);
+        }
+        let ratios: Vec<f64> = direct.iter().zip(&selected).map(|(d, s)| d / s).collect();
+        let median = |v: &[f64]| {
+            let mut v = v.to_vec();
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        println!(
+            "solve, {label}: direct median {:.3} s (rank {rank_direct}), selected median {:.3} s \
+             (rank {rank_selected}, {path:?}), direct/selected per round {:?}, median {:.2}",
+            median(&direct),
+            median(&selected),
+            ratios
+                .iter()
+                .map(|r| (r * 100.0).round() / 100.0)
+                .collect::<Vec<_>>(),
+            median(&ratios)
+        );
     }
 }

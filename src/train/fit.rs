@@ -104,7 +104,7 @@ pub fn fit(
             let system = assemble::assemble(problem, &theta)?;
             let assembly_seconds = start.elapsed().as_secs_f64();
             let start = Instant::now();
-            let solution = lstsq::solve(
+            let (solution, _) = lstsq::solve_selecting_columns(
                 system.matrix(),
                 &system.rhs,
                 cutoff,

@@ -147,13 +147,19 @@ pub const SKETCH_MIN_COLUMNS: usize = 256;
 /// with random signs and weight 1/sqrt(ZETA), to ZETA rows of S A).
 const SKETCH_ZETA: usize = 4;
 
+/// The sketch has 3n/5 rows (SKETCH_ROWS_NUMERATOR / SKETCH_ROWS_DENOMINATOR):
+/// selections whose size comes within 80% of that are not trusted (the
+/// direct solve runs).
+const SKETCH_ROWS_NUMERATOR: usize = 3;
+const SKETCH_ROWS_DENOMINATOR: usize = 5;
+
 /// Seed of the sketch (fixed, so that a solve is reproducible).
 const SKETCH_SEED: u64 = 0x5EED_1E57;
 
 /// The sketch's own cutoff is this factor below the solve's, so that the
 /// selection keeps the columns whose sketched norms the embedding
 /// distorted below the cutoff (a margin for the distortion).
-const SKETCH_CUTOFF_MARGIN: f64 = 1e-2;
+const SKETCH_CUTOFF_MARGIN: f64 = 1e-1;
 
 /// How a least-squares solve went (for the report and for tests).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -170,7 +176,7 @@ pub enum Path {
 /// [`solve`] for a tall, numerically rank-deficient A (the random feature
 /// matrices), which spends most of its time in stage 1 on columns that end
 /// up past the numerical rank. This first selects columns on a sketch:
-/// 1. S A with S a sparse sign embedding of n rows ([`SKETCH_ZETA`]
+/// 1. S A with S a sparse sign embedding of 3n/5 rows ([`SKETCH_ZETA`]
 ///    nonzeros per column of S, O(m n) work);
 /// 2. truncated pivoted QR of S A at cutoff * [`SKETCH_CUTOFF_MARGIN`],
 ///    whose pivots are the selected columns C;
@@ -199,9 +205,9 @@ pub fn solve_selecting_columns(
     if !norms.iter().all(|v| v.is_finite()) {
         return Err(LstsqError::NotFinite);
     }
-    // 1. The sketch, column-major n x (n + 1) with a zero last column (the
-    // pivoted QR wants a right-hand side).
-    let rows = n;
+    // 1. The sketch, column-major rows x (n + 1) with a zero last column
+    // (the pivoted QR wants a right-hand side).
+    let rows = n * SKETCH_ROWS_NUMERATOR / SKETCH_ROWS_DENOMINATOR;
     let mut sketch = vec![0.0; rows * (n + 1)];
     let mut rng = crate::random::SeededRng::new(SKETCH_SEED, m as u64);
     let weight = 1.0 / (SKETCH_ZETA as f64).sqrt();
@@ -226,8 +232,9 @@ pub fn solve_selecting_columns(
     let pivoted =
         TruncatedPivotedQr::factor(&mut sketch, rows, n, cutoff * SKETCH_CUTOFF_MARGIN, par);
     let chosen = &pivoted.columns[..pivoted.rank];
-    if pivoted.rank == 0 || pivoted.rank * 5 > n * 4 {
-        // (Nearly) full rank: nothing to save.
+    if pivoted.rank == 0 || pivoted.rank * 5 > rows * 4 {
+        // The sketch is too small for the rank (or A has (nearly) full
+        // rank, and there is nothing to save).
         return Ok((solve(a, b, cutoff, par)?, Path::FellBack));
     }
     // 3. The solve on the chosen columns.
