@@ -492,7 +492,8 @@ fn emit_network_for_fed() {
 }
 
 /// One explicit step through the kernels (with their ghost values) against
-/// u - tau K^T K u assembled from K's rows, for both orders and boundaries.
+/// u - tau K^T K u assembled from K's rows, for both orders and boundaries,
+/// on a grid of several tiles.
 #[test]
 fn kernel_step_equals_the_assembled_operator() {
     for (equation, bc) in [
@@ -504,10 +505,12 @@ fn kernel_step_equals_the_assembled_operator() {
         let s = spec(&format!(
             "domain x in [0, 1]\ntime t in [0, 1]\nunknown u\nequation {equation}\n{bc}\ninitial u = exp(x)*sin(7*x)\n"
         ));
-        let p0 = probe(&s, 23);
+        // Three tiles of the step: the fluxes at the tiles' seams.
+        let grid = 2 * pdec::simulate::TILE + 37;
+        let p0 = probe(&s, grid);
         let settings = Settings {
             t_end: Some(0.7 * p0.tau_max),
-            ..settings(Scheme::Explicit, 23)
+            ..settings(Scheme::Explicit, grid)
         };
         let (p, o) = run(&s, &settings);
         assert_eq!(p.steps, 1);
@@ -532,4 +535,89 @@ fn kernel_step_equals_the_assembled_operator() {
             );
         }
     }
+}
+
+/// `--allow-unstable` at 1.1 tau_max on linear heat: the command runs and
+/// reports that the norm grew; at tau_max the same run does not.
+#[test]
+fn command_line_allow_unstable_shows_growth() {
+    let heat = format!("{}/examples/simulate/heat.pde", env!("CARGO_MANIFEST_DIR"));
+    let at_bound = pdec_json(&[
+        "simulate", &heat, "--grid", "101", "--t-end", "1e-2", "--json",
+    ]);
+    assert_eq!(at_bound["norm_increased"], false);
+    let tau_max = at_bound["tau_max"].as_f64().unwrap();
+    let tau = format!("{:e}", 1.1 * tau_max);
+    let t_end = format!("{:e}", 1.1 * tau_max * 400.0);
+    let (code, _, err) = pdec(&["simulate", &heat, "--grid", "101", "--tau", &tau]);
+    assert_eq!(code, 2);
+    assert!(err.contains("E0704") && err.contains("tau_max"), "{err}");
+    let v = pdec_json(&[
+        "simulate",
+        &heat,
+        "--grid",
+        "101",
+        "--tau",
+        &tau,
+        "--t-end",
+        &t_end,
+        "--allow-unstable",
+        "--json",
+    ]);
+    assert_eq!(v["norm_increased"], true);
+    assert!(v["norm_last"].as_f64().unwrap() > 10.0 * v["norm_first"].as_f64().unwrap());
+}
+
+/// `initial u = data("...")`: the values (one per grid point) are the
+/// initial state, the grid defaults to their count, and bad files are
+/// located errors.
+#[test]
+fn initial_values_from_a_data_file() {
+    let dir = scratch("simulate-data");
+    std::fs::create_dir_all(&dir).unwrap();
+    let n = 64;
+    let h = 1.0 / n as f64;
+    let values: Vec<f64> = (0..n).map(|i| ((i as f64 + 0.5) * h * 7.0).sin()).collect();
+    let text: String = std::iter::once("# u at t = 0\n".to_string())
+        .chain(values.iter().map(|v| format!("{v:e}\n")))
+        .collect();
+    std::fs::write(dir.join("signal.csv"), text).unwrap();
+    std::fs::write(dir.join("bad.csv"), "0.5\n1.0\n  1..5\n").unwrap();
+    let body = "domain x in [0, 1]\ntime t in [0, 1e-3]\nunknown u\nequation u_t = d(u_x/(1 + u_x^2), x)\nbc u_x = 0 on boundary\n";
+    let data = dir.join("data.pde");
+    std::fs::write(&data, format!("{body}initial u = data(\"signal.csv\")\n")).unwrap();
+    let expression = dir.join("expr.pde");
+    std::fs::write(&expression, format!("{body}initial u = sin(7*x)\n")).unwrap();
+    let d = data.to_string_lossy().to_string();
+    let from_data = pdec_json(&["simulate", &d, "--json"]);
+    assert_eq!(from_data["grid"], n);
+    let from_expression = pdec_json(&[
+        "simulate",
+        &expression.to_string_lossy(),
+        "--grid",
+        "64",
+        "--json",
+    ]);
+    let first = |v: &serde_json::Value| v["norm_first"].as_f64().unwrap();
+    let last = |v: &serde_json::Value| v["norm_last"].as_f64().unwrap();
+    assert!((first(&from_data) - first(&from_expression)).abs() < 1e-12 * first(&from_data));
+    assert!((last(&from_data) - last(&from_expression)).abs() < 1e-12 * last(&from_data));
+
+    let (code, _, err) = pdec(&["simulate", &d, "--grid", "100"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("E0707") && err.contains("64 values"), "{err}");
+    assert!(err.contains("data.pde:6:18"), "located: {err}");
+    for (file, place) in [("bad.csv", "bad.csv:3:3"), ("missing.csv", "6:18")] {
+        let pde = dir.join(format!("{file}.pde"));
+        std::fs::write(&pde, format!("{body}initial u = data(\"{file}\")\n")).unwrap();
+        let (code, _, err) = pdec(&["simulate", &pde.to_string_lossy()]);
+        assert_eq!(code, 2, "{err}");
+        assert!(
+            err.contains("E0707") && err.contains(place),
+            "{file}: {err}"
+        );
+    }
+    let (code, _, err) = pdec(&["solve", &d]);
+    assert_ne!(code, 0, "{err}");
+    let _ = std::fs::remove_dir_all(dir);
 }
