@@ -621,3 +621,21 @@ fn initial_values_from_a_data_file() {
     assert_ne!(code, 0, "{err}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Every example under examples/simulate/ runs (its own `scheme`), and
+/// its norm does not grow.
+#[test]
+fn the_examples_run() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/simulate");
+    let mut count = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("pde") {
+            continue;
+        }
+        let v = pdec_json(&["simulate", &path.to_string_lossy(), "--json"]);
+        assert_eq!(v["norm_increased"], false, "{}", path.display());
+        count += 1;
+    }
+    assert!(count >= 4, "{count} examples");
+}
