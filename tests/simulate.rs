@@ -324,6 +324,14 @@ fn recognised_flux_and_bound() {
     let pm = probe(&spec(PERONA_MALIK), 50);
     assert!((pm.diffusion.slope.sup - 1.0).abs() < 1e-12);
     assert!(pm.diffusion.linear.is_none());
+    // Phi decreases from |s| = lambda = 2 (to the sampling's 1%); the
+    // linear flux is monotone.
+    let from = pm
+        .diffusion
+        .decreasing_from()
+        .expect("Perona-Malik is non-monotone");
+    assert!((from - 2.0).abs() < 0.05, "decreasing from {from}");
+    assert!(p.diffusion.decreasing_from().is_none());
     let phi = |s: f64| s / (1.0 + s * s / 4.0);
     for x in [-3.0, 0.1, 2.0, 7.0] {
         assert!((pm.diffusion.eval_flux(x) - phi(x)).abs() < 1e-14);
