@@ -516,32 +516,51 @@ fn kernel_step_equals_the_assembled_operator() {
         // Three tiles of the step: the fluxes at the tiles' seams.
         let grid = 2 * pdec::simulate::TILE + 37;
         let p0 = probe(&s, grid);
-        let settings = Settings {
+        let explicit = Settings {
             t_end: Some(0.7 * p0.tau_max),
             ..settings(Scheme::Explicit, grid)
         };
-        let (p, o) = run(&s, &settings);
+        let (p, o) = run(&s, &explicit);
         assert_eq!(p.steps, 1);
-        let op = &p.operator;
-        let u0 = &p.initial;
-        let value = |q: usize| u0[q - 1]; // padded position -> grid value
-        let mut expected = u0.clone();
-        for (_, on_free, on_held) in op.rows() {
-            let ku: f64 = on_free
-                .iter()
-                .chain(&on_held)
-                .map(|&(q, a)| a * value(q))
-                .sum();
-            for &(q, a) in &on_free {
-                expected[q - 1] -= p.tau * a * ku;
+        let step = |u: &[f64], tau: f64| {
+            let mut next = u.to_vec();
+            for (_, on_free, on_held) in p.operator.rows() {
+                // padded position q -> grid value q - 1
+                let ku: f64 = on_free
+                    .iter()
+                    .chain(&on_held)
+                    .map(|&(q, a)| a * u[q - 1])
+                    .sum();
+                for &(q, a) in &on_free {
+                    next[q - 1] -= tau * a * ku;
+                }
             }
-        }
-        for (i, (got, want)) in o.values.iter().zip(&expected).enumerate() {
-            assert!(
-                (got - want).abs() <= 1e-9 * (1.0 + want.abs()),
-                "{equation}, {bc}: value {i}: {got} vs {want}"
-            );
-        }
+            next
+        };
+        let close = |got: &[f64], want: &[f64], what: &str| {
+            for (i, (g, w)) in got.iter().zip(want).enumerate() {
+                assert!(
+                    (g - w).abs() <= 1e-9 * (1.0 + w.abs()),
+                    "{equation}, {bc}, {what}: value {i}: {g} vs {w}"
+                );
+            }
+        };
+        close(&o.values, &step(&p.initial, p.tau), "explicit");
+        // One FED cycle (the fused frozen kernel inside, the two kernels
+        // at the ends): the steps of the plan, in its order.
+        let fed = Settings {
+            cycles: Some(1),
+            t_end: Some(5.0 * p0.tau_max),
+            ..settings(Scheme::Fed, grid)
+        };
+        let (pf, of) = run(&s, &fed);
+        let plan = pf.fed.as_ref().unwrap();
+        assert!(plan.steps.len() >= 3, "{:?}", plan.steps);
+        let expected = plan
+            .steps
+            .iter()
+            .fold(pf.initial.clone(), |u, &tau| step(&u, tau));
+        close(&of.values, &expected, "fed");
     }
 }
 
@@ -646,4 +665,59 @@ fn the_examples_run() {
         count += 1;
     }
     assert!(count >= 4, "{count} examples");
+}
+
+/// One FED cycle of Perona-Malik on a grid of several tiles against the
+/// frozen steps assembled from K's rows, with g = Phi(s)/s at the cycle's
+/// start (so a misplaced diffusivity in the fused kernel shows).
+#[test]
+fn fed_cycle_equals_the_assembled_frozen_steps() {
+    let s = spec(PERONA_MALIK);
+    let grid = 2 * pdec::simulate::TILE + 37;
+    let p0 = probe(&s, grid);
+    let fed = Settings {
+        cycles: Some(1),
+        t_end: Some(5.0 * p0.tau_max),
+        ..settings(Scheme::Fed, grid)
+    };
+    let (p, o) = run(&s, &fed);
+    let rows = p.operator.rows();
+    let u0 = &p.initial;
+    let g: Vec<f64> = rows
+        .iter()
+        .map(|(_, on_free, on_held)| {
+            let ku: f64 = on_free
+                .iter()
+                .chain(on_held)
+                .map(|&(q, a)| a * u0[q - 1])
+                .sum();
+            if ku == 0.0 {
+                1.0
+            } else {
+                p.diffusion.eval_flux(ku) / ku
+            }
+        })
+        .collect();
+    let plan = p.fed.as_ref().unwrap();
+    assert!(plan.steps.len() >= 3);
+    let expected = plan.steps.iter().fold(u0.clone(), |u, &tau| {
+        let mut next = u.clone();
+        for ((_, on_free, on_held), g) in rows.iter().zip(&g) {
+            let ku: f64 = on_free
+                .iter()
+                .chain(on_held)
+                .map(|&(q, a)| a * u[q - 1])
+                .sum();
+            for &(q, a) in on_free {
+                next[q - 1] -= tau * a * g * ku;
+            }
+        }
+        next
+    });
+    for (i, (got, want)) in o.values.iter().zip(&expected).enumerate() {
+        assert!(
+            (got - want).abs() <= 1e-9 * (1.0 + want.abs()),
+            "value {i}: {got} vs {want}"
+        );
+    }
 }
