@@ -324,6 +324,14 @@ fn recognised_flux_and_bound() {
     let pm = probe(&spec(PERONA_MALIK), 50);
     assert!((pm.diffusion.slope.sup - 1.0).abs() < 1e-12);
     assert!(pm.diffusion.linear.is_none());
+    // Phi decreases from |s| = lambda = 2 (to the sampling's 1%); the
+    // linear flux is monotone.
+    let from = pm
+        .diffusion
+        .decreasing_from()
+        .expect("Perona-Malik is non-monotone");
+    assert!((from - 2.0).abs() < 0.05, "decreasing from {from}");
+    assert!(p.diffusion.decreasing_from().is_none());
     let phi = |s: f64| s / (1.0 + s * s / 4.0);
     for x in [-3.0, 0.1, 2.0, 7.0] {
         assert!((pm.diffusion.eval_flux(x) - phi(x)).abs() < 1e-14);
@@ -492,7 +500,8 @@ fn emit_network_for_fed() {
 }
 
 /// One explicit step through the kernels (with their ghost values) against
-/// u - tau K^T K u assembled from K's rows, for both orders and boundaries.
+/// u - tau K^T K u assembled from K's rows, for both orders and boundaries,
+/// on a grid of several tiles.
 #[test]
 fn kernel_step_equals_the_assembled_operator() {
     for (equation, bc) in [
@@ -504,32 +513,211 @@ fn kernel_step_equals_the_assembled_operator() {
         let s = spec(&format!(
             "domain x in [0, 1]\ntime t in [0, 1]\nunknown u\nequation {equation}\n{bc}\ninitial u = exp(x)*sin(7*x)\n"
         ));
-        let p0 = probe(&s, 23);
-        let settings = Settings {
+        // Three tiles of the step: the fluxes at the tiles' seams.
+        let grid = 2 * pdec::simulate::TILE + 37;
+        let p0 = probe(&s, grid);
+        let explicit = Settings {
             t_end: Some(0.7 * p0.tau_max),
-            ..settings(Scheme::Explicit, 23)
+            ..settings(Scheme::Explicit, grid)
         };
-        let (p, o) = run(&s, &settings);
+        let (p, o) = run(&s, &explicit);
         assert_eq!(p.steps, 1);
-        let op = &p.operator;
-        let u0 = &p.initial;
-        let value = |q: usize| u0[q - 1]; // padded position -> grid value
-        let mut expected = u0.clone();
-        for (_, on_free, on_held) in op.rows() {
+        let step = |u: &[f64], tau: f64| {
+            let mut next = u.to_vec();
+            for (_, on_free, on_held) in p.operator.rows() {
+                // padded position q -> grid value q - 1
+                let ku: f64 = on_free
+                    .iter()
+                    .chain(&on_held)
+                    .map(|&(q, a)| a * u[q - 1])
+                    .sum();
+                for &(q, a) in &on_free {
+                    next[q - 1] -= tau * a * ku;
+                }
+            }
+            next
+        };
+        let close = |got: &[f64], want: &[f64], what: &str| {
+            for (i, (g, w)) in got.iter().zip(want).enumerate() {
+                assert!(
+                    (g - w).abs() <= 1e-9 * (1.0 + w.abs()),
+                    "{equation}, {bc}, {what}: value {i}: {g} vs {w}"
+                );
+            }
+        };
+        close(&o.values, &step(&p.initial, p.tau), "explicit");
+        // One FED cycle (the fused frozen kernel inside, the two kernels
+        // at the ends): the steps of the plan, in its order.
+        let fed = Settings {
+            cycles: Some(1),
+            t_end: Some(5.0 * p0.tau_max),
+            ..settings(Scheme::Fed, grid)
+        };
+        let (pf, of) = run(&s, &fed);
+        let plan = pf.fed.as_ref().unwrap();
+        assert!(plan.steps.len() >= 3, "{:?}", plan.steps);
+        let expected = plan
+            .steps
+            .iter()
+            .fold(pf.initial.clone(), |u, &tau| step(&u, tau));
+        close(&of.values, &expected, "fed");
+    }
+}
+
+/// `--allow-unstable` at 1.1 tau_max on linear heat: the command runs and
+/// reports that the norm grew; at tau_max the same run does not.
+#[test]
+fn command_line_allow_unstable_shows_growth() {
+    let heat = format!("{}/examples/simulate/heat.pde", env!("CARGO_MANIFEST_DIR"));
+    let at_bound = pdec_json(&[
+        "simulate", &heat, "--grid", "101", "--t-end", "1e-2", "--json",
+    ]);
+    assert_eq!(at_bound["norm_increased"], false);
+    let tau_max = at_bound["tau_max"].as_f64().unwrap();
+    let tau = format!("{:e}", 1.1 * tau_max);
+    let t_end = format!("{:e}", 1.1 * tau_max * 400.0);
+    let (code, _, err) = pdec(&["simulate", &heat, "--grid", "101", "--tau", &tau]);
+    assert_eq!(code, 2);
+    assert!(err.contains("E0704") && err.contains("tau_max"), "{err}");
+    let v = pdec_json(&[
+        "simulate",
+        &heat,
+        "--grid",
+        "101",
+        "--tau",
+        &tau,
+        "--t-end",
+        &t_end,
+        "--allow-unstable",
+        "--json",
+    ]);
+    assert_eq!(v["norm_increased"], true);
+    assert!(v["norm_last"].as_f64().unwrap() > 10.0 * v["norm_first"].as_f64().unwrap());
+}
+
+/// `initial u = data("...")`: the values (one per grid point) are the
+/// initial state, the grid defaults to their count, and bad files are
+/// located errors.
+#[test]
+fn initial_values_from_a_data_file() {
+    let dir = scratch("simulate-data");
+    std::fs::create_dir_all(&dir).unwrap();
+    let n = 64;
+    let h = 1.0 / n as f64;
+    let values: Vec<f64> = (0..n).map(|i| ((i as f64 + 0.5) * h * 7.0).sin()).collect();
+    let text: String = std::iter::once("# u at t = 0\n".to_string())
+        .chain(values.iter().map(|v| format!("{v:e}\n")))
+        .collect();
+    std::fs::write(dir.join("signal.csv"), text).unwrap();
+    std::fs::write(dir.join("bad.csv"), "0.5\n1.0\n  1..5\n").unwrap();
+    let body = "domain x in [0, 1]\ntime t in [0, 1e-3]\nunknown u\nequation u_t = d(u_x/(1 + u_x^2), x)\nbc u_x = 0 on boundary\n";
+    let data = dir.join("data.pde");
+    std::fs::write(&data, format!("{body}initial u = data(\"signal.csv\")\n")).unwrap();
+    let expression = dir.join("expr.pde");
+    std::fs::write(&expression, format!("{body}initial u = sin(7*x)\n")).unwrap();
+    let d = data.to_string_lossy().to_string();
+    let from_data = pdec_json(&["simulate", &d, "--json"]);
+    assert_eq!(from_data["grid"], n);
+    let from_expression = pdec_json(&[
+        "simulate",
+        &expression.to_string_lossy(),
+        "--grid",
+        "64",
+        "--json",
+    ]);
+    let first = |v: &serde_json::Value| v["norm_first"].as_f64().unwrap();
+    let last = |v: &serde_json::Value| v["norm_last"].as_f64().unwrap();
+    assert!((first(&from_data) - first(&from_expression)).abs() < 1e-12 * first(&from_data));
+    assert!((last(&from_data) - last(&from_expression)).abs() < 1e-12 * last(&from_data));
+
+    let (code, _, err) = pdec(&["simulate", &d, "--grid", "100"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("E0707") && err.contains("64 values"), "{err}");
+    assert!(err.contains("data.pde:6:18"), "located: {err}");
+    for (file, place) in [("bad.csv", "bad.csv:3:3"), ("missing.csv", "6:18")] {
+        let pde = dir.join(format!("{file}.pde"));
+        std::fs::write(&pde, format!("{body}initial u = data(\"{file}\")\n")).unwrap();
+        let (code, _, err) = pdec(&["simulate", &pde.to_string_lossy()]);
+        assert_eq!(code, 2, "{err}");
+        assert!(
+            err.contains("E0707") && err.contains(place),
+            "{file}: {err}"
+        );
+    }
+    let (code, _, err) = pdec(&["solve", &d]);
+    assert_ne!(code, 0, "{err}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Every example under examples/simulate/ runs (its own `scheme`), and
+/// its norm does not grow.
+#[test]
+fn the_examples_run() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/simulate");
+    let mut count = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("pde") {
+            continue;
+        }
+        let v = pdec_json(&["simulate", &path.to_string_lossy(), "--json"]);
+        assert_eq!(v["norm_increased"], false, "{}", path.display());
+        count += 1;
+    }
+    assert!(count >= 4, "{count} examples");
+}
+
+/// One FED cycle of Perona-Malik on a grid of several tiles against the
+/// frozen steps assembled from K's rows, with g = Phi(s)/s at the cycle's
+/// start (so a misplaced diffusivity in the fused kernel shows).
+#[test]
+fn fed_cycle_equals_the_assembled_frozen_steps() {
+    let s = spec(PERONA_MALIK);
+    let grid = 2 * pdec::simulate::TILE + 37;
+    let p0 = probe(&s, grid);
+    let fed = Settings {
+        cycles: Some(1),
+        t_end: Some(5.0 * p0.tau_max),
+        ..settings(Scheme::Fed, grid)
+    };
+    let (p, o) = run(&s, &fed);
+    let rows = p.operator.rows();
+    let u0 = &p.initial;
+    let g: Vec<f64> = rows
+        .iter()
+        .map(|(_, on_free, on_held)| {
             let ku: f64 = on_free
                 .iter()
-                .chain(&on_held)
-                .map(|&(q, a)| a * value(q))
+                .chain(on_held)
+                .map(|&(q, a)| a * u0[q - 1])
                 .sum();
-            for &(q, a) in &on_free {
-                expected[q - 1] -= p.tau * a * ku;
+            if ku == 0.0 {
+                1.0
+            } else {
+                p.diffusion.eval_flux(ku) / ku
+            }
+        })
+        .collect();
+    let plan = p.fed.as_ref().unwrap();
+    assert!(plan.steps.len() >= 3);
+    let expected = plan.steps.iter().fold(u0.clone(), |u, &tau| {
+        let mut next = u.clone();
+        for ((_, on_free, on_held), g) in rows.iter().zip(&g) {
+            let ku: f64 = on_free
+                .iter()
+                .chain(on_held)
+                .map(|&(q, a)| a * u[q - 1])
+                .sum();
+            for &(q, a) in on_free {
+                next[q - 1] -= tau * a * g * ku;
             }
         }
-        for (i, (got, want)) in o.values.iter().zip(&expected).enumerate() {
-            assert!(
-                (got - want).abs() <= 1e-9 * (1.0 + want.abs()),
-                "{equation}, {bc}: value {i}: {got} vs {want}"
-            );
-        }
+        next
+    });
+    for (i, (got, want)) in o.values.iter().zip(&expected).enumerate() {
+        assert!(
+            (got - want).abs() <= 1e-9 * (1.0 + want.abs()),
+            "value {i}: {got} vs {want}"
+        );
     }
 }

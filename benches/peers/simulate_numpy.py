@@ -16,7 +16,7 @@ the bound tau_bound, in the Leja order pdec uses, with the diffusivity
 g = Phi(s)/s frozen at each cycle's start.
 
 Run alone:   simulate_numpy.py --grid 100000 --steps 500
-Compare:     simulate_numpy.py --pdec target/release/pdec --rounds 5
+Compare:     simulate_numpy.py --pdec target/release/pdec --rounds 5 [--fed-scale 100]
              (per grid: one pdec run, one NumPy run, alternating; pdec's
              time is the `seconds` of its JSON report, the time loop only.)
 """
@@ -30,7 +30,12 @@ import subprocess
 import sys
 import time
 
-import numpy as np
+# One core, as pdec's time loop: np.dot (the norm) is a BLAS call, whose
+# threads must not spread over the other core.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import numpy as np  # noqa: E402  (after the thread limits)
 
 LAMBDA2 = 4.0
 EXAMPLE = os.path.join(
@@ -130,10 +135,15 @@ def fed(u, h, taus, cycles):
     return u, norms
 
 
-def run_numpy(scheme, n, explicit_steps, cycles):
+def t_end_of(scheme, n, explicit_steps, fed_scale):
+    """explicit_steps steps at tau_max; FED runs fed_scale times as long."""
+    return explicit_steps * tau_max(n) * (fed_scale if scheme == "fed" else 1)
+
+
+def run_numpy(scheme, n, explicit_steps, cycles, fed_scale):
     u, h = initial(n)
     tmax = tau_max(n)
-    t_end = explicit_steps * tmax
+    t_end = t_end_of(scheme, n, explicit_steps, fed_scale)
     start = time.perf_counter()
     if scheme == "explicit":
         u, norms = explicit(u, h, t_end / explicit_steps, explicit_steps)
@@ -147,8 +157,8 @@ def run_numpy(scheme, n, explicit_steps, cycles):
     return {"seconds": seconds, "steps": steps, "norm_last": float(norms[-1])}
 
 
-def run_pdec(pdec, scheme, n, explicit_steps, cycles):
-    t_end = explicit_steps * tau_max(n)
+def run_pdec(pdec, scheme, n, explicit_steps, cycles, fed_scale):
+    t_end = t_end_of(scheme, n, explicit_steps, fed_scale)
     cmd = [pdec, "simulate", EXAMPLE, "--scheme", scheme, "--grid", str(n), "--t-end", repr(t_end), "--json"]
     if scheme == "fed":
         cmd += ["--cycles", str(cycles)]
@@ -164,6 +174,12 @@ def main():
     ap.add_argument("--grids", default="10000,100000,1000000")
     ap.add_argument("--steps", default="4000,400,40", help="explicit steps per grid")
     ap.add_argument("--cycles", type=int, default=4)
+    ap.add_argument(
+        "--fed-scale",
+        type=float,
+        default=1.0,
+        help="FED's t_end as a multiple of the explicit run's (more steps per cycle)",
+    )
     args = ap.parse_args()
     grids = [int(g) for g in args.grids.split(",")]
     steps = [int(s) for s in args.steps.split(",")]
@@ -175,9 +191,9 @@ def main():
             last = None
             for _ in range(args.rounds):
                 if args.pdec:
-                    p = run_pdec(args.pdec, scheme, n, k, args.cycles)
+                    p = run_pdec(args.pdec, scheme, n, k, args.cycles, args.fed_scale)
                     pdec_rates.append(p["steps"] / p["seconds"])
-                q = run_numpy(scheme, n, k, args.cycles)
+                q = run_numpy(scheme, n, k, args.cycles, args.fed_scale)
                 numpy_rates.append(q["steps"] / q["seconds"])
                 if args.pdec:
                     ratios.append(pdec_rates[-1] / numpy_rates[-1])

@@ -358,6 +358,7 @@ impl<'d> Checker<'d> {
         let mut conditions = Vec::new();
         let mut exact: Vec<Option<Expr>> = vec![None; unknowns.len()];
         let mut exact_spans: Vec<Option<Span>> = vec![None; unknowns.len()];
+        let mut initial_data: Option<InitialData> = None;
         for statement in &file.statements {
             match &statement.kind {
                 StatementKind::Equation { relation, weight } => {
@@ -512,6 +513,57 @@ impl<'d> Checker<'d> {
                             periodic: None,
                             weight,
                             span: statement.span,
+                        });
+                    }
+                }
+                StatementKind::InitialData {
+                    unknown,
+                    path,
+                    path_span,
+                } => {
+                    let target = match self.scope.names.get(&unknown.name) {
+                        Some(NameDef {
+                            kind: NameKind::Unknown(u),
+                            ..
+                        }) => Some(*u),
+                        _ => {
+                            self.diagnostics.push(
+                                Diagnostic::error(
+                                    "E0210",
+                                    format!(
+                                        "initial data for `{}`, which is not a declared unknown",
+                                        unknown.name
+                                    ),
+                                    unknown.span,
+                                )
+                                .with_label_message("not an unknown"),
+                            );
+                            None
+                        }
+                    };
+                    if time.is_none() {
+                        self.diagnostics.push(
+                            Diagnostic::error(
+                                "E0407",
+                                "`initial` needs a time coordinate",
+                                statement.keyword,
+                            )
+                            .with_note("declare `time t in [0, T]`"),
+                        );
+                    } else if let Some(first) = &initial_data {
+                        self.diagnostics.push(
+                            Diagnostic::error(
+                                "E0402",
+                                "second `initial ... = data(...)`",
+                                *path_span,
+                            )
+                            .with_secondary(first.span, "first one here"),
+                        );
+                    } else if let Some(u) = target {
+                        initial_data = Some(InitialData {
+                            unknown: u,
+                            path: path.clone(),
+                            span: *path_span,
                         });
                     }
                 }
@@ -682,6 +734,7 @@ impl<'d> Checker<'d> {
             linearity,
             scheme,
             formulation,
+            initial_data,
         })
     }
 

@@ -214,8 +214,16 @@ impl fmt::Display for Summary<'_> {
             }
             writeln!(f)?;
         }
-        if !spec.conditions.is_empty() {
+        if !spec.conditions.is_empty() || spec.initial_data.is_some() {
             writeln!(f, "conditions")?;
+        }
+        if let Some(d) = &spec.initial_data {
+            let name = &spec.unknowns[d.unknown].name;
+            writeln!(
+                f,
+                "  initial {name} = data({:?}) (read by simulate)",
+                d.path
+            )?;
         }
         for c in &spec.conditions {
             let kind = match c.kind {
@@ -318,6 +326,10 @@ impl fmt::Display for ProblemDump<'_> {
             writeln!(f, "  residual {}", p.residual(&c.lhs, &c.rhs))?;
             writeln!(f, "  on {}", faces(spec, &c.faces))?;
             writeln!(f, "  weight {}", fmt_num(c.weight))?;
+        }
+        if let Some(d) = &spec.initial_data {
+            let name = &spec.unknowns[d.unknown].name;
+            writeln!(f, "initial data {name} = data({:?})", d.path)?;
         }
         for (u, exact) in spec.exact.iter().enumerate() {
             if let Some(e) = exact {

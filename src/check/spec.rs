@@ -46,6 +46,19 @@ pub struct Spec {
     pub formulation: Formulation,
     /// The `scheme` statement, if any (read by `pdec simulate` only).
     pub scheme: Option<SchemeSetting>,
+    /// `initial u = data("signal.csv")`, if any (read by `pdec simulate`
+    /// only; the other commands refuse it).
+    pub initial_data: Option<InitialData>,
+}
+
+/// `initial u = data("signal.csv")`: measured initial values, one per grid
+/// point, in a file relative to the `.pde` file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InitialData {
+    pub unknown: UnknownId,
+    pub path: String,
+    /// The quoted path in the source.
+    pub span: Span,
 }
 
 /// `scheme explicit(grid = 256, tau = 1e-5, t_end = 0.1)`: what `pdec

@@ -8,9 +8,10 @@ use clap::{Args, ValueEnum};
 
 use super::{output, Session, EXIT_INPUT, EXIT_OK, EXIT_RUNTIME};
 use crate::check::{Overrides, SchemeSetting};
+use crate::diag::Diagnostic;
 use crate::jit::Compiled;
 use crate::report::simulate::SimulateReport;
-use crate::simulate::{network, Problem, Scheme, Settings, Solver};
+use crate::simulate::{self, network, Problem, Scheme, Settings, Solver};
 
 /// `--scheme`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -111,6 +112,7 @@ impl SchemeArgs {
             cycles: self.cycles.or(file.and_then(|f| f.cycles)),
             solver,
             allow_unstable: self.allow_unstable,
+            initial_values: None,
             span: file.map(|f| f.span),
         })
     }
@@ -120,13 +122,37 @@ impl SchemeArgs {
 fn prepare(session: &mut Session<'_>, file: &Path, args: &SchemeArgs) -> Option<(Problem, String)> {
     let source = session.read(file)?;
     let checked = session.check_source(file, &source, &Overrides::default(), false)?;
-    let settings = match args.settings(checked.spec.scheme.as_ref()) {
+    let mut settings = match args.settings(checked.spec.scheme.as_ref()) {
         Ok(s) => s,
         Err(message) => {
             let _ = writeln!(session.stderr, "error[E0705]: {message}");
             return None;
         }
     };
+    if let Some(data) = &checked.spec.initial_data {
+        // Relative to the .pde file's directory.
+        let path = file.parent().unwrap_or(Path::new("")).join(&data.path);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) => {
+                let d = Diagnostic::error(
+                    "E0707",
+                    format!("cannot read the initial values {}: {e}", path.display()),
+                    data.span,
+                )
+                .with_label_message("this file");
+                session.report(file, &source, &[d]);
+                return None;
+            }
+        };
+        match simulate::data::parse(&text) {
+            Ok(values) => settings.initial_values = Some(values),
+            Err(diagnostics) => {
+                session.report(&path, &text, &diagnostics);
+                return None;
+            }
+        }
+    }
     let title = checked
         .spec
         .title

@@ -372,6 +372,12 @@ pub fn ansatz_shape(spec: &Spec) -> (Activation, usize) {
 
 /// Lowers a checked problem to kernels for its ansatz, diff mode and trainer.
 pub fn lower(spec: &Spec) -> Result<Lowered, LowerError> {
+    if spec.initial_data.is_some() {
+        return Err(LowerError::Unsupported(
+            "`initial u = data(...)` (grid values, read by `pdec simulate`) in a trained problem"
+                .into(),
+        ));
+    }
     let mut problem = JetProblem::new(spec)?;
     let (activation, neurons) = ansatz_shape(spec);
     let layout = ParameterLayout::new(spec, neurons);

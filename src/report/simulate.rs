@@ -60,6 +60,7 @@ impl SimulateReport<'_> {
             "norm_first": finite(self.norm_first()),
             "norm_last": finite(self.norm_last()),
             "norm_increased": o.norm_increased,
+            "flux_monotone": p.diffusion.decreasing_from().is_none(),
         });
         if let Some(plan) = &p.fed {
             v["cycles"] = json!(plan.cycles);
@@ -215,6 +216,18 @@ impl fmt::Display for SimulateReport<'_> {
                     "sampled"
                 },
                 fmt_num(op.norm_squared())
+            ),
+        )?;
+        row(
+            f,
+            "Phi(s)/s",
+            format!(
+                "in [0, {}]: the bound holds; Phi is {}",
+                fmt_num(p.diffusion.slope.sup),
+                match p.diffusion.decreasing_from() {
+                    None => "monotone".to_string(),
+                    Some(s) => format!("non-monotone (decreasing from |s| = {:.3}), allowed", s),
+                }
             ),
         )?;
         row(

@@ -148,19 +148,28 @@ impl Operator {
     /// zero flux through the walls (m = 1), mirror images (m = 2,
     /// reflecting) or no row (m = 2, Dirichlet).
     pub fn fill_flux_ghosts(&self, f: &mut [f64]) {
+        self.fill_flux_ghosts_in(f, 0);
+    }
+
+    /// [`Operator::fill_flux_ghosts`] on a window `f` of the fluxes that
+    /// starts at padded position `base` (ghosts outside it are skipped; a
+    /// mirrored ghost's source lies next to it, inside the window).
+    pub fn fill_flux_ghosts_in(&self, f: &mut [f64], base: usize) {
         let n = self.n;
-        match (self.order, self.boundary) {
-            (1, _) => {
-                f[0] = 0.0;
-                f[n] = 0.0;
-            }
-            (_, Boundary::Reflecting) => {
-                f[0] = f[1];
-                f[n + 1] = f[n];
-            }
-            (_, Boundary::Dirichlet { .. }) => {
-                f[1] = 0.0;
-                f[n] = 0.0;
+        let rules: [(usize, Option<usize>); 2] = match (self.order, self.boundary) {
+            (1, _) => [(0, None), (n, None)],
+            (_, Boundary::Reflecting) => [(0, Some(1)), (n + 1, Some(n))],
+            (_, Boundary::Dirichlet { .. }) => [(1, None), (n, None)],
+        };
+        let len = f.len();
+        let inside = |p: usize| p >= base && p - base < len;
+        for (p, source) in rules {
+            if inside(p) {
+                f[p - base] = match source {
+                    Some(q) if inside(q) => f[q - base],
+                    Some(_) => continue,
+                    None => 0.0,
+                };
             }
         }
     }

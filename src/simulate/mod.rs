@@ -18,6 +18,7 @@
 //! Euclidean norm for `tau <= tau_max = 2 / (L ||K||^2)`.
 
 pub mod banded;
+pub mod data;
 pub mod fed;
 pub mod grid;
 pub mod kernels;
@@ -26,7 +27,7 @@ pub mod recognize;
 
 use std::time::Instant;
 
-use crate::check::{fmt_num, Expr, Spec};
+use crate::check::{self, fmt_num, Expr, Spec};
 use crate::diag::{Diagnostic, Span};
 use crate::ir::{ArrayArg, Executor, Kernel};
 
@@ -103,6 +104,9 @@ pub struct Settings {
     pub cycles: Option<usize>,
     pub solver: Solver,
     pub allow_unstable: bool,
+    /// The values of `initial u = data("...")`, read by the caller
+    /// ([`data::parse`]); their count is the default grid.
+    pub initial_values: Option<Vec<f64>>,
     /// Where the settings were written, for messages (None: the command line).
     pub span: Option<Span>,
 }
@@ -117,6 +121,7 @@ impl Default for Settings {
             cycles: None,
             solver: Solver::Cg,
             allow_unstable: false,
+            initial_values: None,
             span: None,
         }
     }
@@ -170,11 +175,57 @@ impl Problem {
     pub fn new(spec: &Spec, settings: &Settings) -> Result<Problem, Vec<Diagnostic>> {
         let diffusion = recognize::recognise(spec)?;
         let boundary = grid::boundary(spec, diffusion.order)?;
-        let initial_expr = grid::initial(spec)?;
+        let data = match (&spec.initial_data, &settings.initial_values) {
+            (None, _) => None,
+            (Some(d), Some(values)) => Some((d, values)),
+            (Some(d), None) => {
+                return Err(vec![Diagnostic::error(
+                    "E0707",
+                    format!("the initial values in `{}` were not read", d.path),
+                    d.span,
+                )])
+            }
+        };
+        let initial_expr = match data {
+            None => Some(grid::initial(spec)?),
+            Some((d, _)) => {
+                if let Some(c) = spec
+                    .conditions
+                    .iter()
+                    .find(|c| c.kind == check::ConditionKind::Initial)
+                {
+                    return Err(vec![Diagnostic::error(
+                        "E0706",
+                        "two initial conditions: an expression and data",
+                        c.span,
+                    )
+                    .with_secondary(d.span, "data here")]);
+                }
+                None
+            }
+        };
         let time = spec.time().unwrap_or(1);
         let tc = &spec.coordinates[time];
         let xc = &spec.coordinates[0];
-        let n = settings.grid.unwrap_or(DEFAULT_GRID);
+        let n = settings
+            .grid
+            .or(data.map(|(_, v)| v.len()))
+            .unwrap_or(DEFAULT_GRID);
+        if let Some((d, values)) = data {
+            if values.len() != n {
+                return Err(vec![Diagnostic::error(
+                    "E0707",
+                    format!(
+                        "`{}` holds {} values, but the grid has {n}; the data needs one value per grid point",
+                        d.path,
+                        values.len()
+                    ),
+                    d.span,
+                )
+                .with_label_message("these values")
+                .with_note("leave the grid unset (it is then the number of values), or resample the data")]);
+            }
+        }
         let min = Operator::min_grid(boundary) + diffusion.order - 1;
         if n < min {
             return Err(settings_error(
@@ -289,7 +340,11 @@ impl Problem {
         coords[time] = tc.lo;
         for i in 0..n {
             coords[0] = operator.x(i);
-            let v = grid::eval_at(&initial_expr, &coords).unwrap_or(f64::NAN);
+            let v = match (&initial_expr, data) {
+                (Some(e), _) => grid::eval_at(e, &coords).unwrap_or(f64::NAN),
+                (None, Some((_, values))) => values[i],
+                (None, None) => f64::NAN,
+            };
             if !v.is_finite() {
                 return Err(settings_error(
                     settings,
@@ -329,19 +384,20 @@ impl Problem {
     /// the interpreter). Runtime failures (non-finite values, a solver
     /// that does not converge) are errors.
     pub fn run(&self, executor: &dyn Executor) -> Result<Outcome, String> {
-        let start = Instant::now();
         let mut state = State::new(self);
         let mut history = History::new(self, state.norm());
         let mut snapshots = vec![(self.t_start, state.values())];
+        // The time loop alone: the buffers are allocated and touched.
+        let start = Instant::now();
         let snapshot_every = |total: usize| (total / (SNAPSHOTS - 1)).max(1);
         let mut solver_stats = SolverStats::default();
         match self.scheme {
             Scheme::Explicit => {
                 let every = snapshot_every(self.steps);
                 for k in 1..=self.steps {
-                    state.explicit_step(executor, self.tau)?;
+                    let norm = state.step(executor, self.tau, false, true)?;
                     let t = self.t_start + k as f64 * self.tau;
-                    history.record(k, t, state.norm())?;
+                    history.record(k, t, norm)?;
                     if k % every == 0 || k == self.steps {
                         snapshots.push((t, state.values()));
                     }
@@ -354,11 +410,13 @@ impl Problem {
                 let cycle_length: f64 = plan.steps.iter().sum();
                 for c in 1..=plan.cycles {
                     state.freeze(executor)?;
-                    for &tau in &plan.steps {
-                        state.frozen_step(executor, tau)?;
+                    let mut norm = f64::NAN;
+                    for (i, &tau) in plan.steps.iter().enumerate() {
+                        // The norm is recorded at cycle ends only.
+                        norm = state.step(executor, tau, true, i + 1 == per_cycle)?;
                     }
                     let t = self.t_start + c as f64 * cycle_length;
-                    history.record(c * per_cycle, t, state.norm())?;
+                    history.record(c * per_cycle, t, norm)?;
                     if c % every == 0 || c == plan.cycles {
                         snapshots.push((t, state.values()));
                     }
@@ -521,12 +579,36 @@ impl History {
     }
 }
 
+/// Free values per tile of an explicit step: K, the activation, K^T with
+/// the skip connection, and the norm run tile by tile while the tile's
+/// values are in cache (the results do not depend on the tiling).
+pub const TILE: usize = 2048;
+
+/// Sum of squares with independent partial sums (so that it vectorizes).
+fn sum_squares(v: &[f64]) -> f64 {
+    let mut acc = [0.0; 4];
+    let chunks = v.chunks_exact(4);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for k in 0..4 {
+            acc[k] += c[k] * c[k];
+        }
+    }
+    let mut sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    for x in rest {
+        sum += x * x;
+    }
+    sum
+}
+
 /// The padded buffers of a run (see [`grid`]).
 struct State<'p> {
     op: &'p Operator,
     w: Vec<f64>,
     next: Vec<f64>,
-    flux: Vec<f64>,
+    /// The fluxes of one tile (padded positions from the tile's start - 1).
+    window: Vec<f64>,
+    /// The frozen diffusivity at K's rows (FED, implicit).
     g: Vec<f64>,
 }
 
@@ -544,9 +626,9 @@ impl<'p> State<'p> {
         State {
             op,
             next: w.clone(),
+            g: w.clone(),
             w,
-            flux: vec![0.0; n + 2],
-            g: vec![0.0; n + 2],
+            window: vec![0.0; TILE + 4],
         }
     }
 
@@ -555,11 +637,7 @@ impl<'p> State<'p> {
     }
 
     fn norm(&self) -> f64 {
-        self.w[self.op.free()]
-            .iter()
-            .map(|v| v * v)
-            .sum::<f64>()
-            .sqrt()
+        sum_squares(&self.w[self.op.free()]).sqrt()
     }
 
     /// Kernel `index` (flux or diffusivity) over K's rows into `out`.
@@ -581,52 +659,96 @@ impl<'p> State<'p> {
         .map_err(internal)
     }
 
-    /// next = w - tau K^T flux, then swap.
-    fn update(&mut self, exec: &dyn Executor, tau: f64) -> Result<(), String> {
-        self.op.fill_flux_ghosts(&mut self.flux);
-        let free = self.op.free();
-        exec.run(
-            kernels::UPDATE,
-            &mut [
-                ArrayArg::In(&self.w),
-                ArrayArg::In(&self.flux),
-                ArrayArg::In(&[tau]),
-                ArrayArg::Out(&mut self.next[1..]),
-            ],
-            0,
-            free.start - 1..free.end - 1,
-        )
-        .map_err(internal)?;
+    /// One step `w <- w - tau K^T F`, F = Phi(K w) (explicit) or g K w
+    /// (`frozen`, FED), tile by tile; returns the new norm (NaN unless
+    /// `norm`).
+    fn step(
+        &mut self,
+        exec: &dyn Executor,
+        tau: f64,
+        frozen: bool,
+        norm: bool,
+    ) -> Result<f64, String> {
+        let op = self.op;
+        let free = op.free();
+        let rows = op.flux_rows();
+        let shift = op.shift();
+        let mut sum = 0.0;
+        let mut a = free.start;
+        while a < free.end {
+            let b = (a + TILE).min(free.end);
+            // The free values a..b read the fluxes at base..end.
+            let base = a - 1;
+            let end = b + op.order - 1;
+            if frozen && base >= rows.start && end <= rows.end {
+                // Every flux is a row of K (no ghost): one fused loop.
+                exec.run(
+                    kernels::FROZEN_UPDATE,
+                    &mut [
+                        ArrayArg::In(&self.w[base - shift..]),
+                        ArrayArg::In(&self.g[base..]),
+                        ArrayArg::In(&[tau]),
+                        ArrayArg::Out(&mut self.next[a..]),
+                    ],
+                    0,
+                    0..b - a,
+                )
+                .map_err(internal)?;
+                if norm {
+                    sum += sum_squares(&self.next[a..b]);
+                }
+                a = b;
+                continue;
+            }
+            let window = &mut self.window[..end - base];
+            let (r0, r1) = (rows.start.max(base), rows.end.min(end));
+            if r0 < r1 {
+                let w = &self.w[r0 - shift..];
+                let out = &mut window[r0 - base..];
+                if frozen {
+                    let g = &self.g[r0..];
+                    exec.run(
+                        kernels::FROZEN_FLUX,
+                        &mut [ArrayArg::In(w), ArrayArg::In(g), ArrayArg::Out(out)],
+                        0,
+                        0..r1 - r0,
+                    )
+                } else {
+                    exec.run(
+                        kernels::FLUX,
+                        &mut [ArrayArg::In(w), ArrayArg::Out(out)],
+                        0,
+                        0..r1 - r0,
+                    )
+                }
+                .map_err(internal)?;
+            }
+            op.fill_flux_ghosts_in(window, base);
+            exec.run(
+                kernels::UPDATE,
+                &mut [
+                    ArrayArg::In(&self.w[base..]),
+                    ArrayArg::In(window),
+                    ArrayArg::In(&[tau]),
+                    ArrayArg::Out(&mut self.next[a..]),
+                ],
+                0,
+                0..b - a,
+            )
+            .map_err(internal)?;
+            if norm {
+                sum += sum_squares(&self.next[a..b]);
+            }
+            a = b;
+        }
         std::mem::swap(&mut self.w, &mut self.next);
         self.op.fill_ghosts(&mut self.w);
-        Ok(())
-    }
-
-    fn explicit_step(&mut self, exec: &dyn Executor, tau: f64) -> Result<(), String> {
-        Self::activation(self.op, exec, kernels::FLUX, &self.w, &mut self.flux)?;
-        self.update(exec, tau)
+        Ok(if norm { sum.sqrt() } else { f64::NAN })
     }
 
     /// g = Phi(s)/s at s = K w.
     fn freeze(&mut self, exec: &dyn Executor) -> Result<(), String> {
         Self::activation(self.op, exec, kernels::DIFFUSIVITY, &self.w, &mut self.g)
-    }
-
-    fn frozen_step(&mut self, exec: &dyn Executor, tau: f64) -> Result<(), String> {
-        let rows = self.op.flux_rows();
-        let shift = self.op.shift();
-        exec.run(
-            kernels::FROZEN_FLUX,
-            &mut [
-                ArrayArg::In(&self.w),
-                ArrayArg::In(&self.g[shift..]),
-                ArrayArg::Out(&mut self.flux[shift..]),
-            ],
-            0,
-            rows.start - shift..rows.end - shift,
-        )
-        .map_err(internal)?;
-        self.update(exec, tau)
     }
 
     /// Solves (I + tau K^T G(w) K) w_new = w on the free values.

@@ -70,6 +70,33 @@ impl Diffusion {
             &|_, _| f64::NAN,
         )[0]
     }
+
+    /// Where Phi stops being monotone: the smallest sampled |s| (at the
+    /// points L is sampled on) from which Phi decreases, or `None` if Phi
+    /// is non-decreasing on the samples. Perona-Malik's Phi decreases
+    /// from |s| = lambda: it is non-monotone, which the schemes allow
+    /// (only 0 <= Phi(s)/s <= L matters).
+    pub fn decreasing_from(&self) -> Option<f64> {
+        let magnitudes: Vec<f64> = sample_points().filter(|&s| s > 0.0).collect();
+        let mut first: Option<f64> = None;
+        for sign in [1.0, -1.0] {
+            let mut last = self.eval_flux(0.0);
+            for &m in &magnitudes {
+                let v = self.eval_flux(sign * m);
+                if !v.is_finite() {
+                    break;
+                }
+                // Non-decreasing in s: for s < 0 the values fall as |s| grows.
+                let fell = if sign > 0.0 { v < last } else { v > last };
+                if fell && (v - last).abs() > 1e-12 * v.abs().max(last.abs()) {
+                    first = Some(first.map_or(m, |f: f64| f.min(m)));
+                    break;
+                }
+                last = v;
+            }
+        }
+        first
+    }
 }
 
 /// One term `coef * leaf` of a residual.

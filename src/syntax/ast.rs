@@ -72,6 +72,13 @@ pub enum StatementKind {
         relation: Relation,
         weight: Option<Expr>,
     },
+    /// `initial u = data("signal.csv")`: measured initial values, one per
+    /// grid point (read by `pdec simulate`).
+    InitialData {
+        unknown: Ident,
+        path: String,
+        path_span: Span,
+    },
     /// `exact u = expr`
     Exact { unknown: Ident, value: Expr },
     /// `ansatz rfm(features = 400)`
@@ -102,6 +109,7 @@ impl StatementKind {
             StatementKind::Equation { .. } => "equation",
             StatementKind::Bc { .. } | StatementKind::Periodic { .. } => "bc",
             StatementKind::Initial { .. } => "initial",
+            StatementKind::InitialData { .. } => "initial",
             StatementKind::Exact { .. } => "exact",
             StatementKind::Ansatz(_) => "ansatz",
             StatementKind::Sample(_) => "sample",

@@ -250,7 +250,24 @@ impl AstBuilder {
                     weight,
                 }
             }
-            // initial_stmt = { kw_initial ~ relation ~ weight? }
+            // initial_stmt = { kw_initial ~ (initial_data | relation ~ weight?) }
+            // initial_data = { ident ~ "=" ~ "data" ~ "(" ~ string ~ ")" }
+            Rule::initial_stmt if rest.first().map(|p| p.as_rule()) == Some(Rule::initial_data) => {
+                let mut it = rest[0].clone().into_inner();
+                let unknown = ident(&it.next().expect("grammar: initial_data has a name"));
+                let string = it.next().expect("grammar: initial_data has a path");
+                let path_span = span_of(&string);
+                let path = string
+                    .into_inner()
+                    .next()
+                    .map(|b| b.as_str().to_string())
+                    .unwrap_or_default();
+                StatementKind::InitialData {
+                    unknown,
+                    path,
+                    path_span,
+                }
+            }
             Rule::initial_stmt => {
                 let mut it = rest.into_iter();
                 let relation = self.relation(it.next().expect("grammar"));
@@ -625,6 +642,7 @@ fn describe_rule(rule: Rule) -> Option<&'static str> {
         Rule::interval_decl => "a coordinate interval (`x in [0, 1]`)",
         Rule::binding => "a definition (`name = value`)",
         Rule::relation => "a relation (`lhs = rhs`)",
+        Rule::initial_data => "measured values (`u = data(\"signal.csv\")`)",
         Rule::kw_in => "`in`",
         Rule::kw_on => "`on`",
         Rule::kw_weight => "`weight`",

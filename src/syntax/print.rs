@@ -100,6 +100,14 @@ pub fn dump(file: &File, source: &str) -> String {
                     line(&mut out, &format!("weight {}", sexpr(w)), at(w.span));
                 }
             }
+            StatementKind::InitialData {
+                unknown,
+                path,
+                path_span,
+            } => {
+                let text = format!("{} = data({path:?})", unknown.name);
+                line(&mut out, &text, at(unknown.span.to(*path_span)));
+            }
             StatementKind::Exact { unknown, value } => {
                 let text = format!("{} = {}", unknown.name, sexpr(value));
                 line(&mut out, &text, at(unknown.span.to(value.span)));
