@@ -16,6 +16,15 @@
 //! At a KKT point grad J + sum_i (s_i lambda_i) grad c_i = 0, so
 //! s_i lambda_i are the Lagrange multipliers of the constraints c_i = 0.
 //!
+//! The run stops early at a KKT point to rounding: max_i |c_i| and
+//! max_k |grad_x L| both at most [`KKT_TOLERANCE`]. Without this stop a run
+//! that has converged goes on: the violation cannot fall further, so the
+//! growth rule raises mu to mu_max, and Adam, whose second moment decays
+//! once the gradient vanishes (steps lr g / (sqrt(v) + eps)), leaves the
+//! point; with mu large the multiplier update lambda_i += mu c_i then
+//! amplifies the wandering. (On the quadratic of the tests: multipliers
+//! exact to 1e-12 at epoch 4,000, wrong by 6e-3 at epoch 20,000.)
+//!
 //! The method knows nothing of kernels: it works on any
 //! [`ConstrainedObjective`] (tested on quadratics with linear constraints,
 //! where the multipliers have a closed form).
@@ -57,9 +66,15 @@ pub struct AlmEpoch<'a> {
     pub mu: f64,
 }
 
+/// The KKT tolerance of the early stop (absolute, on the constraints and
+/// on the gradient of the augmented Lagrangian).
+pub const KKT_TOLERANCE: f64 = 1e-10;
+
 /// The end state of a run.
 #[derive(Clone, Debug)]
 pub struct AlmOutcome {
+    /// The epochs taken (fewer than asked when a KKT point was reached).
+    pub epochs: usize,
     /// lambda_i (the Lagrange multipliers are s_i lambda_i).
     pub multipliers: Vec<f64>,
     /// The final penalty parameter.
@@ -126,6 +141,15 @@ pub fn minimize<O: ConstrainedObjective>(
             mu,
         });
         objective.gradient(&coefficients, &mut gradient);
+        let at_kkt_point = c.iter().all(|v| v.abs() <= KKT_TOLERANCE)
+            && gradient.iter().all(|g| g.abs() <= KKT_TOLERANCE);
+        if at_kkt_point {
+            return Ok(AlmOutcome {
+                epochs: epoch,
+                multipliers: lambda,
+                mu,
+            });
+        }
         let (c1, c2) = (1.0 - beta1_pow(beta1, epoch), 1.0 - beta1_pow(beta2, epoch));
         for k in 0..n {
             first[k] = beta1 * first[k] + (1.0 - beta1) * gradient[k];
@@ -157,6 +181,7 @@ pub fn minimize<O: ConstrainedObjective>(
         }
     }
     Ok(AlmOutcome {
+        epochs: settings.epochs,
         multipliers: lambda,
         mu,
     })
@@ -205,7 +230,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "the multipliers reach 0.994 of the exact 1 after 20,000 epochs; tolerance or schedule under review"]
     fn multipliers_converge_to_the_lagrange_multipliers_of_a_quadratic() {
         // KKT: x - a + B^T l = 0, B x = d  =>  l = (B B^T)^{-1} (B a - d).
         let a = vec![1.0, -2.0, 0.5, 3.0];
@@ -246,17 +270,22 @@ mod tests {
             growth: 2.0,
         };
         let outcome = minimize(&mut x, &scales, &settings, &mut problem, |_| {}).unwrap();
+        assert!(
+            outcome.epochs < settings.epochs,
+            "no KKT point in {} epochs",
+            outcome.epochs
+        );
         for i in 0..2 {
             let l = scales[i] * outcome.multipliers[i];
             assert!(
-                (l - exact[i]).abs() < 1e-4 * exact[i].abs().max(1.0),
+                (l - exact[i]).abs() < 1e-8 * exact[i].abs().max(1.0),
                 "multiplier {i}: {l} vs {}",
                 exact[i]
             );
         }
         for k in 0..4 {
             assert!(
-                (x[k] - x_exact[k]).abs() < 1e-4,
+                (x[k] - x_exact[k]).abs() < 1e-8,
                 "x{k}: {} vs {}",
                 x[k],
                 x_exact[k]
