@@ -329,8 +329,8 @@ pub const SCHEMAS: &[Schema] = &[
             p(
                 "growth",
                 Kind::Positive,
-                2.0,
-                "factor on mu when the violation did not fall to a quarter",
+                1.0,
+                "factor on mu when the violation did not fall to a quarter (1: mu stays fixed)",
             ),
         ],
         positional: 0,

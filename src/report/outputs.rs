@@ -14,6 +14,9 @@
 //!   heat map of |u - u_exact|; on a shaped domain the cells outside the
 //!   shape are blank (gray). Nothing for 3-D and above.
 //! - `loss.svg`: the history on a log scale, one line per term and the total.
+//! - `multipliers.csv` (alm): `condition,point,lambda`: the final
+//!   multiplier of every condition point, in the order of the condition's
+//!   training points.
 
 use std::fmt::Write;
 
@@ -50,6 +53,9 @@ impl SolveOutputs<'_> {
         files.extend(self.solution_plots()?);
         if !self.history.is_empty() {
             files.push(("loss.svg".to_string(), self.loss_plot()?));
+        }
+        if self.report.mu.is_some() {
+            files.push(("multipliers.csv".to_string(), self.multipliers_csv()));
         }
         Ok(files)
     }
@@ -91,6 +97,17 @@ impl SolveOutputs<'_> {
             out.push('\n');
         }
         out
+    }
+
+    /// `multipliers.csv`.
+    pub fn multipliers_csv(&self) -> String {
+        let mut s = String::from("condition,point,lambda\n");
+        for (name, lambda) in &self.report.multipliers {
+            for (i, l) in lambda.iter().enumerate() {
+                let _ = writeln!(s, "{name},{i},{l:e}");
+            }
+        }
+        s
     }
 
     /// `history.csv`.
