@@ -288,23 +288,28 @@ fn alm_with_multiplier_updates_every_epoch_is_worse() {
     );
 }
 
-/// `--out` holds `multipliers.csv` (one row per condition point) and the
-/// history has one column per condition.
+/// `--out` holds `multipliers.csv` (one row per condition point, with its
+/// coordinates) and `multipliers.svg`, and the history has one column per
+/// condition.
 #[test]
 fn alm_out_directory_has_the_multipliers() {
     let dir = scratch("alm-out");
     let r = solve(&data("poisson1d_alm"), &["--out", dir.to_str().unwrap()]);
     let csv = std::fs::read_to_string(dir.join("multipliers.csv")).unwrap();
     let mut lines = csv.lines();
-    assert_eq!(lines.next(), Some("condition,point,lambda"));
-    let rows: Vec<&str> = lines.collect();
+    assert_eq!(lines.next(), Some("condition,point,x,lambda"));
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     assert_eq!(rows.len(), 2);
+    let ends: Vec<f64> = rows.iter().map(|r| r[2].parse().unwrap()).collect();
+    assert_eq!(ends, [0.0, 1.0]);
     let max = rows
         .iter()
-        .map(|l| l.split(',').nth(2).unwrap().parse::<f64>().unwrap().abs())
+        .map(|r| r[3].parse::<f64>().unwrap().abs())
         .fold(0.0, f64::max);
     assert_eq!(Some(max), r["multipliers"][0]["max_abs"].as_f64());
     let history = std::fs::read_to_string(dir.join("history.csv")).unwrap();
     assert!(history.starts_with("iteration,loss,equation0,bc0\n"));
+    let plot = std::fs::read_to_string(dir.join("multipliers.svg")).unwrap();
+    assert!(plot.starts_with("<svg") && plot.contains("bc0"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
