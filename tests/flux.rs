@@ -313,3 +313,33 @@ fn alm_out_directory_has_the_multipliers() {
     assert!(plot.starts_with("<svg") && plot.contains("bc0"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Divergence under `alm` is the trainers' clear error with the term named
+/// (exit 1, no output files), in both formulations.
+#[test]
+fn alm_divergence_names_the_term() {
+    let file = format!("{}/tests/data/blowup.pde", env!("CARGO_MANIFEST_DIR"));
+    for formulation in ["primal", "flux"] {
+        let dir = scratch(&format!("alm-diverge-{formulation}"));
+        let (code, out, err) = pdec(&[
+            "solve",
+            &file,
+            "--train",
+            "alm",
+            "--lr",
+            "1e3",
+            "--formulation",
+            formulation,
+            "--out",
+            dir.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 1, "{err}");
+        assert!(out.is_empty());
+        assert_eq!(
+            err,
+            "error: training diverged at iteration 2: the residual of equation0 is not finite\n"
+        );
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
