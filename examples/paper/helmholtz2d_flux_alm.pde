@@ -2,6 +2,8 @@
 # benchmark: u = sin(pi x) sin(4 pi y) on [-1, 1]^2, k = 4) in flux form,
 # a two-layer network trained with the augmented Lagrangian, on a 32 x 32
 # grid (the flux/alm reproduction in docs/reproductions.md).
+# With this network and budget no variant converges (relative L2 errors
+# above 1; docs/reproductions.md).
 problem "Helmholtz 2-D, flux form, augmented Lagrangian"
 
 domain   x in [-1, 1], y in [-1, 1]

@@ -3,6 +3,8 @@
 #   -u'' = 4 pi^2 sin(2 pi x) + 0.1 (50 pi)^2 sin(50 pi x)  on (0, 1),
 #   u(0) = u(1) = 0.
 # Exact solution: u = sin(2 pi x) + 0.1 sin(50 pi x).
+# With this network and budget no variant resolves the sin(50 pi x)
+# component (relative L2 errors near 1; docs/reproductions.md).
 problem "Poisson 1-D, multi-scale solution"
 
 domain   x in [0, 1]
