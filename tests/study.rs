@@ -138,3 +138,55 @@ fn bad_study_arguments_are_input_errors() {
     assert_eq!(code, 2);
     assert!(err.contains("cannot read"), "{err}");
 }
+
+/// The four variants of the flux/alm reproduction as one study: the
+/// formulation and the trainer are varied settings (names, not numbers).
+#[test]
+fn study_varies_the_formulation_and_the_trainer() {
+    let dir = scratch("flux-alm");
+    let dir_text = dir.to_str().unwrap().to_string();
+    let file = format!(
+        "{}/tests/data/flux/poisson1d_alm.pde",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let (code, out, err) = pdec(&[
+        "study",
+        &file,
+        "--vary",
+        "formulation=primal,flux",
+        "--vary",
+        "train=adam,alm",
+        "--diff",
+        "ad",
+        "--epochs",
+        "500",
+        "--dir",
+        &dir_text,
+        "--quiet",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("study: 4 runs, 4 computed"), "{out}");
+    let csv = std::fs::read_to_string(dir.join("study.csv")).unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!(
+        &header[..5],
+        ["key", "diff", "formulation", "train", "seed"]
+    );
+    let mut variants: Vec<String> = lines
+        .map(|l| {
+            let row: Vec<&str> = l.split(',').collect();
+            let error: f64 = row[header.iter().position(|h| *h == "relative_l2").unwrap()]
+                .parse()
+                .unwrap();
+            assert!(error.is_finite() && error < 1.0, "{l}");
+            format!("{}+{}", row[2], row[3])
+        })
+        .collect();
+    variants.sort();
+    assert_eq!(
+        variants,
+        ["flux+adam", "flux+alm", "primal+adam", "primal+alm"]
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

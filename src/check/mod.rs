@@ -1380,6 +1380,10 @@ fn trainer_from(s: &ResolvedSetting) -> Trainer {
             mu_max: s.number("mu_max"),
             every: s.count("every"),
             growth: s.number("growth"),
+            dual: match s.values.get("dual") {
+                Some(settings::Value::Name("adaptive")) => Dual::Adaptive,
+                _ => Dual::FirstOrder,
+            },
         },
         _ => Trainer::Lstsq {
             cutoff: s.number("cutoff"),

@@ -475,12 +475,14 @@ pub fn trainer(t: &Trainer) -> String {
             mu_max,
             every,
             growth,
+            dual,
         } => format!(
-            "alm(lr = {}, epochs = {epochs}, mu = {}, mu_max = {}, every = {every}, growth = {})",
+            "alm(lr = {}, epochs = {epochs}, mu = {}, mu_max = {}, every = {every}, growth = {}, dual = {})",
             fmt_num(*lr),
             fmt_num(*mu),
             fmt_num(*mu_max),
-            fmt_num(*growth)
+            fmt_num(*growth),
+            dual.name()
         ),
     }
 }

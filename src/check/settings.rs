@@ -60,6 +60,8 @@ pub enum Kind {
     Solver,
     /// A learning-rate schedule name (`constant`, `linear`, `cosine`).
     Schedule,
+    /// A multiplier update of `alm` (`first_order`, `adaptive`).
+    Dual,
 }
 
 /// The largest count any setting accepts; larger values are surely typos.
@@ -147,6 +149,9 @@ const SAMPLE_COUNT: Param = Param {
 
 /// The solvers of `scheme implicit(solver = ...)`.
 pub const SOLVERS: [&str; 3] = ["fixed_point", "cg", "multigrid"];
+
+/// The multiplier updates of `train alm`.
+pub const DUALS: [&str; 2] = ["first_order", "adaptive"];
 
 const fn unset(key: &'static str, kind: Kind, doc: &'static str) -> Param {
     Param {
@@ -329,9 +334,15 @@ pub const SCHEMAS: &[Schema] = &[
             p(
                 "growth",
                 Kind::Positive,
-                2.0,
-                "factor on mu when the violation did not fall to a quarter",
+                1.0,
+                "factor on mu when the violation did not fall to a quarter (1: mu stays fixed)",
             ),
+            Param {
+                key: "dual",
+                kind: Kind::Dual,
+                default: Some(Value::Name("first_order")),
+                doc: "multiplier update: first_order (lambda += mu c) or adaptive (Basir's per-point RMSprop step on c^2)",
+            },
         ],
         positional: 0,
         doc: "augmented Lagrangian: conditions as constraints with one multiplier per point, Adam steps",
@@ -606,7 +617,7 @@ impl Resolver<'_> {
                     ExprKind::Name(n)
                         if matches!(
                             param.kind,
-                            Kind::Activation | Kind::Solver | Kind::Schedule
+                            Kind::Activation | Kind::Solver | Kind::Schedule | Kind::Dual
                         ) =>
                     {
                         Some(RawValue::Name(n.clone()))
@@ -722,6 +733,16 @@ impl Resolver<'_> {
             },
             (Kind::Solver, RawValue::Number(v)) => {
                 format!("`solver` takes a name such as `cg`, not the number {v}")
+            }
+            (Kind::Dual, RawValue::Name(n)) => match DUALS.iter().find(|s| *s == n) {
+                Some(s) => return Some(Value::Name(s)),
+                None => format!(
+                    "unknown multiplier update `{n}`; expected one of {}",
+                    DUALS.join(", ")
+                ),
+            },
+            (Kind::Dual, RawValue::Number(v)) => {
+                format!("`dual` takes a name such as `adaptive`, not the number {v}")
             }
             (_, RawValue::Name(n)) => format!("`{}` takes a number, not the name `{n}`", param.key),
             (_, &RawValue::Number(v)) if !v.is_finite() => {

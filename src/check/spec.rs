@@ -447,7 +447,30 @@ pub enum Trainer {
         mu_max: f64,
         every: usize,
         growth: f64,
+        /// The multiplier update.
+        dual: Dual,
     },
+}
+
+/// The multiplier update of `train alm`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dual {
+    /// L = J + sum_i s_i (lambda_i c_i + mu/2 c_i^2), lambda_i starts at 0,
+    /// lambda_i += mu c_i.
+    FirstOrder,
+    /// Basir's code: L = J + sum_i s_i lambda_i c_i^2, lambda_i starts at
+    /// 1, v_i <- 0.9 v_i + 0.1 c_i^4, lambda_i += mu c_i^2 / sqrt(v_i + 1e-8).
+    Adaptive,
+}
+
+impl Dual {
+    /// The name as written in files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Dual::FirstOrder => "first_order",
+            Dual::Adaptive => "adaptive",
+        }
+    }
 }
 
 impl Trainer {

@@ -48,6 +48,7 @@ pub(super) fn run(args: SolveArgs, session: &mut Session) -> i32 {
             predicted: &solved.predicted,
             exact: solved.exact.as_deref(),
             history: &solved.history,
+            condition_points: &solved.condition_points,
         }
         .files();
         if let Err(message) = output::write_drawn(dir, files) {
@@ -71,6 +72,8 @@ pub(super) struct Solved {
     pub predicted: Vec<f64>,
     pub exact: Option<Vec<f64>>,
     pub history: Vec<train::HistoryRow>,
+    /// The training points of each condition (the multipliers' points).
+    pub condition_points: Vec<sample::PointSet>,
 }
 
 /// Compiles, samples, trains and evaluates one problem. Shows a progress
@@ -130,5 +133,6 @@ pub(super) fn solve(spec: &Spec, quiet: bool, threads: usize) -> Result<Solved, 
         predicted,
         exact,
         history: fit.history,
+        condition_points: training.conditions,
     })
 }

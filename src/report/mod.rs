@@ -49,6 +49,11 @@ pub struct Report {
     pub final_loss: Option<f64>,
     pub test_points: usize,
     pub errors: Vec<UnknownError>,
+    /// alm: per condition, its multipliers lambda_i in the order of its
+    /// points (empty for the other trainers).
+    pub multipliers: Vec<(String, Vec<f64>)>,
+    /// alm: the final penalty parameter.
+    pub mu: Option<f64>,
 }
 
 /// The network's values at `points`: `u[i*M + m]`.
@@ -161,6 +166,8 @@ impl Report {
             final_loss: fit.history.last().map(|h| h.total),
             test_points,
             errors,
+            multipliers: fit.multipliers.clone(),
+            mu: fit.mu,
         }
     }
 
@@ -231,9 +238,35 @@ impl Report {
             })
             .collect();
         field(&mut s, "errors", format!("[{}]", errors.join(", ")));
+        if let Some(mu) = self.mu {
+            field(&mut s, "mu", json_number(mu));
+            let summaries: Vec<String> = self
+                .multipliers
+                .iter()
+                .map(|(name, lambda)| {
+                    let (mean_abs, max_abs) = multiplier_summary(lambda);
+                    format!(
+                        "{{\"condition\": {}, \"points\": {}, \"mean_abs\": {}, \"max_abs\": {}}}",
+                        json_string(name),
+                        lambda.len(),
+                        json_number(mean_abs),
+                        json_number(max_abs)
+                    )
+                })
+                .collect();
+            field(&mut s, "multipliers", format!("[{}]", summaries.join(", ")));
+        }
         s.push('}');
         s
     }
+}
+
+/// (mean_i |lambda_i|, max_i |lambda_i|) of one condition's multipliers.
+pub fn multiplier_summary(lambda: &[f64]) -> (f64, f64) {
+    let n = lambda.len().max(1) as f64;
+    let mean = lambda.iter().map(|l| l.abs()).sum::<f64>() / n;
+    let max = lambda.iter().fold(0.0f64, |m, l| m.max(l.abs()));
+    (mean, max)
 }
 
 pub(crate) fn json_string(s: &str) -> String {
@@ -306,6 +339,17 @@ impl fmt::Display for Report {
         writeln!(f, "residuals      (mean square per term)")?;
         for (name, points, loss) in &self.terms {
             writeln!(f, "  {name:<12} {:>10}  on {points} points", sci(*loss))?;
+        }
+        if let Some(mu) = self.mu {
+            writeln!(
+                f,
+                "multipliers    (|lambda_i| per condition), final mu {}",
+                sci(mu)
+            )?;
+            for (name, lambda) in &self.multipliers {
+                let (mean, max) = multiplier_summary(lambda);
+                writeln!(f, "  {name:<12} mean {}, max {}", sci(mean), sci(max))?;
+            }
         }
         if !self.errors.is_empty() {
             writeln!(

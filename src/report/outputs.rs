@@ -14,6 +14,10 @@
 //!   heat map of |u - u_exact|; on a shaped domain the cells outside the
 //!   shape are blank (gray). Nothing for 3-D and above.
 //! - `loss.svg`: the history on a log scale, one line per term and the total.
+//! - `multipliers.csv` (alm): `condition,point,<coordinates>,lambda`: the
+//!   final multiplier of every condition point, in the order of the
+//!   condition's training points; `multipliers.svg`: |lambda_i| against
+//!   the point's index, one line per condition, on a log scale.
 
 use std::fmt::Write;
 
@@ -35,6 +39,9 @@ pub struct SolveOutputs<'a> {
     /// `exact[i*M + m]`, NaN where an unknown has no exact solution.
     pub exact: Option<&'a [f64]>,
     pub history: &'a [HistoryRow],
+    /// The training points of each condition, indexed like
+    /// `spec.conditions` (for `multipliers.csv`).
+    pub condition_points: &'a [PointSet],
 }
 
 impl SolveOutputs<'_> {
@@ -50,6 +57,10 @@ impl SolveOutputs<'_> {
         files.extend(self.solution_plots()?);
         if !self.history.is_empty() {
             files.push(("loss.svg".to_string(), self.loss_plot()?));
+        }
+        if self.report.mu.is_some() {
+            files.push(("multipliers.csv".to_string(), self.multipliers_csv()));
+            files.push(("multipliers.svg".to_string(), self.multipliers_plot()?));
         }
         Ok(files)
     }
@@ -91,6 +102,50 @@ impl SolveOutputs<'_> {
             out.push('\n');
         }
         out
+    }
+
+    /// `multipliers.csv`.
+    pub fn multipliers_csv(&self) -> String {
+        let mut s = String::from("condition,point");
+        for c in &self.spec.coordinates {
+            let _ = write!(s, ",{}", c.name);
+        }
+        s.push_str(",lambda\n");
+        let dims = self.spec.coordinates.len();
+        for (name, lambda) in &self.report.multipliers {
+            let points = self
+                .spec
+                .conditions
+                .iter()
+                .position(|c| &c.name == name)
+                .and_then(|k| self.condition_points.get(k));
+            for (i, l) in lambda.iter().enumerate() {
+                let _ = write!(s, "{name},{i}");
+                for d in 0..dims {
+                    let x = points
+                        .and_then(|p| p.coords.get(i * p.dims + d))
+                        .copied()
+                        .unwrap_or(f64::NAN);
+                    let _ = write!(s, ",{}", num(x));
+                }
+                let _ = writeln!(s, ",{}", num(*l));
+            }
+        }
+        s
+    }
+
+    fn multipliers_plot(&self) -> Result<String, PlotError> {
+        let magnitudes: Vec<(String, Vec<f64>)> = self
+            .report
+            .multipliers
+            .iter()
+            .map(|(name, lambda)| (name.clone(), lambda.iter().map(|l| l.abs()).collect()))
+            .collect();
+        let series: Vec<(&str, &[f64])> = magnitudes
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_slice()))
+            .collect();
+        plot::spectrum_svg("multipliers |lambda_i| per condition point", &series, &[])
     }
 
     /// `history.csv`.

@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 use crate::check::Overrides;
 
 /// Settings a study may vary: the override flags of `solve`, by name.
-pub const VARIABLE: [&str; 9] = [
+pub const VARIABLE: [&str; 14] = [
     "features",
     "width",
     "depth",
@@ -24,7 +24,15 @@ pub const VARIABLE: [&str; 9] = [
     "lr",
     "epochs",
     "iters",
+    "formulation",
+    "train",
+    "mu",
+    "mu_max",
+    "every",
 ];
+
+/// Variable settings whose values are names, not numbers.
+const NAMED: [&str; 3] = ["activation", "formulation", "train"];
 
 /// Settings that only apply to `diff fd` (not varied for other modes).
 const FD_ONLY: [&str; 2] = ["h", "order"];
@@ -43,7 +51,7 @@ pub struct Variation {
 
 impl Variation {
     /// Parses `NAME=v1,v2,...`; NAME must be one of [`VARIABLE`] and each
-    /// value a number (a name for `activation`).
+    /// value a number (a name for `activation`, `formulation`, `train`).
     pub fn parse(text: &str) -> Result<Variation, String> {
         let (name, values) = text
             .split_once('=')
@@ -63,7 +71,7 @@ impl Variation {
         if values.is_empty() {
             return Err(format!("--vary {text}: no values"));
         }
-        if name != "activation" {
+        if !NAMED.contains(&name) {
             if let Some(bad) = values.iter().find(|v| v.parse::<f64>().is_err()) {
                 return Err(format!("--vary {text}: `{bad}` is not a number"));
             }
@@ -125,6 +133,11 @@ impl RunSettings {
                 "lr" => o.lr = number,
                 "epochs" => o.epochs = number,
                 "iters" => o.iters = number,
+                "formulation" => o.formulation = Some(value.clone()),
+                "train" => o.train = Some(value.clone()),
+                "mu" => o.mu = number,
+                "mu_max" => o.mu_max = number,
+                "every" => o.every = number,
                 _ => {}
             }
         }

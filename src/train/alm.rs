@@ -16,6 +16,25 @@
 //! At a KKT point grad J + sum_i (s_i lambda_i) grad c_i = 0, so
 //! s_i lambda_i are the Lagrange multipliers of the constraints c_i = 0.
 //!
+//! The run stops early at a KKT point to rounding: max_i |c_i| and
+//! max_k |grad_x L| both at most [`KKT_TOLERANCE`]. Without this stop a run
+//! that has converged goes on: the violation cannot fall further, so the
+//! growth rule raises mu to mu_max, and Adam, whose second moment decays
+//! once the gradient vanishes (steps lr g / (sqrt(v) + eps)), leaves the
+//! point; with mu large the multiplier update lambda_i += mu c_i then
+//! amplifies the wandering. (On the quadratic of the tests: multipliers
+//! exact to 1e-12 at epoch 4,000, wrong by 6e-3 at epoch 20,000.)
+//!
+//! `adaptive` (the multiplier update of Basir's published code, there with
+//! L-BFGS steps) replaces the Lagrangian and the update by
+//!
+//!   L(x, lambda) = J(x) + sum_i s_i lambda_i c_i(x)^2,   lambda_i = 1 at start,
+//!   v_i <- 0.9 v_i + 0.1 c_i^4,   lambda_i <- lambda_i + mu c_i^2 / sqrt(v_i + 1e-8)
+//!
+//! every `every` epochs (a per-point RMSprop step on the dual; the
+//! multipliers only grow, most where the condition is violated most);
+//! mu is the dual step size and does not grow.
+//!
 //! The method knows nothing of kernels: it works on any
 //! [`ConstrainedObjective`] (tested on quadratics with linear constraints,
 //! where the multipliers have a closed form).
@@ -33,6 +52,8 @@ pub struct AlmSettings {
     pub every: usize,
     /// Factor on mu when the violation did not fall to a quarter.
     pub growth: f64,
+    /// Basir's adaptive update instead of the first-order one.
+    pub adaptive: bool,
 }
 
 /// An objective with equality constraints.
@@ -57,9 +78,15 @@ pub struct AlmEpoch<'a> {
     pub mu: f64,
 }
 
+/// The KKT tolerance of the early stop (absolute, on the constraints and
+/// on the gradient of the augmented Lagrangian).
+pub const KKT_TOLERANCE: f64 = 1e-10;
+
 /// The end state of a run.
 #[derive(Clone, Debug)]
 pub struct AlmOutcome {
+    /// The epochs taken (fewer than asked when a KKT point was reached).
+    pub epochs: usize,
     /// lambda_i (the Lagrange multipliers are s_i lambda_i).
     pub multipliers: Vec<f64>,
     /// The final penalty parameter.
@@ -94,7 +121,8 @@ pub fn minimize<O: ConstrainedObjective>(
     let mut gradient = vec![0.0; n];
     let mut c = vec![0.0; m];
     let mut coefficients = vec![0.0; m];
-    let mut lambda = vec![0.0; m];
+    let mut lambda = vec![if settings.adaptive { 1.0 } else { 0.0 }; m];
+    let mut dual_second = vec![0.0; m];
     let mut mu = settings.mu;
     let mut previous_violation: Option<f64> = None;
     let every = settings.every.max(1);
@@ -114,8 +142,13 @@ pub fn minimize<O: ConstrainedObjective>(
         }
         let mut lagrangian = j;
         for i in 0..m {
-            coefficients[i] = scales[i] * (lambda[i] + mu * c[i]);
-            lagrangian += scales[i] * (lambda[i] * c[i] + 0.5 * mu * c[i] * c[i]);
+            if settings.adaptive {
+                coefficients[i] = 2.0 * scales[i] * lambda[i] * c[i];
+                lagrangian += scales[i] * lambda[i] * c[i] * c[i];
+            } else {
+                coefficients[i] = scales[i] * (lambda[i] + mu * c[i]);
+                lagrangian += scales[i] * (lambda[i] * c[i] + 0.5 * mu * c[i] * c[i]);
+            }
         }
         on_epoch(&AlmEpoch {
             epoch,
@@ -126,6 +159,16 @@ pub fn minimize<O: ConstrainedObjective>(
             mu,
         });
         objective.gradient(&coefficients, &mut gradient);
+        let at_kkt_point = !settings.adaptive
+            && c.iter().all(|v| v.abs() <= KKT_TOLERANCE)
+            && gradient.iter().all(|g| g.abs() <= KKT_TOLERANCE);
+        if at_kkt_point {
+            return Ok(AlmOutcome {
+                epochs: epoch,
+                multipliers: lambda,
+                mu,
+            });
+        }
         let (c1, c2) = (1.0 - beta1_pow(beta1, epoch), 1.0 - beta1_pow(beta2, epoch));
         for k in 0..n {
             first[k] = beta1 * first[k] + (1.0 - beta1) * gradient[k];
@@ -138,7 +181,13 @@ pub fn minimize<O: ConstrainedObjective>(
                 constraint: None,
             });
         }
-        if epoch % every == 0 && epoch < settings.epochs {
+        if settings.adaptive && epoch % every == 0 && epoch < settings.epochs {
+            for i in 0..m {
+                let square = c[i] * c[i];
+                dual_second[i] = 0.9 * dual_second[i] + 0.1 * square * square;
+                lambda[i] += mu * square / (dual_second[i] + 1e-8).sqrt();
+            }
+        } else if epoch % every == 0 && epoch < settings.epochs {
             for i in 0..m {
                 lambda[i] += mu * c[i];
             }
@@ -157,6 +206,7 @@ pub fn minimize<O: ConstrainedObjective>(
         }
     }
     Ok(AlmOutcome {
+        epochs: settings.epochs,
         multipliers: lambda,
         mu,
     })
@@ -205,7 +255,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "the multipliers reach 0.994 of the exact 1 after 20,000 epochs; tolerance or schedule under review"]
     fn multipliers_converge_to_the_lagrange_multipliers_of_a_quadratic() {
         // KKT: x - a + B^T l = 0, B x = d  =>  l = (B B^T)^{-1} (B a - d).
         let a = vec![1.0, -2.0, 0.5, 3.0];
@@ -244,19 +293,25 @@ mod tests {
             mu_max: 100.0,
             every: 200,
             growth: 2.0,
+            adaptive: false,
         };
         let outcome = minimize(&mut x, &scales, &settings, &mut problem, |_| {}).unwrap();
+        assert!(
+            outcome.epochs < settings.epochs,
+            "no KKT point in {} epochs",
+            outcome.epochs
+        );
         for i in 0..2 {
             let l = scales[i] * outcome.multipliers[i];
             assert!(
-                (l - exact[i]).abs() < 1e-4 * exact[i].abs().max(1.0),
+                (l - exact[i]).abs() < 1e-8 * exact[i].abs().max(1.0),
                 "multiplier {i}: {l} vs {}",
                 exact[i]
             );
         }
         for k in 0..4 {
             assert!(
-                (x[k] - x_exact[k]).abs() < 1e-4,
+                (x[k] - x_exact[k]).abs() < 1e-8,
                 "x{k}: {} vs {}",
                 x[k],
                 x_exact[k]
@@ -285,6 +340,7 @@ mod tests {
             mu_max: 1.0,
             every: 1,
             growth: 1.0,
+            adaptive: false,
         };
         let err = minimize(&mut [1.0], &[1.0, 1.0], &settings, &mut Bad, |_| {}).unwrap_err();
         assert!(matches!(

@@ -163,6 +163,7 @@ pub fn fit(
             mu_max,
             every,
             growth,
+            dual,
         } => {
             let start = Instant::now();
             let settings = AlmSettings {
@@ -172,6 +173,7 @@ pub fn fit(
                 mu_max,
                 every,
                 growth,
+                adaptive: dual == crate::check::Dual::Adaptive,
             };
             let run = network::alm(problem, &mut theta, &settings, &mut progress)?;
             let mut fit = finish(problem, theta, start, run.history)?;
