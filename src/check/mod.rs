@@ -105,6 +105,7 @@ impl<'d> Checker<'d> {
                 constants: Vec::new(),
                 lets: Vec::new(),
                 normal: None,
+                rejected: Default::default(),
             },
             shape: None,
         }
@@ -130,6 +131,7 @@ impl<'d> Checker<'d> {
                 )
                 .with_label_message("choose another name"),
             );
+            self.scope.rejected.insert(name.to_string());
             return false;
         }
         if let Some(previous) = self.scope.names.get(name) {
