@@ -6,6 +6,7 @@
 //! is returned only when there is no error (warnings may accompany it).
 //! This stage does no I/O and never panics on any input.
 
+pub mod memory;
 mod names;
 pub mod print;
 mod settings;

@@ -65,7 +65,7 @@ pub fn evaluate_into(
             }
         }
         out.residual = vec![0.0; rows];
-        out.jacobian = vec![0.0; rows * p];
+        out.jacobian = crate::ir::zeroed(rows.saturating_mul(p), "Jacobian")?;
     }
     let mut block = 0;
     for (index, kernel) in problem.lowered.kernels.iter().enumerate() {
