@@ -104,13 +104,8 @@ pub fn fit(
             let system = assemble::assemble(problem, &theta)?;
             let assembly_seconds = start.elapsed().as_secs_f64();
             let start = Instant::now();
-            let solution = lstsq::solve(
-                system.matrix(),
-                &system.rhs,
-                cutoff,
-                faer::get_global_parallelism(),
-            )
-            .map_err(FitError::Lstsq)?;
+            let solution = lstsq::solve(system.matrix(), &system.rhs, cutoff, super::parallelism())
+                .map_err(FitError::Lstsq)?;
             let train_seconds = start.elapsed().as_secs_f64();
             theta[first..].copy_from_slice(&solution.solution);
             let columns = system.ncols;

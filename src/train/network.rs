@@ -14,7 +14,8 @@
 use std::cell::RefCell;
 use std::ops::Range;
 
-use faer::{Mat, MatRef};
+use faer::linalg::matmul::matmul;
+use faer::{Accum, Mat, MatRef};
 
 use super::init::run_kernel;
 use super::lbfgs::{self, LbfgsError, LbfgsSettings, LbfgsStop};
@@ -260,12 +261,7 @@ pub fn levenberg_marquardt(
         });
         let mut rhs: Vec<f64> = current.residual.iter().map(|r| -r).collect();
         rhs.resize(n + p, 0.0);
-        let step = match lstsq::solve(
-            augmented.as_ref(),
-            &rhs,
-            1e-14,
-            faer::get_global_parallelism(),
-        ) {
+        let step = match lstsq::solve(augmented.as_ref(), &rhs, 1e-14, super::parallelism()) {
             Ok(s) => s.solution,
             Err(_) => {
                 return Err(TrainError::Diverged {
@@ -349,7 +345,15 @@ fn max_column_square(jacobian: &[f64], p: usize) -> f64 {
 /// 0.5 ||r + J h||^2, the linear model of the loss at step h.
 fn loss_of_model(jacobian: MatRef<'_, f64>, step: &[f64], residual: &[f64]) -> f64 {
     let h = Mat::from_fn(step.len(), 1, |j, _| step[j]);
-    let jh = jacobian * &h;
+    let mut jh = Mat::<f64>::zeros(jacobian.nrows(), 1);
+    matmul(
+        jh.as_mut(),
+        Accum::Replace,
+        jacobian,
+        h.as_ref(),
+        1.0,
+        super::parallelism(),
+    );
     0.5 * residual
         .iter()
         .enumerate()
@@ -453,7 +457,15 @@ pub fn mean_square_loss(e: &Evaluation, gradient: &mut [f64], terms: &mut [f64])
     terms.copy_from_slice(&block_mean_squares(&e.residual, &e.blocks));
     if n > 0 && p > 0 {
         let jacobian = MatRef::from_row_major_slice(&e.jacobian, n, p);
-        let g = jacobian.transpose() * &c;
+        let mut g = Mat::<f64>::zeros(p, 1);
+        matmul(
+            g.as_mut(),
+            Accum::Replace,
+            jacobian.transpose(),
+            c.as_ref(),
+            1.0,
+            super::parallelism(),
+        );
         for (j, v) in gradient.iter_mut().enumerate() {
             *v = g[(j, 0)];
         }
@@ -599,7 +611,15 @@ impl super::alm::ConstrainedObjective for NetworkObjective<'_> {
             return;
         }
         let jacobian = MatRef::from_row_major_slice(&self.e.jacobian, n, p);
-        let g = jacobian.transpose() * &self.coefficients;
+        let mut g = Mat::<f64>::zeros(p, 1);
+        matmul(
+            g.as_mut(),
+            Accum::Replace,
+            jacobian.transpose(),
+            self.coefficients.as_ref(),
+            1.0,
+            super::parallelism(),
+        );
         for (j, v) in gradient.iter_mut().enumerate() {
             *v = g[(j, 0)];
         }
