@@ -25,7 +25,7 @@
 
 use super::{mlp_parameters, Ansatz, ConditionKind, Expr, Overrides, Sampler, Spec, Trainer};
 use crate::diag::Diagnostic;
-use crate::syntax::ast::{self, StatementKind};
+use crate::syntax::ast;
 
 /// One allocation of a run.
 #[derive(Clone, Debug, PartialEq)]
@@ -306,14 +306,7 @@ pub fn check_fits(
     } else if size_flag {
         None
     } else {
-        match file
-            .statements
-            .iter()
-            .find(|s| matches!(s.kind, StatementKind::Ansatz(_)))
-        {
-            Some(s) => Some(s.span),
-            None => None,
-        }
+        statement("ansatz")
     };
     let message = format!(
         "this run needs about {} of memory, but {} is available",
