@@ -137,6 +137,39 @@ fn abs_of_the_unknown_trains_from_zero() {
     assert_below(&r, 1e-10);
 }
 
+/// Issue 15: Levenberg-Marquardt from u = 0 where u = 0 solves the
+/// equations (a predator-prey-like ODE system, only the initial values
+/// drive u). With lambda started at 1e-3 the first 9 steps were rejected
+/// and counted as iterations (the loss stayed at 2), and 40 iterations
+/// ended at 8e-9. lambda now starts on the Jacobian's scale (Nielsen):
+/// every history row is an accepted step, the first already below the
+/// start, the loss is below 1e-3 after 10 iterations and the error below
+/// 1e-9 after 40.
+#[test]
+fn gauss_newton_from_a_solution_of_the_equations_does_not_stall() {
+    let dir = scratch("predator-prey");
+    let file = format!(
+        "{}/tests/data/predator_prey_gauss_newton.pde",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let r = solve(&file, &["--out", dir.to_str().unwrap()]);
+    assert_eq!(r["iterations"], 40);
+    assert_below(&r, 1e-9);
+    let history = std::fs::read_to_string(dir.join("history.csv")).unwrap();
+    let loss: Vec<f64> = history
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
+        .collect();
+    // At u = v = 0 the loss is the two initial conditions' 1^2 + 1^2.
+    assert!(loss[0] < 2.0, "first iteration {:e}", loss[0]);
+    for pair in loss.windows(2) {
+        assert!(pair[1] < pair[0], "an iteration did not decrease: {loss:?}");
+    }
+    assert!(loss[9] < 2e-3, "loss after 10 iterations {:e}", loss[9]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// Issue 15: sqrt(u) with Gauss-Newton from u = 0, where sqrt' is infinite:
 /// exit code 1 with the equation named, not a NaN report.
 #[test]

@@ -188,5 +188,48 @@ fn study_varies_the_formulation_and_the_trainer() {
         variants,
         ["flux+adam", "flux+alm", "primal+adam", "primal+alm"]
     );
+}
+
+/// Issue 15: `study --jobs 2` ran each run's dense linear algebra
+/// sequentially by setting faer's process-global parallelism, which every
+/// other thread of the process saw while the study ran. The setting is now
+/// per worker thread: a thread watching the global value during a
+/// two-job study never sees it change.
+#[test]
+fn parallel_study_leaves_the_global_parallelism_alone() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = scratch("global-par");
+    let dir_text = dir.to_str().unwrap().to_string();
+    let file = poisson1d();
+    let before = format!("{:?}", faer::get_global_parallelism());
+    let done = AtomicBool::new(false);
+    let (code, err, changed) = std::thread::scope(|scope| {
+        let watcher = scope.spawn(|| {
+            let mut changed = None;
+            while !done.load(Ordering::Relaxed) {
+                let now = format!("{:?}", faer::get_global_parallelism());
+                if now != before {
+                    changed = Some(now);
+                }
+                std::thread::yield_now();
+            }
+            changed
+        });
+        let (code, _, err) = pdec(&[
+            "study",
+            file.as_str(),
+            "--vary",
+            "features=50,100,150,200",
+            "--jobs",
+            "2",
+            "--dir",
+            dir_text.as_str(),
+        ]);
+        done.store(true, Ordering::Relaxed);
+        (code, err, watcher.join().unwrap())
+    });
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(changed, None, "the global parallelism was {before}");
+    assert_eq!(format!("{:?}", faer::get_global_parallelism()), before);
     std::fs::remove_dir_all(&dir).unwrap();
 }

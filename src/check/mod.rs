@@ -6,6 +6,7 @@
 //! is returned only when there is no error (warnings may accompany it).
 //! This stage does no I/O and never panics on any input.
 
+pub mod memory;
 mod names;
 pub mod print;
 mod settings;
@@ -105,6 +106,7 @@ impl<'d> Checker<'d> {
                 constants: Vec::new(),
                 lets: Vec::new(),
                 normal: None,
+                rejected: Default::default(),
             },
             shape: None,
         }
@@ -130,6 +132,7 @@ impl<'d> Checker<'d> {
                 )
                 .with_label_message("choose another name"),
             );
+            self.scope.rejected.insert(name.to_string());
             return false;
         }
         if let Some(previous) = self.scope.names.get(name) {

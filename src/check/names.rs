@@ -6,7 +6,7 @@
 //! Every resolution error is reported once, at the offending name, and the
 //! expression resolves to `None` so that no follow-up errors cascade from it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::spec::{CoordId, Coordinate, Expr, Op, UnknownId};
 use crate::diag::{edit_distance, Diagnostic, Span};
@@ -79,6 +79,9 @@ pub struct Scope {
     /// The outward unit normal (one expression per spatial coordinate)
     /// while the relation of a `bc` with `dn` is resolved for one side.
     pub normal: Option<Vec<Expr>>,
+    /// Names whose definition was rejected as a built-in (E0203): their
+    /// uses report nothing more (one error for one cause).
+    pub rejected: HashSet<String>,
 }
 
 impl Scope {
@@ -184,6 +187,9 @@ impl Resolver<'_> {
     fn name(&mut self, name: &str, span: Span, ctx: Context<'_>) -> Option<Expr> {
         if let Some(def) = self.scope.names.get(name).cloned() {
             return self.defined_name(name, def, span, ctx);
+        }
+        if self.scope.rejected.contains(name) {
+            return None;
         }
         match name {
             "pi" => return Some(Expr::Constant("pi".into(), std::f64::consts::PI)),

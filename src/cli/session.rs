@@ -111,7 +111,7 @@ impl Session<'_> {
             return Ok((source, Vec::new()));
         };
         let first = self
-            .check_source(path, &source, first, false)
+            .check_source_for(path, &source, first, false, true)
             .ok_or(0usize)?;
         let mut specs = vec![first.spec];
         let (tree, _) = syntax::parse(&source);
@@ -119,6 +119,9 @@ impl Session<'_> {
         for (i, overrides) in variants.iter().enumerate().skip(1) {
             let (spec, mut diagnostics) = check::check(&tree, overrides);
             let spec = formulated(spec, &mut diagnostics);
+            if let Some(spec) = &spec {
+                diagnostics.extend(fits(spec, &tree, overrides, true));
+            }
             let errors: Vec<Diagnostic> =
                 diagnostics.into_iter().filter(|d| d.is_error()).collect();
             match spec {
@@ -141,12 +144,30 @@ impl Session<'_> {
         overrides: &Overrides,
         deny_warnings: bool,
     ) -> Option<Checked> {
+        self.check_source_for(path, source, overrides, deny_warnings, false)
+    }
+
+    /// [`Self::check_source`]; the memory estimate counts the singular
+    /// value decomposition of `pdec spectrum` and `pdec study` when
+    /// `spectrum`.
+    fn check_source_for(
+        &mut self,
+        path: &Path,
+        source: &str,
+        overrides: &Overrides,
+        deny_warnings: bool,
+        spectrum: bool,
+    ) -> Option<Checked> {
         let (tree, mut diagnostics) = syntax::parse(source);
         let spec = match tree {
             Some(tree) if !has_errors(&diagnostics) => {
                 let (spec, more) = check::check(&tree, overrides);
                 diagnostics.extend(more);
-                formulated(spec, &mut diagnostics)
+                let spec = formulated(spec, &mut diagnostics);
+                if let Some(spec) = &spec {
+                    diagnostics.extend(fits(spec, &tree, overrides, spectrum));
+                }
+                spec
             }
             _ => None,
         };
@@ -204,6 +225,17 @@ fn formulated(spec: Option<Spec>, diagnostics: &mut Vec<Diagnostic>) -> Option<S
             None
         }
     }
+}
+
+/// E0515 if the run of `spec` needs more memory than is available (see
+/// [`check::memory`]).
+fn fits(
+    spec: &Spec,
+    tree: &crate::syntax::ast::File,
+    overrides: &Overrides,
+    spectrum: bool,
+) -> Option<Diagnostic> {
+    check::memory::check_fits(spec, tree, overrides, spectrum, check::memory::available())
 }
 
 fn io_reason(e: &std::io::Error) -> String {

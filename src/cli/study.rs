@@ -65,10 +65,14 @@ pub fn execute(
     });
     let jobs = jobs.clamp(1, todo.len().max(1));
     // Runs side by side share the cores: each gets one thread.
+    // The dense linear algebra of a run on one thread is sequential too,
+    // set for the workers' threads only (see `train::with_parallelism`).
     let threads = if jobs > 1 { 1 } else { super::all_cores() };
-    if jobs > 1 {
-        faer::set_global_parallelism(faer::Par::Seq);
-    }
+    let par = if jobs > 1 {
+        faer::Par::Seq
+    } else {
+        crate::train::parallelism()
+    };
     let next = AtomicUsize::new(0);
     let failure: Mutex<Option<String>> = Mutex::new(None);
     std::thread::scope(|scope| {
@@ -76,7 +80,8 @@ pub fn execute(
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(run) = todo.get(i) else { break };
-                let result = run_one(run, file, varied, threads);
+                let result =
+                    crate::train::with_parallelism(par, || run_one(run, file, varied, threads));
                 let text = serde_json::to_string_pretty(&result).unwrap_or_default() + "\n";
                 let written =
                     output::write_atomically(&store, &[(format!("{}.json", run.key), text)]);
@@ -90,9 +95,6 @@ pub fn execute(
             });
         }
     });
-    if jobs > 1 {
-        faer::set_global_parallelism(faer::Par::rayon(0));
-    }
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }

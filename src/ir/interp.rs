@@ -26,6 +26,23 @@ pub enum RunError {
     },
     /// There is no kernel number `index`.
     NoSuchKernel { index: usize },
+    /// An output array of `elements` f64 could not be allocated.
+    OutOfMemory { what: String, elements: usize },
+}
+
+/// A zeroed buffer of `len` f64 for the outputs `what`, or
+/// [`RunError::OutOfMemory`] instead of an abort when the allocation fails
+/// (sizes that come from the input are checked against the available
+/// memory before training; this catches what the estimate misses).
+pub fn zeroed(len: usize, what: &str) -> Result<Vec<f64>, RunError> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len)
+        .map_err(|_| RunError::OutOfMemory {
+            what: what.to_string(),
+            elements: len,
+        })?;
+    v.resize(len, 0.0);
+    Ok(v)
 }
 
 impl std::fmt::Display for RunError {
@@ -39,6 +56,11 @@ impl std::fmt::Display for RunError {
                 write!(f, "array {name} has {len} elements, the call needs {need}")
             }
             RunError::NoSuchKernel { index } => write!(f, "there is no kernel number {index}"),
+            RunError::OutOfMemory { what, elements } => write!(
+                f,
+                "out of memory: the {what} ({elements} values, {}) could not be allocated",
+                crate::check::memory::bytes(*elements as f64 * 8.0)
+            ),
         }
     }
 }

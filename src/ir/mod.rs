@@ -18,7 +18,7 @@
 mod interp;
 mod print;
 
-pub use interp::{check_call, powi, run, ArrayArg, RunError};
+pub use interp::{check_call, powi, run, zeroed, ArrayArg, RunError};
 
 use crate::math::MathFn;
 

@@ -1,7 +1,10 @@
 //! Stage 8, report: what a run achieved, as a table for people and as JSON
 //! for scripts (field names are stable; see docs/language.md).
 
-use std::fmt::{self, Write};
+use std::fmt;
+
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
 
 pub mod outputs;
 pub mod plot;
@@ -21,7 +24,7 @@ use crate::train::init::run_kernel;
 use crate::train::Fit;
 
 /// Errors of one unknown against its exact solution on the test set.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize)]
 pub struct UnknownError {
     pub unknown: String,
     /// ||u - u_exact||_2 / ||u_exact||_2 over the test points.
@@ -171,93 +174,57 @@ impl Report {
         }
     }
 
-    /// The report as one JSON object (stable field names).
+    /// The report as one JSON object (stable field names; see
+    /// [`SolveJson`] and docs/language.md).
     pub fn to_json(&self) -> String {
-        let mut s = String::from("{");
-        let field = |s: &mut String, k: &str, v: String| {
-            if s.len() > 1 {
-                s.push_str(", ");
-            }
-            let _ = write!(s, "\"{k}\": {v}");
+        let (rank, columns, condition_estimate) = match self.rank {
+            Some((rank, columns, condition)) => (Some(rank), Some(columns), Some(condition)),
+            None => (None, None, None),
         };
-        field(&mut s, "problem", json_string(&self.problem));
-        field(&mut s, "ansatz", json_string(&self.ansatz));
-        field(&mut s, "trained_parameters", self.parameters.to_string());
-        field(&mut s, "diff", json_string(&self.diff));
-        field(&mut s, "train", json_string(&self.train));
-        let sets: Vec<String> = self
-            .point_sets
-            .iter()
-            .map(|(n, c)| format!("{}: {c}", json_string(n)))
-            .collect();
-        field(&mut s, "points", format!("{{{}}}", sets.join(", ")));
-        field(&mut s, "compile_seconds", json_number(self.compile_seconds));
-        field(
-            &mut s,
-            "assembly_seconds",
-            json_number(self.assembly_seconds),
-        );
-        field(&mut s, "train_seconds", json_number(self.train_seconds));
-        let terms: Vec<String> = self
-            .terms
-            .iter()
-            .map(|(n, p, l)| {
-                format!(
-                    "{{\"term\": {}, \"points\": {p}, \"mean_square_residual\": {}}}",
-                    json_string(n),
-                    json_number(*l)
-                )
-            })
-            .collect();
-        field(&mut s, "terms", format!("[{}]", terms.join(", ")));
-        match self.rank {
-            Some((rank, columns, condition)) => {
-                field(&mut s, "rank", rank.to_string());
-                field(&mut s, "columns", columns.to_string());
-                field(&mut s, "condition_estimate", json_number(condition));
-            }
-            None => field(&mut s, "rank", "null".into()),
-        }
-        field(&mut s, "iterations", self.iterations.to_string());
-        field(
-            &mut s,
-            "final_loss",
-            self.final_loss.map_or("null".into(), json_number),
-        );
-        field(&mut s, "test_points", self.test_points.to_string());
-        let errors: Vec<String> = self
-            .errors
-            .iter()
-            .map(|e| {
-                format!(
-                    "{{\"unknown\": {}, \"relative_l2\": {}, \"max_abs\": {}}}",
-                    json_string(&e.unknown),
-                    json_number(e.relative_l2),
-                    json_number(e.max_abs)
-                )
-            })
-            .collect();
-        field(&mut s, "errors", format!("[{}]", errors.join(", ")));
-        if let Some(mu) = self.mu {
-            field(&mut s, "mu", json_number(mu));
-            let summaries: Vec<String> = self
-                .multipliers
+        let json = SolveJson {
+            schema_version: SCHEMA_VERSION,
+            problem: &self.problem,
+            ansatz: &self.ansatz,
+            trained_parameters: self.parameters,
+            diff: &self.diff,
+            train: &self.train,
+            points: PointCounts(&self.point_sets),
+            compile_seconds: self.compile_seconds,
+            assembly_seconds: self.assembly_seconds,
+            train_seconds: self.train_seconds,
+            terms: self
+                .terms
                 .iter()
-                .map(|(name, lambda)| {
-                    let (mean_abs, max_abs) = multiplier_summary(lambda);
-                    format!(
-                        "{{\"condition\": {}, \"points\": {}, \"mean_abs\": {}, \"max_abs\": {}}}",
-                        json_string(name),
-                        lambda.len(),
-                        json_number(mean_abs),
-                        json_number(max_abs)
-                    )
+                .map(|(term, points, mean_square_residual)| TermJson {
+                    term,
+                    points: *points,
+                    mean_square_residual: *mean_square_residual,
                 })
-                .collect();
-            field(&mut s, "multipliers", format!("[{}]", summaries.join(", ")));
-        }
-        s.push('}');
-        s
+                .collect(),
+            rank,
+            columns,
+            condition_estimate,
+            iterations: self.iterations,
+            final_loss: self.final_loss,
+            test_points: self.test_points,
+            errors: &self.errors,
+            mu: self.mu,
+            multipliers: self.mu.map(|_| {
+                self.multipliers
+                    .iter()
+                    .map(|(condition, lambda)| {
+                        let (mean_abs, max_abs) = multiplier_summary(lambda);
+                        MultiplierJson {
+                            condition,
+                            points: lambda.len(),
+                            mean_abs,
+                            max_abs,
+                        }
+                    })
+                    .collect()
+            }),
+        };
+        to_json(&json)
     }
 }
 
@@ -269,28 +236,77 @@ pub fn multiplier_summary(lambda: &[f64]) -> (f64, f64) {
     (mean, max)
 }
 
-pub(crate) fn json_string(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+/// The version of the JSON reports' schema (`schema_version` of `solve
+/// --json` and `spectrum --json`): raised when a field changes meaning or
+/// disappears, not when one is added.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A report as one line of JSON; non-finite numbers become `null`
+/// (serde_json's rule), floats are written in shortest round-trip form.
+pub(crate) fn to_json(value: &impl Serialize) -> String {
+    serde_json::to_string(value).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }
 
-pub(crate) fn json_number(v: f64) -> String {
-    if v.is_finite() {
-        format!("{v:e}")
-    } else {
-        "null".into()
+/// The `solve --json` object (field names are the interface).
+#[derive(Serialize)]
+pub struct SolveJson<'a> {
+    pub schema_version: u32,
+    pub problem: &'a str,
+    pub ansatz: &'a str,
+    pub trained_parameters: usize,
+    pub diff: &'a str,
+    pub train: &'a str,
+    /// Point set name -> count, in the order of the sets.
+    pub points: PointCounts<'a>,
+    pub compile_seconds: f64,
+    pub assembly_seconds: f64,
+    pub train_seconds: f64,
+    pub terms: Vec<TermJson<'a>>,
+    /// `null` unless the trainer is `lstsq`.
+    pub rank: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub columns: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub condition_estimate: Option<f64>,
+    pub iterations: usize,
+    pub final_loss: Option<f64>,
+    pub test_points: usize,
+    pub errors: &'a [UnknownError],
+    /// `train alm`: the final penalty parameter.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mu: Option<f64>,
+    /// `train alm`: a summary of each condition's multipliers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub multipliers: Option<Vec<MultiplierJson<'a>>>,
+}
+
+/// One condition of [`SolveJson::multipliers`].
+#[derive(Serialize)]
+pub struct MultiplierJson<'a> {
+    pub condition: &'a str,
+    pub points: usize,
+    pub mean_abs: f64,
+    pub max_abs: f64,
+}
+
+/// One term of [`SolveJson::terms`].
+#[derive(Serialize)]
+pub struct TermJson<'a> {
+    pub term: &'a str,
+    pub points: usize,
+    pub mean_square_residual: f64,
+}
+
+/// (set name, count) pairs as one JSON object, in their order.
+pub struct PointCounts<'a>(pub &'a [(String, usize)]);
+
+impl Serialize for PointCounts<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (name, count) in self.0 {
+            map.serialize_entry(name, count)?;
+        }
+        map.end()
     }
 }
 
@@ -368,5 +384,77 @@ impl fmt::Display for Report {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report() -> Report {
+        Report {
+            problem: "a \"quoted\"\ntitle\\ with \u{1} control".into(),
+            ansatz: "rfm(features = 10)".into(),
+            parameters: 10,
+            diff: "ad".into(),
+            train: "lstsq".into(),
+            point_sets: vec![("interior".into(), 100), ("boundary".into(), 2)],
+            compile_seconds: 0.5,
+            assembly_seconds: 0.25,
+            train_seconds: 1e-3,
+            terms: vec![
+                ("equation0".into(), 100, 1.5e-20),
+                ("bc0".into(), 2, f64::NAN),
+            ],
+            rank: Some((7, 10, 1e12)),
+            iterations: 0,
+            final_loss: None,
+            test_points: 101,
+            errors: vec![UnknownError {
+                unknown: "u".into(),
+                relative_l2: 0.1 + 0.2,
+                max_abs: f64::INFINITY,
+            }],
+            multipliers: Vec::new(),
+            mu: None,
+        }
+    }
+
+    /// The JSON parses back to the same values: strings with quotes,
+    /// backslashes and control characters, floats exactly (round trip),
+    /// non-finite numbers as null, the point sets in their order.
+    #[test]
+    fn solve_json_round_trips() {
+        let r = report();
+        let text = r.to_json();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["schema_version"], SCHEMA_VERSION);
+        assert_eq!(v["problem"], r.problem.as_str());
+        assert_eq!(v["trained_parameters"], 10);
+        assert!(
+            text.contains("\"points\":{\"interior\":100,\"boundary\":2}"),
+            "{text}"
+        );
+        assert_eq!(v["terms"][0]["term"], "equation0");
+        assert_eq!(v["terms"][0]["mean_square_residual"], 1.5e-20);
+        assert!(v["terms"][1]["mean_square_residual"].is_null());
+        assert_eq!(v["rank"], 7);
+        assert_eq!(v["columns"], 10);
+        assert_eq!(v["condition_estimate"], 1e12);
+        assert!(v["final_loss"].is_null());
+        assert_eq!(v["errors"][0]["relative_l2"].as_f64(), Some(0.1 + 0.2));
+        assert!(v["errors"][0]["max_abs"].is_null());
+    }
+
+    /// Without a rank (iterative trainers) `rank` is null and `columns`
+    /// and `condition_estimate` are absent.
+    #[test]
+    fn solve_json_without_rank() {
+        let mut r = report();
+        r.rank = None;
+        let v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        assert!(v["rank"].is_null());
+        let object = v.as_object().unwrap();
+        assert!(!object.contains_key("columns") && !object.contains_key("condition_estimate"));
     }
 }

@@ -4,8 +4,10 @@
 
 use std::fmt::{self, Write};
 
+use serde::Serialize;
+
 use super::plot::{self, PlotError};
-use super::{json_number, json_string, sci};
+use super::{sci, to_json, SCHEMA_VERSION};
 use crate::spectrum::{Comparison, MatrixKind, Rows, SpectrumSummary};
 
 /// One analysed matrix: a diff mode (and step) of the same problem.
@@ -21,6 +23,49 @@ pub struct SpectrumEntry {
     pub values: Vec<f64>,
     /// Time to assemble the matrix and compute its singular values.
     pub seconds: f64,
+}
+
+/// The `spectrum --json` object (field names are the interface).
+#[derive(Serialize)]
+pub struct SpectrumJson<'a> {
+    pub schema_version: u32,
+    pub problem: &'a str,
+    pub ansatz: &'a str,
+    /// `least_squares` or `jacobian`.
+    pub matrix: &'a str,
+    /// `all` or `interior`.
+    pub rows: &'a str,
+    pub relative_cutoff: f64,
+    pub spectra: Vec<SpectrumEntryJson<'a>>,
+    pub comparisons: Vec<ComparisonJson<'a>>,
+}
+
+/// One matrix of [`SpectrumJson::spectra`].
+#[derive(Serialize)]
+pub struct SpectrumEntryJson<'a> {
+    pub label: &'a str,
+    pub epoch: usize,
+    pub rows: usize,
+    pub columns: usize,
+    pub s_max: f64,
+    pub s_min: f64,
+    pub condition: f64,
+    /// The absolute cutoff eps.
+    pub cutoff: f64,
+    pub effective_cutoff_number: usize,
+    pub truncated_entropy: f64,
+    pub effective_rank: f64,
+    pub energy_entropy: f64,
+    pub seconds: f64,
+}
+
+/// One pair of [`SpectrumJson::comparisons`].
+#[derive(Serialize)]
+pub struct ComparisonJson<'a> {
+    pub reference: &'a str,
+    pub other: &'a str,
+    pub agree_up_to: usize,
+    pub tail_ratio: f64,
 }
 
 /// Everything `pdec spectrum` reports.
@@ -85,61 +130,51 @@ impl SpectrumReport {
         }
     }
 
-    /// The report as one JSON object.
+    /// The report as one JSON object (stable field names; see
+    /// [`SpectrumJson`] and docs/language.md).
     pub fn to_json(&self) -> String {
-        let mut s = String::from("{");
-        let _ = write!(
-            s,
-            "\"problem\": {}, \"ansatz\": {}, \"matrix\": {}, \"rows\": {}, \"relative_cutoff\": {}, \"spectra\": [",
-            json_string(&self.problem),
-            json_string(&self.ansatz),
-            json_string(self.kind.name()),
-            json_string(self.rows_name()),
-            json_number(self.relative_cutoff)
-        );
-        for (i, e) in self.entries.iter().enumerate() {
-            let m = &e.summary;
-            let t = &m.entropy;
-            if i > 0 {
-                s.push_str(", ");
-            }
-            let _ = write!(
-                s,
-                "{{\"label\": {}, \"epoch\": {}, \"rows\": {}, \"columns\": {}, \"s_max\": {}, \"s_min\": {}, \
-                 \"condition\": {}, \"cutoff\": {}, \"effective_cutoff_number\": {}, \
-                 \"truncated_entropy\": {}, \"effective_rank\": {}, \"energy_entropy\": {}, \
-                 \"seconds\": {}}}",
-                json_string(&e.label),
-                e.epoch,
-                m.rows,
-                m.columns,
-                json_number(m.s_max),
-                json_number(m.s_min),
-                json_number(m.condition),
-                json_number(t.cutoff),
-                t.effective_cutoff_number,
-                json_number(t.entropy),
-                json_number(t.effective_rank()),
-                json_number(t.energy_entropy),
-                json_number(e.seconds),
-            );
-        }
-        s.push_str("], \"comparisons\": [");
-        for (i, (reference, other, c)) in self.comparisons.iter().enumerate() {
-            if i > 0 {
-                s.push_str(", ");
-            }
-            let _ = write!(
-                s,
-                "{{\"reference\": {}, \"other\": {}, \"agree_up_to\": {}, \"tail_ratio\": {}}}",
-                json_string(&self.entries[*reference].label),
-                json_string(&self.entries[*other].label),
-                c.agree_up_to,
-                json_number(c.tail_ratio)
-            );
-        }
-        s.push_str("]}");
-        s
+        let json = SpectrumJson {
+            schema_version: SCHEMA_VERSION,
+            problem: &self.problem,
+            ansatz: &self.ansatz,
+            matrix: self.kind.name(),
+            rows: self.rows_name(),
+            relative_cutoff: self.relative_cutoff,
+            spectra: self
+                .entries
+                .iter()
+                .map(|e| {
+                    let m = &e.summary;
+                    let t = &m.entropy;
+                    SpectrumEntryJson {
+                        label: &e.label,
+                        epoch: e.epoch,
+                        rows: m.rows,
+                        columns: m.columns,
+                        s_max: m.s_max,
+                        s_min: m.s_min,
+                        condition: m.condition,
+                        cutoff: t.cutoff,
+                        effective_cutoff_number: t.effective_cutoff_number,
+                        truncated_entropy: t.entropy,
+                        effective_rank: t.effective_rank(),
+                        energy_entropy: t.energy_entropy,
+                        seconds: e.seconds,
+                    }
+                })
+                .collect(),
+            comparisons: self
+                .comparisons
+                .iter()
+                .map(|(reference, other, c)| ComparisonJson {
+                    reference: &self.entries[*reference].label,
+                    other: &self.entries[*other].label,
+                    agree_up_to: c.agree_up_to,
+                    tail_ratio: c.tail_ratio,
+                })
+                .collect(),
+        };
+        to_json(&json)
     }
 
     /// `spectrum.csv`: `index` then one column of singular values per

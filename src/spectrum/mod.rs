@@ -190,9 +190,31 @@ pub fn singular_values(a: MatRef<'_, f64>) -> Result<Vec<f64>, SpectrumError> {
     if !finite {
         return Err(SpectrumError::NotFinite);
     }
-    let mut s = a
-        .singular_values()
-        .map_err(|_| SpectrumError::NoConvergence)?;
+    // faer's svd with the parallelism passed explicitly (its
+    // `singular_values()` reads the process-global setting).
+    let par = crate::train::parallelism();
+    let size = a.nrows().min(a.ncols());
+    let mut diagonal = faer::diag::Diag::<f64>::zeros(size);
+    let no = faer::linalg::svd::ComputeSvdVectors::No;
+    let scratch = faer::linalg::svd::svd_scratch::<f64>(
+        a.nrows(),
+        a.ncols(),
+        no,
+        no,
+        par,
+        Default::default(),
+    );
+    faer::linalg::svd::svd(
+        a,
+        diagonal.as_mut(),
+        None,
+        None,
+        par,
+        faer::dyn_stack::MemStack::new(&mut faer::dyn_stack::MemBuffer::new(scratch)),
+        Default::default(),
+    )
+    .map_err(|_| SpectrumError::NoConvergence)?;
+    let mut s: Vec<f64> = diagonal.column_vector().iter().copied().collect();
     s.sort_by(|x, y| y.total_cmp(x));
     Ok(s)
 }

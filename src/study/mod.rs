@@ -200,10 +200,46 @@ pub fn plan(diffs: &[String], variations: &[Variation], seeds: &[u64]) -> Vec<Ru
     runs
 }
 
+/// The identity of this build, part of every run key: `git:COMMIT` when
+/// the binary was built from a commit with no change to its tracked files
+/// (the same on every machine that builds that commit), otherwise
+/// `binary:HASH`, FNV-1a of the running executable's bytes (a development
+/// build with uncommitted changes, or sources without git), and
+/// `version:X.Y.Z` only if the executable cannot be read.
+pub fn build_identity() -> &'static str {
+    static IDENTITY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    IDENTITY.get_or_init(|| {
+        let commit = env!("PDEC_GIT_COMMIT");
+        if !commit.is_empty() && env!("PDEC_GIT_DIRTY") == "0" {
+            return format!("git:{commit}");
+        }
+        match std::env::current_exe().and_then(std::fs::read) {
+            Ok(bytes) => format!("binary:{:016x}", fnv1a(&bytes)),
+            Err(_) => format!("version:{}", env!("CARGO_PKG_VERSION")),
+        }
+    })
+}
+
+/// FNV-1a, 64 bits.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    hash
+}
+
 /// The key of a run: FNV-1a (64 bit) of the problem file's bytes, the
-/// base overrides, the run's settings and the pdec version, in hex. Equal
-/// keys mean the same computation, whichever machine ran it.
+/// base overrides, the run's settings, the pdec version and the
+/// [`build_identity`], in hex. Equal keys mean the same computation by the
+/// same code, whichever machine ran it.
 pub fn run_key(source: &[u8], base: &str, run: &RunSettings) -> String {
+    run_key_of_build(source, base, run, build_identity())
+}
+
+/// [`run_key`] for the build `identity`.
+pub fn run_key_of_build(source: &[u8], base: &str, run: &RunSettings, identity: &str) -> String {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     let mut feed = |bytes: &[u8]| {
         for &b in bytes {
@@ -218,6 +254,7 @@ pub fn run_key(source: &[u8], base: &str, run: &RunSettings) -> String {
     feed(base.as_bytes());
     feed(run.canonical().as_bytes());
     feed(env!("CARGO_PKG_VERSION").as_bytes());
+    feed(identity.as_bytes());
     format!("{hash:016x}")
 }
 
@@ -377,8 +414,21 @@ mod tests {
         assert_eq!(k, run_key(b"a", "", &run));
         assert_ne!(k, run_key(b"b", "", &run));
         assert_ne!(k, run_key(b"a", "--lr 1", &run));
-        let other = RunSettings { seed: 1, ..run };
+        let other = RunSettings {
+            seed: 1,
+            ..run.clone()
+        };
         assert_ne!(k, run_key(b"a", "", &other));
+        // Another build of pdec does not reuse the results.
+        assert_ne!(
+            run_key_of_build(b"a", "", &run, "git:1111"),
+            run_key_of_build(b"a", "", &run, "git:2222")
+        );
+        assert_ne!(
+            run_key_of_build(b"a", "", &run, "git:1111"),
+            run_key_of_build(b"a", "", &run, "binary:1111")
+        );
+        assert_eq!(k, run_key_of_build(b"a", "", &run, build_identity()));
     }
 
     #[test]

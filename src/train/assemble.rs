@@ -38,7 +38,7 @@ pub fn assemble(problem: TrainingProblem<'_>, theta: &[f64]) -> Result<LinearSys
     // The kernels write row-major rows straight into one buffer, which
     // stays as it is: the least-squares solve copies it into its own
     // column-major work matrix anyway.
-    let mut rows = vec![0.0; total * columns];
+    let mut rows = crate::ir::zeroed(total.saturating_mul(columns), "least-squares matrix")?;
     let mut rhs = vec![0.0; total];
     let mut block = 0;
     for (index, kernel) in problem.lowered.kernels.iter().enumerate() {

@@ -108,7 +108,7 @@ pub fn fit(
                 system.matrix(),
                 &system.rhs,
                 cutoff,
-                faer::get_global_parallelism(),
+                super::parallelism(),
             )
             .map_err(FitError::Lstsq)?;
             let train_seconds = start.elapsed().as_secs_f64();

@@ -48,7 +48,7 @@ pub struct Pass {
 }
 
 fn parallelism() -> Par {
-    faer::get_global_parallelism()
+    super::parallelism()
 }
 
 /// y = W x (+ b on the value column of every point), x: cols x (n C).

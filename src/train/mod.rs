@@ -14,7 +14,10 @@ pub mod network;
 pub use fit::{fit, Fit, FitError, TermLoss};
 pub use network::HistoryRow;
 
+use std::cell::Cell;
 use std::ops::Range;
+
+use faer::Par;
 
 use crate::ir::Executor;
 use crate::lower::Lowered;
@@ -53,4 +56,32 @@ pub fn block_mean_squares(residual: &[f64], blocks: &[(String, Range<usize>)]) -
             residual[range.clone()].iter().map(|r| r * r).sum::<f64>() / range.len().max(1) as f64
         })
         .collect()
+}
+
+thread_local! {
+    /// The parallelism of this thread's dense linear algebra, when set by
+    /// [`with_parallelism`].
+    static PARALLELISM: Cell<Option<Par>> = const { Cell::new(None) };
+}
+
+/// The parallelism every faer call of pdec passes explicitly: the one set
+/// for the current thread by [`with_parallelism`], else faer's global
+/// default (all cores). Nothing in pdec changes faer's global setting, so
+/// runs side by side (`study --jobs`) do not affect other threads.
+pub fn parallelism() -> Par {
+    PARALLELISM
+        .with(Cell::get)
+        .unwrap_or_else(faer::get_global_parallelism)
+}
+
+/// Runs `f` with [`parallelism`] = `par` on this thread (restored after).
+pub fn with_parallelism<R>(par: Par, f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<Par>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            PARALLELISM.with(|p| p.set(self.0));
+        }
+    }
+    let _restore = Restore(PARALLELISM.with(|p| p.replace(Some(par))));
+    f()
 }
