@@ -26,6 +26,7 @@ use faer::{Accum, MatMut, MatRef, Par};
 use super::network::Evaluation;
 use super::TrainingProblem;
 use crate::ir::{ArrayArg, Executor, RunError};
+use crate::jit::clean_upper_state;
 use crate::lower::{JetRule, LayerBlock, Lowered, MlpPlan, ParameterLayout};
 use crate::sample::PointSet;
 
@@ -66,6 +67,7 @@ fn dense(
     let x = MatRef::from_column_major_slice(input, block.cols, columns);
     let y = MatMut::from_column_major_slice_mut(out, block.rows, columns);
     matmul(y, Accum::Replace, w, x, 1.0, parallelism());
+    clean_upper_state();
     let b = &theta[block.biases..block.biases + block.rows];
     for i in 0..points {
         let column = &mut out[i * components * block.rows..][..block.rows];
@@ -194,6 +196,7 @@ fn layer_parameters(
                 1.0,
                 parallelism(),
             );
+            clean_upper_state();
             let db = &mut gradient[block.biases..block.biases + block.rows];
             for i in 0..points {
                 let column = &bar[i * components * block.rows..][..block.rows];
@@ -218,6 +221,7 @@ fn layer_parameters(
                     1.0,
                     Par::Seq,
                 );
+                clean_upper_state();
                 let column = &bar[i * components * block.rows..][..block.rows];
                 row[block.biases..block.biases + block.rows].copy_from_slice(column);
             }
@@ -263,6 +267,7 @@ pub fn reverse(
             1.0,
             parallelism(),
         );
+        clean_upper_state();
         out
     };
     let mut zbar = back(output, &bar);
