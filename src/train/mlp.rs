@@ -490,6 +490,23 @@ fn blocks(problem: TrainingProblem<'_>, plan: &MlpPlan, out: &mut Evaluation) {
     }
 }
 
+/// The residuals of every term, from forward passes only (no Jacobian:
+/// `out.jacobian` is left empty).
+pub fn residuals_into(
+    problem: TrainingProblem<'_>,
+    plan: &MlpPlan,
+    theta: &[f64],
+    out: &mut Evaluation,
+) -> Result<(), RunError> {
+    blocks(problem, plan, out);
+    out.jacobian = Vec::new();
+    for (r, (_, range)) in plan.residuals.iter().zip(out.blocks.clone()) {
+        let pass = residual_forward(problem, plan, r, theta)?;
+        out.residual[range].copy_from_slice(&pass.residual);
+    }
+    Ok(())
+}
+
 /// Residuals and Jacobian rows of every residual (see `network::evaluate_into`).
 pub fn evaluate_into(
     problem: TrainingProblem<'_>,
