@@ -177,11 +177,11 @@ fn main() {
             blocks: Vec::new(),
         };
         let mut terms = vec![0.0; plan.residuals.len()];
-        let grad = time(5, || {
+        let grad = time(30, || {
             loss_gradient(problem, &plan, &theta, &mut e, &mut gradient, &mut terms).expect("runs");
         });
-        let epochs = 5;
-        let whole = time(1, || {
+        let epochs = 30;
+        let whole = time(3, || {
             let mut t = theta.clone();
             adam(problem, &mut t, 1e-3, epochs, |_, _, _| {}).expect("trains");
         });
