@@ -205,6 +205,18 @@ fn emit_stages_for_poisson1d_and_wave() {
     }
 }
 
+/// A deep network (examples/heat_mlp.pde, a full jet u, u_x, u_t, u_xx):
+/// `sym` shows the per-layer jet rules and their adjoints, `ir`, `clif`
+/// and `asm` the layer kernels, their adjoints and the residual kernels.
+#[test]
+fn emit_stages_for_heat_mlp() {
+    for stage in ["sym", "ir", "clif", "asm"] {
+        let (code, out, err) = pdec(&["emit", "examples/heat_mlp.pde", "--stage", stage]);
+        assert_eq!(code, 0, "{err}");
+        insta::assert_snapshot!(format!("emit_heat_mlp_ad_{stage}"), out);
+    }
+}
+
 /// Every example can be emitted at every stage in both diff modes.
 #[test]
 fn every_example_emits_every_stage() {

@@ -391,6 +391,20 @@ fn jit_matches_the_interpreter_on_every_example_kernel() {
             let (kd, k) = (layout.neurons * layout.dims, layout.neurons);
             for (index, kernel) in kernels.iter().enumerate() {
                 let lengths = kernel.required_lengths(n, neurons);
+                // Other inputs (a deep network's layer jets and their
+                // adjoints): random values of the needed lengths.
+                let inputs: Vec<Vec<f64>> = kernel
+                    .arrays
+                    .iter()
+                    .zip(&lengths)
+                    .map(|(decl, &len)| {
+                        if decl.access == ir::Access::Input {
+                            (0..len).map(|_| rng.uniform_in(-1.0, 1.0)).collect()
+                        } else {
+                            Vec::new()
+                        }
+                    })
+                    .collect();
                 let run = |jit: bool| {
                     let mut outputs: Vec<Vec<f64>> = Vec::new();
                     for (decl, &len) in kernel.arrays.iter().zip(&lengths) {
@@ -400,12 +414,13 @@ fn jit_matches_the_interpreter_on_every_example_kernel() {
                     }
                     let mut outs = outputs.iter_mut();
                     let mut args: Vec<ArrayArg> = Vec::new();
-                    for decl in &kernel.arrays {
+                    for (decl, input) in kernel.arrays.iter().zip(&inputs) {
                         args.push(match decl.name.as_str() {
                             "points" => ArrayArg::In(&pts),
                             "w" => ArrayArg::In(&theta[..kd]),
                             "b" => ArrayArg::In(&theta[kd..kd + k]),
                             "a" => ArrayArg::In(&theta[kd + k..]),
+                            _ if decl.access == ir::Access::Input => ArrayArg::In(input),
                             _ => ArrayArg::Out(outs.next().unwrap()),
                         });
                     }

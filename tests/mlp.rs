@@ -355,3 +355,84 @@ fn jit_equals_interpreter_on_layer_kernels_and_adjoints() {
         assert_eq!(gj, gi);
     }
 }
+
+fn mlp_fd(width: usize, depth: usize, h: f64, order: u32) -> Overrides {
+    Overrides {
+        diff: Some("fd".into()),
+        h: Some(h),
+        order: Some(f64::from(order)),
+        ..mlp(width, depth)
+    }
+}
+
+/// `diff fd`: the residuals from the stencils of the network's values
+/// converge to the `diff ad` residuals (exact jets) at the stencils'
+/// order: the largest difference falls by about 2^p when h is halved
+/// (p = 2 and 4), on problems with a Laplacian, first derivatives and
+/// mixed and third derivatives.
+#[test]
+fn fd_residuals_converge_to_ad_at_the_stencil_order() {
+    for (source, depth) in [(NONLINEAR, 2), (MIXED, 3)] {
+        let ad = Setup::new(source, &mlp(4, depth));
+        let theta = random_theta(ad.lowered.layout.total(), 11);
+        let exact = network::evaluate(ad.problem(&ad.compiled), &theta).unwrap();
+        for order in [2, 4] {
+            let h = if order == 2 { 2e-2 } else { 8e-2 };
+            let gap = |h: f64| {
+                let fd = Setup::new(source, &mlp_fd(4, depth, h, order));
+                let e = network::evaluate(fd.problem(&fd.compiled), &theta).unwrap();
+                assert_eq!(e.residual.len(), exact.residual.len());
+                e.residual
+                    .iter()
+                    .zip(&exact.residual)
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0.0, f64::max)
+            };
+            let (coarse, fine) = (gap(h), gap(h / 2.0));
+            let ratio = coarse / fine;
+            let expected = 2f64.powi(order as i32);
+            assert!(
+                coarse > 1e-9 && ratio > 0.8 * expected && ratio < 1.25 * expected,
+                "depth {depth}, order {order}: gap {coarse:e} at h = {h}, {fine:e} at h/2, ratio {ratio}"
+            );
+        }
+    }
+}
+
+/// `diff fd`: the loss gradient from the reverse sweep of the value
+/// network at the shifted points matches central differences of the loss,
+/// and the Jacobian rows (summed over the shifts) give the same gradient.
+#[test]
+fn fd_gradients_match_central_differences() {
+    for (source, depth) in [(NONLINEAR, 2), (MIXED, 3)] {
+        // A step of 0.05: the third-derivative stencil's 1/h^3 amplifies
+        // the round-off of the loss, which the central differences divide
+        // by their own step.
+        let s = Setup::new(source, &mlp_fd(3, depth, 5e-2, 2));
+        let p = s.lowered.layout.total();
+        let theta = random_theta(p, 13 + depth as u64);
+        let (_, gradient) = s.loss_gradient(&s.compiled, &theta);
+        let h = 1e-5;
+        for c in 0..p {
+            let mut plus = theta.clone();
+            plus[c] += h;
+            let mut minus = theta.clone();
+            minus[c] -= h;
+            let fd = (s.loss_gradient(&s.compiled, &plus).0
+                - s.loss_gradient(&s.compiled, &minus).0)
+                / (2.0 * h);
+            assert!(
+                (fd - gradient[c]).abs() <= 1e-5 * gradient[c].abs().max(1.0),
+                "depth {depth}, parameter {c}: sweep {} vs central difference {fd}",
+                gradient[c]
+            );
+        }
+        let e = network::evaluate(s.problem(&s.compiled), &theta).unwrap();
+        let mut from_rows = vec![0.0; p];
+        let mut terms = vec![0.0; e.blocks.len()];
+        network::mean_square_loss(&e, &mut from_rows, &mut terms);
+        for (a, b) in from_rows.iter().zip(&gradient) {
+            assert!(close(*a, *b, 1e-11), "Jacobian rows {a} vs sweep {b}");
+        }
+    }
+}

@@ -248,6 +248,55 @@ fn poisson2d_shallow_lbfgs_below_1e3() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Deep network (mlp 32 x 3), L-BFGS: the example's 2000 iterations reach
+/// 2.1e-3 (docs/reproductions.md) but take some 10-30 s; CI trains 300
+/// iterations, measured at 1.17e-1 (bound 0.2), and checks that no
+/// accepted step increases the loss.
+#[test]
+fn poisson2d_mlp_lbfgs_300_iterations_below_2e1() {
+    let dir = scratch("mlp_lbfgs");
+    let r = solve(
+        &example("poisson2d_mlp"),
+        &["--iters", "300", "--out", dir.to_str().unwrap()],
+    );
+    assert_eq!(
+        r["ansatz"],
+        "mlp(width = 32, depth = 3, activation = tanh, seed = 0)"
+    );
+    assert_below(&r, 0.2);
+    let history = std::fs::read_to_string(dir.join("history.csv")).unwrap();
+    let loss: Vec<f64> = history
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
+        .collect();
+    assert!(loss.len() > 100 && loss.len() <= 300, "{} rows", loss.len());
+    for pair in loss.windows(2) {
+        assert!(
+            pair[1] <= pair[0],
+            "loss rose from {} to {}",
+            pair[0],
+            pair[1]
+        );
+    }
+    assert!(
+        loss[loss.len() - 1] < 1e-2 * loss[0],
+        "loss {} -> {}",
+        loss[0],
+        loss[loss.len() - 1]
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Space-time deep network (heat, mlp 20 x 2, L-BFGS 500): below 1e-2
+/// (measured 1.6e-3).
+#[test]
+fn heat_mlp_lbfgs_below_1e2() {
+    let r = solve(&example("heat_mlp"), &[]);
+    assert_eq!(r["iterations"], 500);
+    assert_below(&r, 1e-2);
+}
+
 /// Every file of --out, with contents that agree with the report.
 #[test]
 fn out_directory_holds_report_solution_and_plots() {

@@ -241,3 +241,63 @@ fn jacobian_after_adam_epochs_matches_a_separate_run() {
     assert_eq!(spectra[1]["s_max"].as_f64(), Some(s[0]));
     assert_ne!(spectra[0]["s_max"], spectra[1]["s_max"]);
 }
+
+/// A deep network: the Jacobian rows from the reverse sweep at the initial
+/// parameters (mlp 8 x 2 on examples/poisson2d_mlp.pde) have nalgebra's
+/// singular values; with `--at-epochs 0,5` the second spectrum is the one
+/// at the parameters of a separate 5-epoch Adam run.
+#[test]
+fn mlp_spectrum_at_initialization_and_after_adam_epochs() {
+    let overrides = Overrides {
+        width: Some(8.0),
+        depth: Some(2.0),
+        train: Some("adam".into()),
+        ..Overrides::default()
+    };
+    let spec = spec("poisson2d_mlp", &overrides);
+    let m = matrix(&spec, Rows::All);
+    assert_eq!(m.kind, MatrixKind::Jacobian);
+    // 2 x 8 + 8 + 8 x 8 + 8 + 8 + 1 trained parameters.
+    assert_eq!(m.matrix.ncols(), 105);
+    assert_eq!(m.matrix.nrows(), 1156 + 136);
+    agrees_with_nalgebra(&m);
+
+    let r = pdec_json(&[
+        "spectrum",
+        &example("poisson2d_mlp"),
+        "--width",
+        "8",
+        "--depth",
+        "2",
+        "--train",
+        "adam",
+        "--diff",
+        "ad",
+        "--at-epochs",
+        "0,5",
+        "--json",
+    ]);
+    let spectra = r["spectra"].as_array().unwrap();
+    assert_eq!(spectra.len(), 2);
+    assert_eq!(spectra[1]["label"], "ad @ epoch 5");
+    let lowered = pdec::lower::lower(&spec).unwrap();
+    let compiled = pdec::jit::Compiled::of_lowered(&lowered).unwrap();
+    let training = pdec::sample::training_points(&spec);
+    let mut theta = pdec::train::init::initial_parameters(&spec, &lowered.layout);
+    let pdec::check::Trainer::Adam { lr, .. } = spec.train else {
+        panic!("--train adam")
+    };
+    let problem = TrainingProblem {
+        executor: &compiled,
+        lowered: &lowered,
+        training: &training,
+        equations: spec.equations.len(),
+    };
+    let first = spectrum::singular_values(m.matrix.as_ref()).unwrap();
+    assert_eq!(spectra[0]["s_max"].as_f64(), Some(first[0]));
+    pdec::train::network::adam(problem, &mut theta, lr, 5, |_, _, _| {}).unwrap();
+    let after = spectrum::training_matrix_at(problem, &theta, Rows::All).unwrap();
+    let s = spectrum::singular_values(after.matrix.as_ref()).unwrap();
+    assert_eq!(spectra[1]["s_max"].as_f64(), Some(s[0]));
+    assert_ne!(spectra[0]["s_max"], spectra[1]["s_max"]);
+}

@@ -233,3 +233,47 @@ fn parallel_study_leaves_the_global_parallelism_alone() {
     assert_eq!(format!("{:?}", faer::get_global_parallelism()), before);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A deep network varied in width and depth: one run per combination,
+/// each the run `pdec solve --width W --depth D` makes (the same loss).
+#[test]
+fn mlp_study_varies_width_and_depth() {
+    let dir = scratch("mlp_study");
+    let file = format!("{}/examples/heat_mlp.pde", env!("CARGO_MANIFEST_DIR"));
+    let (code, out, err) = pdec(&[
+        "study",
+        &file,
+        "--vary",
+        "width=4,8",
+        "--vary",
+        "depth=1,2",
+        "--diff",
+        "ad",
+        "--dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("study: 4 runs, 4 computed"), "{out}");
+    let csv = std::fs::read_to_string(dir.join("study.csv")).unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!(&header[..5], ["key", "diff", "width", "depth", "seed"]);
+    let loss = header.iter().position(|h| *h == "loss").unwrap();
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    let mut combinations: Vec<(&str, &str)> = rows.iter().map(|r| (r[2], r[3])).collect();
+    combinations.sort();
+    assert_eq!(
+        combinations,
+        [("4", "1"), ("4", "2"), ("8", "1"), ("8", "2")]
+    );
+    for row in &rows {
+        let (code, report, err) = pdec(&[
+            "solve", &file, "--json", "--quiet", "--width", row[2], "--depth", row[3],
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+        let expected: f64 = row[loss].parse().unwrap();
+        assert_eq!(report["final_loss"].as_f64(), Some(expected), "{row:?}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -156,8 +156,28 @@ impl Call {
     /// thread may touch the output rows of `points` meanwhile.
     unsafe fn run(self, points: Range<usize>) {
         if points.start < points.end {
+            clean_upper_state();
             // SAFETY: see the function's contract.
             unsafe { (self.code)(self.ptrs, self.neurons, points.start, points.end) }
+        }
+    }
+}
+
+/// Clears the upper halves of the vector registers (`vzeroupper`) before
+/// a kernel runs. The kernels use 128-bit instructions, some of them in the
+/// legacy SSE encoding; when a wider AVX or AVX-512 routine (faer's matrix
+/// products) has left the upper halves dirty, every such instruction pays a
+/// state-transition penalty, which made the layer kernels of deep networks
+/// (run between matrix products) some hundred times slower than alone.
+/// Callers of such routines call it too, before their own scalar code.
+#[inline]
+pub fn clean_upper_state() {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx") {
+            // SAFETY: `vzeroupper` only zeroes the upper bits of the vector
+            // registers, all of which are declared clobbered.
+            unsafe { std::arch::asm!("vzeroupper", clobber_abi("C")) };
         }
     }
 }

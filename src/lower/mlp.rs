@@ -108,6 +108,89 @@ pub struct MlpResidual {
     /// (i, c, m) at i*C*M + c*M + m), `residual`, `seed` (out; seed like
     /// `jets`).
     pub kernel: usize,
+    /// `diff fd`: the stencils that make the output jets from the network's
+    /// values at shifted points (`rule` is then the value rule).
+    pub fd: Option<FdStencils>,
+}
+
+/// The finite-difference jets of one residual (`diff fd`): the jet
+/// component c at x is U_c(x) = sum_s weights[c][s] u(x + h shifts[s]),
+/// with the 1/h^|alpha| of the stencil folded into the weights. Every
+/// component's stencil (a tensor product of central 1-D stencils) reads
+/// from one list of shifts, so the network runs once over all shifted
+/// points, and the reverse sweep of the value network gives the gradient
+/// (ubar(x + h s) = sum_c weights[c][s] Ubar_c(x)).
+#[derive(Clone, Debug)]
+pub struct FdStencils {
+    /// The step h.
+    pub h: f64,
+    /// The jet components (multi-indices), as the residual kernel reads them.
+    pub components: Vec<JetComponent>,
+    /// Integer shifts (in units of h per coordinate); the first is 0.
+    pub shifts: Vec<Vec<i32>>,
+    /// weights[c][s].
+    pub weights: Vec<Vec<f64>>,
+}
+
+impl FdStencils {
+    /// The tensor-product central stencils of accuracy `order` for the
+    /// multi-indices `components`, with step `h`.
+    pub fn new(components: &[JetComponent], h: f64, order: u32) -> FdStencils {
+        let dims = match components.first() {
+            Some(JetComponent::Partial(alpha)) => alpha.len(),
+            _ => 0,
+        };
+        let mut shifts: Vec<Vec<i32>> = vec![vec![0; dims]];
+        let mut weights: Vec<Vec<f64>> = Vec::with_capacity(components.len());
+        for component in components {
+            let JetComponent::Partial(alpha) = component else {
+                unreachable!("fd jets carry multi-indices only");
+            };
+            let mut nodes: Vec<(Vec<i32>, f64)> = vec![(vec![0; dims], 1.0)];
+            let mut total = 0i32;
+            for (j, &n) in alpha.iter().enumerate() {
+                if n == 0 {
+                    continue;
+                }
+                total += i32::from(n);
+                let stencil = super::stencil::Stencil::central(u32::from(n), order);
+                let mut next = Vec::new();
+                for (shift, weight) in &nodes {
+                    for (&o, &w) in stencil.offsets.iter().zip(&stencil.weights) {
+                        if w != 0.0 {
+                            let mut shifted = shift.clone();
+                            shifted[j] += o;
+                            next.push((shifted, weight * w));
+                        }
+                    }
+                }
+                nodes = next;
+            }
+            let scale = 1.0 / h.powi(total);
+            let mut row = vec![0.0; shifts.len()];
+            for (shift, weight) in nodes {
+                let s = match shifts.iter().position(|known| *known == shift) {
+                    Some(s) => s,
+                    None => {
+                        shifts.push(shift);
+                        row.push(0.0);
+                        shifts.len() - 1
+                    }
+                };
+                row[s] += weight * scale;
+            }
+            weights.push(row);
+        }
+        for row in &mut weights {
+            row.resize(shifts.len(), 0.0);
+        }
+        FdStencils {
+            h,
+            components: components.to_vec(),
+            shifts,
+            weights,
+        }
+    }
 }
 
 /// How a deep network is evaluated and differentiated: the layer sizes,
@@ -131,6 +214,7 @@ fn residual_components(
     g: &mut Graph,
     r: &JetResidual,
     dims: usize,
+    collapse: bool,
 ) -> Result<Vec<JetComponent>, LowerError> {
     let needed: Vec<&Vec<u8>> = r.jets.iter().map(|(_, alpha, _)| alpha).collect();
     let order = |alpha: &[u8]| alpha.iter().map(|&n| u32::from(n)).sum::<u32>();
@@ -141,7 +225,7 @@ fn residual_components(
     let only_pure = needed
         .iter()
         .all(|a| order(a) < 2 || (order(a) == 2 && a.iter().any(|&n| n == 2)));
-    if pure_second.len() >= 2 && only_pure && collapses(g, r, &pure_second)? {
+    if collapse && pure_second.len() >= 2 && only_pure && collapses(g, r, &pure_second)? {
         let mut components = vec![JetComponent::Partial(vec![0; dims])];
         for j in 0..dims {
             let used =
@@ -612,6 +696,7 @@ pub fn lower_mlp(
     coordinate_names: &[String],
     unknowns: usize,
     (width, depth, activation): (usize, usize, Activation),
+    fd: Option<(f64, u32)>,
     kernels: &mut Vec<LoweredKernel>,
     sym: &mut String,
 ) -> Result<MlpPlan, LowerError> {
@@ -638,8 +723,11 @@ pub fn lower_mlp(
     let value_rule = rule_of(vec![JetComponent::Partial(vec![0; dims])], kernels, sym)?;
     let mut planned = Vec::new();
     for r in residuals {
-        let components = residual_components(g, r, dims)?;
-        let rule = rule_of(components.clone(), kernels, sym)?;
+        let components = residual_components(g, r, dims, fd.is_none())?;
+        let (rule, stencils) = match fd {
+            None => (rule_of(components.clone(), kernels, sym)?, None),
+            Some((h, order)) => (value_rule, Some(FdStencils::new(&components, h, order))),
+        };
         let k = residual_kernel(
             g,
             r,
@@ -649,13 +737,41 @@ pub fn lower_mlp(
             unknowns,
             sym,
         )?;
-        let _ = writeln!(sym, "  jet rule {rule}");
+        match &stencils {
+            None => {
+                let _ = writeln!(sym, "  jet rule {rule}");
+            }
+            Some(st) => {
+                let _ = writeln!(
+                    sym,
+                    "  jet rule {rule} at {} shifted points, step h = {}:",
+                    st.shifts.len(),
+                    crate::check::fmt_num(st.h)
+                );
+                for (c, row) in st.components.iter().zip(&st.weights) {
+                    let terms: Vec<String> = st
+                        .shifts
+                        .iter()
+                        .zip(row)
+                        .filter(|(_, w)| **w != 0.0)
+                        .map(|(shift, w)| format!("{} u{shift:?}", crate::check::fmt_num(*w)))
+                        .collect();
+                    let _ = writeln!(
+                        sym,
+                        "    {} = {}",
+                        c.name("u", coordinate_names),
+                        terms.join(" + ")
+                    );
+                }
+            }
+        }
         kernels.push(k);
         planned.push(MlpResidual {
             residual: r.index,
             name: r.name.clone(),
             rule,
             kernel: kernels.len() - 1,
+            fd: stencils,
         });
     }
     Ok(MlpPlan {

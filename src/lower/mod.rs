@@ -38,7 +38,7 @@ use crate::symbolic::{ExprId, Graph, SizeLimitExceeded, SymbolId};
 use stencil::Stencil;
 
 pub use kernels::{KernelRole, LayerBlock, LoweredKernel, ParameterLayout};
-pub use mlp::{JetComponent, JetRule, MlpPlan, MlpResidual};
+pub use mlp::{FdStencils, JetComponent, JetRule, MlpPlan, MlpResidual};
 
 /// Why lowering failed.
 #[derive(Clone, Debug, PartialEq)]
@@ -385,12 +385,16 @@ pub fn lower(spec: &Spec) -> Result<Lowered, LowerError> {
     let neuron = problem.neuron.clone();
     let mut sym = String::new();
     if let Ansatz::Mlp { depth, .. } = spec.ansatz {
-        if !matches!(spec.diff, DiffMode::Ad) {
-            return Err(LowerError::Unsupported(format!(
-                "`diff {}` with `ansatz mlp`",
-                spec.diff.name()
-            )));
-        }
+        let fd = match spec.diff {
+            DiffMode::Ad => None,
+            DiffMode::Fd { h, order } => Some((h, order)),
+            DiffMode::Stein { .. } => {
+                return Err(LowerError::Unsupported(format!(
+                    "`diff {}` with `ansatz mlp`",
+                    spec.diff.name()
+                )))
+            }
+        };
         let names: Vec<String> = spec.coordinates.iter().map(|c| c.name.clone()).collect();
         let mut kernels = Vec::new();
         let plan = mlp::lower_mlp(
@@ -400,6 +404,7 @@ pub fn lower(spec: &Spec) -> Result<Lowered, LowerError> {
             &names,
             layout.unknowns,
             (neurons, depth, activation),
+            fd,
             &mut kernels,
             &mut sym,
         )?;

@@ -197,7 +197,7 @@ fn finish(
     history: Vec<HistoryRow>,
 ) -> Result<Fit, FitError> {
     let train_seconds = start.elapsed().as_secs_f64();
-    let e = network::evaluate(problem, &theta)?;
+    let e = network::residuals(problem, &theta)?;
     let terms = term_losses(&e.residual, &e.blocks);
     Ok(Fit {
         theta,

@@ -26,7 +26,10 @@ use faer::{Accum, MatMut, MatRef, Par};
 use super::network::Evaluation;
 use super::TrainingProblem;
 use crate::ir::{ArrayArg, Executor, RunError};
-use crate::lower::{JetRule, LayerBlock, Lowered, MlpPlan, ParameterLayout};
+use crate::jit::clean_upper_state;
+use crate::lower::{
+    FdStencils, JetRule, LayerBlock, Lowered, MlpPlan, MlpResidual, ParameterLayout,
+};
 use crate::sample::PointSet;
 
 /// The stored jets of one forward pass over a point set.
@@ -66,6 +69,7 @@ fn dense(
     let x = MatRef::from_column_major_slice(input, block.cols, columns);
     let y = MatMut::from_column_major_slice_mut(out, block.rows, columns);
     matmul(y, Accum::Replace, w, x, 1.0, parallelism());
+    clean_upper_state();
     let b = &theta[block.biases..block.biases + block.rows];
     for i in 0..points {
         let column = &mut out[i * components * block.rows..][..block.rows];
@@ -194,6 +198,7 @@ fn layer_parameters(
                 1.0,
                 parallelism(),
             );
+            clean_upper_state();
             let db = &mut gradient[block.biases..block.biases + block.rows];
             for i in 0..points {
                 let column = &bar[i * components * block.rows..][..block.rows];
@@ -218,6 +223,7 @@ fn layer_parameters(
                     1.0,
                     Par::Seq,
                 );
+                clean_upper_state();
                 let column = &bar[i * components * block.rows..][..block.rows];
                 row[block.biases..block.biases + block.rows].copy_from_slice(column);
             }
@@ -263,6 +269,7 @@ pub fn reverse(
             1.0,
             parallelism(),
         );
+        clean_upper_state();
         out
     };
     let mut zbar = back(output, &bar);
@@ -285,6 +292,177 @@ pub fn reverse(
         }
     }
     Ok(())
+}
+
+/// The points x_i + h s for every point i and shift s (point i*S + s).
+fn shifted_points(stencils: &FdStencils, points: &PointSet) -> PointSet {
+    let dims = points.dims;
+    let mut coords = Vec::with_capacity(points.coords.len() * stencils.shifts.len());
+    for x in points.coords.chunks(dims.max(1)) {
+        for shift in &stencils.shifts {
+            for (j, &xj) in x.iter().enumerate() {
+                coords.push(xj + stencils.h * f64::from(shift[j]));
+            }
+        }
+    }
+    PointSet { dims, coords }
+}
+
+/// The forward pass of one residual: the jets of its rule, or under
+/// `diff fd` the value network at every shifted point (one batched pass),
+/// combined into the jets by the stencils. The returned pass holds the
+/// value network's stored jets (at the shifted points for fd), and the
+/// residual and the seed of the reverse sweep per (unshifted) point.
+fn residual_forward(
+    problem: TrainingProblem<'_>,
+    plan: &MlpPlan,
+    r: &MlpResidual,
+    theta: &[f64],
+) -> Result<Pass, RunError> {
+    let layout = &problem.lowered.layout;
+    let rule = &plan.rules[r.rule];
+    let points = problem.points(r.residual);
+    let Some(stencils) = &r.fd else {
+        return forward(
+            problem.executor,
+            plan,
+            layout,
+            rule,
+            Some(r.kernel),
+            theta,
+            points,
+        );
+    };
+    let shifted = shifted_points(stencils, points);
+    let mut pass = forward(problem.executor, plan, layout, rule, None, theta, &shifted)?;
+    let (n, s, c, m) = (
+        points.len(),
+        stencils.shifts.len(),
+        stencils.components.len(),
+        layout.unknowns,
+    );
+    // U(i, c, m) = sum_s w[c][s] u(m, i*S + s)
+    let mut jets = vec![0.0; n * c * m];
+    for i in 0..n {
+        for (ci, row) in stencils.weights.iter().enumerate() {
+            for (si, &w) in row.iter().enumerate() {
+                if w == 0.0 {
+                    continue;
+                }
+                for mi in 0..m {
+                    jets[(i * c + ci) * m + mi] += w * pass.u[(i * s + si) * m + mi];
+                }
+            }
+        }
+    }
+    let mut residual = vec![0.0; n];
+    let mut seed = vec![0.0; n * c * m];
+    problem.executor.run(
+        r.kernel,
+        &mut [
+            ArrayArg::In(&points.coords),
+            ArrayArg::In(&jets),
+            ArrayArg::Out(&mut residual),
+            ArrayArg::Out(&mut seed),
+        ],
+        1,
+        0..n,
+    )?;
+    pass.residual = residual;
+    pass.seed = seed;
+    Ok(pass)
+}
+
+/// The reverse sweep of [`residual_forward`]'s pass with per-point factors
+/// `scale`. Under `diff fd` the seed of the value network at x_i + h s is
+/// scale_i sum_c w[c][s] seed(i, c); Jacobian rows sum over the shifts.
+fn residual_reverse(
+    problem: TrainingProblem<'_>,
+    plan: &MlpPlan,
+    r: &MlpResidual,
+    theta: &[f64],
+    pass: &mut Pass,
+    scale: &[f64],
+    sink: Sink<'_>,
+) -> Result<(), RunError> {
+    let layout = &problem.lowered.layout;
+    let rule = &plan.rules[r.rule];
+    let Some(stencils) = &r.fd else {
+        return reverse(
+            problem.executor,
+            plan,
+            layout,
+            rule,
+            theta,
+            pass,
+            scale,
+            sink,
+        );
+    };
+    let (n, s, c, m) = (
+        scale.len(),
+        stencils.shifts.len(),
+        stencils.components.len(),
+        layout.unknowns,
+    );
+    let mut value_seed = vec![0.0; n * s * m];
+    for i in 0..n {
+        for (ci, row) in stencils.weights.iter().enumerate() {
+            for (si, &w) in row.iter().enumerate() {
+                if w == 0.0 {
+                    continue;
+                }
+                for mi in 0..m {
+                    value_seed[(i * s + si) * m + mi] +=
+                        scale[i] * w * pass.seed[(i * c + ci) * m + mi];
+                }
+            }
+        }
+    }
+    // The value network's pass, with its own seed (put back afterwards).
+    std::mem::swap(&mut pass.seed, &mut value_seed);
+    let value_pass = &*pass;
+    let ones = vec![1.0; n * s];
+    let result = match sink {
+        Sink::Gradient(gradient) => reverse(
+            problem.executor,
+            plan,
+            layout,
+            rule,
+            theta,
+            value_pass,
+            &ones,
+            Sink::Gradient(gradient),
+        ),
+        Sink::Rows(rows) => {
+            let p = layout.total();
+            let mut shifted = vec![0.0; n * s * p];
+            reverse(
+                problem.executor,
+                plan,
+                layout,
+                rule,
+                theta,
+                value_pass,
+                &ones,
+                Sink::Rows(&mut shifted),
+            )
+            .map(|()| {
+                for i in 0..n {
+                    let row = &mut rows[i * p..(i + 1) * p];
+                    row.iter_mut().for_each(|v| *v = 0.0);
+                    for si in 0..s {
+                        let from = &shifted[(i * s + si) * p..(i * s + si + 1) * p];
+                        for (v, f) in row.iter_mut().zip(from) {
+                            *v += f;
+                        }
+                    }
+                }
+            })
+        }
+    };
+    std::mem::swap(&mut pass.seed, &mut value_seed);
+    result
 }
 
 /// The network's values at `points`: `u[i*M + m]`.
@@ -312,6 +490,23 @@ fn blocks(problem: TrainingProblem<'_>, plan: &MlpPlan, out: &mut Evaluation) {
     }
 }
 
+/// The residuals of every term, from forward passes only (no Jacobian:
+/// `out.jacobian` is left empty).
+pub fn residuals_into(
+    problem: TrainingProblem<'_>,
+    plan: &MlpPlan,
+    theta: &[f64],
+    out: &mut Evaluation,
+) -> Result<(), RunError> {
+    blocks(problem, plan, out);
+    out.jacobian = Vec::new();
+    for (r, (_, range)) in plan.residuals.iter().zip(out.blocks.clone()) {
+        let pass = residual_forward(problem, plan, r, theta)?;
+        out.residual[range].copy_from_slice(&pass.residual);
+    }
+    Ok(())
+}
+
 /// Residuals and Jacobian rows of every residual (see `network::evaluate_into`).
 pub fn evaluate_into(
     problem: TrainingProblem<'_>,
@@ -324,26 +519,16 @@ pub fn evaluate_into(
     let p = layout.total();
     out.jacobian.resize(out.residual.len() * p, 0.0);
     for (r, (_, range)) in plan.residuals.iter().zip(out.blocks.clone()) {
-        let rule = &plan.rules[r.rule];
         let points = problem.points(r.residual);
-        let pass = forward(
-            problem.executor,
-            plan,
-            layout,
-            rule,
-            Some(r.kernel),
-            theta,
-            points,
-        )?;
+        let mut pass = residual_forward(problem, plan, r, theta)?;
         out.residual[range.clone()].copy_from_slice(&pass.residual);
         let ones = vec![1.0; points.len()];
-        reverse(
-            problem.executor,
+        residual_reverse(
+            problem,
             plan,
-            layout,
-            rule,
+            r,
             theta,
-            &pass,
+            &mut pass,
             &ones,
             Sink::Rows(&mut out.jacobian[range.start * p..range.end * p]),
         )?;
@@ -363,31 +548,20 @@ pub fn loss_gradient(
     terms: &mut [f64],
 ) -> Result<f64, RunError> {
     blocks(problem, plan, out);
-    let layout = &problem.lowered.layout;
     gradient.iter_mut().for_each(|g| *g = 0.0);
     for (t, (r, (_, range))) in plan.residuals.iter().zip(out.blocks.clone()).enumerate() {
-        let rule = &plan.rules[r.rule];
         let points = problem.points(r.residual);
-        let pass = forward(
-            problem.executor,
-            plan,
-            layout,
-            rule,
-            Some(r.kernel),
-            theta,
-            points,
-        )?;
+        let mut pass = residual_forward(problem, plan, r, theta)?;
         out.residual[range.clone()].copy_from_slice(&pass.residual);
         let count = points.len().max(1) as f64;
         terms[t] = pass.residual.iter().map(|r| r * r).sum::<f64>() / count;
         let scale: Vec<f64> = pass.residual.iter().map(|r| 2.0 * r / count).collect();
-        reverse(
-            problem.executor,
+        residual_reverse(
+            problem,
             plan,
-            layout,
-            rule,
+            r,
             theta,
-            &pass,
+            &mut pass,
             &scale,
             Sink::Gradient(gradient),
         )?;

@@ -43,6 +43,22 @@ pub fn evaluate(problem: TrainingProblem<'_>, theta: &[f64]) -> Result<Evaluatio
     Ok(out)
 }
 
+/// The residuals at `theta` (the Jacobian only where the kernels compute
+/// it anyway: a deep network runs its forward passes alone, so that the
+/// report and L-BFGS do not hold an n x p matrix they never read).
+pub fn residuals(problem: TrainingProblem<'_>, theta: &[f64]) -> Result<Evaluation, RunError> {
+    let Some(plan) = &problem.lowered.mlp else {
+        return evaluate(problem, theta);
+    };
+    let mut out = Evaluation {
+        residual: Vec::new(),
+        jacobian: Vec::new(),
+        blocks: Vec::new(),
+    };
+    super::mlp::residuals_into(problem, plan, theta, &mut out)?;
+    Ok(out)
+}
+
 /// Like [`evaluate`], reusing the buffers of `out` (the kernels write every
 /// entry, so nothing is cleared): no allocation once the sizes are known.
 pub fn evaluate_into(
@@ -512,7 +528,7 @@ pub fn lbfgs(
 ) -> Result<(Vec<HistoryRow>, LbfgsStop), TrainError> {
     let layout = &problem.lowered.layout;
     let first = layout.total() - layout.trained();
-    let mut start = evaluate(problem, theta)?;
+    let mut start = residuals(problem, theta)?;
     check_finite(&start, 0)?;
     let mut full = theta.to_vec();
     let settings = LbfgsSettings::new(iters, memory);
