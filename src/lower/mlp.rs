@@ -108,6 +108,9 @@ pub struct MlpResidual {
     /// (i, c, m) at i*C*M + c*M + m), `residual`, `seed` (out; seed like
     /// `jets`).
     pub kernel: usize,
+    /// `bc periodic`: (coordinate c, period L); the kernel then reads the
+    /// differences U(x) - U(x + L e_c) of the output jets.
+    pub period: Option<(usize, f64)>,
 }
 
 /// How a deep network is evaluated and differentiated: the layer sizes,
@@ -656,6 +659,7 @@ pub fn lower_mlp(
             name: r.name.clone(),
             rule,
             kernel: kernels.len() - 1,
+            period: r.period,
         });
     }
     Ok(MlpPlan {

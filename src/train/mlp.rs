@@ -26,7 +26,7 @@ use faer::{Accum, MatMut, MatRef, Par};
 use super::network::Evaluation;
 use super::TrainingProblem;
 use crate::ir::{ArrayArg, Executor, RunError};
-use crate::lower::{JetRule, LayerBlock, Lowered, MlpPlan, ParameterLayout};
+use crate::lower::{JetRule, LayerBlock, Lowered, MlpPlan, MlpResidual, ParameterLayout};
 use crate::sample::PointSet;
 
 /// The stored jets of one forward pass over a point set.
@@ -226,8 +226,45 @@ fn layer_parameters(
 }
 
 /// The reverse sweep of `pass` with per-point factors `scale` (the seed of
-/// point i times scale[i]).
+/// point i times scale[i]). A periodic pass (twice as many network points
+/// as residuals, see [`residual_pass`]) scales both halves by the
+/// residual's factor and sums their Jacobian rows.
+#[allow(clippy::too_many_arguments)]
 pub fn reverse(
+    executor: &dyn Executor,
+    plan: &MlpPlan,
+    layout: &ParameterLayout,
+    rule: &JetRule,
+    theta: &[f64],
+    pass: &Pass,
+    scale: &[f64],
+    sink: Sink<'_>,
+) -> Result<(), RunError> {
+    if pass.points == 2 * scale.len() && !scale.is_empty() {
+        if let Sink::Rows(rows) = sink {
+            let mut both = vec![0.0; 2 * rows.len()];
+            sweep(
+                executor,
+                plan,
+                layout,
+                rule,
+                theta,
+                pass,
+                scale,
+                Sink::Rows(&mut both),
+            )?;
+            let half = rows.len();
+            for (j, v) in rows.iter_mut().enumerate() {
+                *v = both[j] + both[half + j];
+            }
+            return Ok(());
+        }
+    }
+    sweep(executor, plan, layout, rule, theta, pass, scale, sink)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn sweep(
     executor: &dyn Executor,
     plan: &MlpPlan,
     layout: &ParameterLayout,
@@ -242,7 +279,7 @@ pub fn reverse(
     let mut bar = pass.seed.clone();
     for i in 0..n {
         for v in &mut bar[i * c * m..(i + 1) * c * m] {
-            *v *= scale[i];
+            *v *= scale[i % scale.len()];
         }
     }
     let output = layout.layer(plan.depth);
@@ -300,6 +337,58 @@ pub fn values(
     Ok(pass.u)
 }
 
+/// The forward pass of residual `r` at `points`, with its kernel run. A
+/// periodic condition (`bc periodic`, period L in coordinate c) runs the
+/// network at x and at x + L e_c (2n points, the shifted half second) and
+/// its kernel on the differences U(x) - U(x + L e_c) of the output jets;
+/// the shifted half's seed is the negated seed (d/dU(x + L e_c) of the
+/// difference is -1).
+fn residual_pass(
+    executor: &dyn Executor,
+    plan: &MlpPlan,
+    layout: &ParameterLayout,
+    r: &MlpResidual,
+    theta: &[f64],
+    points: &PointSet,
+) -> Result<Pass, RunError> {
+    let rule = &plan.rules[r.rule];
+    let Some((coordinate, length)) = r.period else {
+        return forward(executor, plan, layout, rule, Some(r.kernel), theta, points);
+    };
+    let n = points.len();
+    let mut both = points.clone();
+    for i in 0..n {
+        let mut p = points.point(i).to_vec();
+        p[coordinate] += length;
+        both.coords.extend_from_slice(&p);
+    }
+    let mut pass = forward(executor, plan, layout, rule, None, theta, &both)?;
+    let block = pass.components * layout.unknowns;
+    let difference: Vec<f64> = (0..n * block)
+        .map(|j| pass.u[j] - pass.u[n * block + j])
+        .collect();
+    let mut residual = vec![0.0; n];
+    let mut seed = vec![0.0; n * block];
+    executor.run(
+        r.kernel,
+        &mut [
+            ArrayArg::In(&points.coords),
+            ArrayArg::In(&difference),
+            ArrayArg::Out(&mut residual),
+            ArrayArg::Out(&mut seed),
+        ],
+        1,
+        0..n,
+    )?;
+    pass.seed = seed
+        .iter()
+        .copied()
+        .chain(seed.iter().map(|v| -v))
+        .collect();
+    pass.residual = residual;
+    Ok(pass)
+}
+
 fn blocks(problem: TrainingProblem<'_>, plan: &MlpPlan, out: &mut Evaluation) {
     if out.blocks.is_empty() {
         let mut rows = 0;
@@ -326,15 +415,7 @@ pub fn evaluate_into(
     for (r, (_, range)) in plan.residuals.iter().zip(out.blocks.clone()) {
         let rule = &plan.rules[r.rule];
         let points = problem.points(r.residual);
-        let pass = forward(
-            problem.executor,
-            plan,
-            layout,
-            rule,
-            Some(r.kernel),
-            theta,
-            points,
-        )?;
+        let pass = residual_pass(problem.executor, plan, layout, r, theta, points)?;
         out.residual[range.clone()].copy_from_slice(&pass.residual);
         let ones = vec![1.0; points.len()];
         reverse(
@@ -368,15 +449,7 @@ pub fn loss_gradient(
     for (t, (r, (_, range))) in plan.residuals.iter().zip(out.blocks.clone()).enumerate() {
         let rule = &plan.rules[r.rule];
         let points = problem.points(r.residual);
-        let pass = forward(
-            problem.executor,
-            plan,
-            layout,
-            rule,
-            Some(r.kernel),
-            theta,
-            points,
-        )?;
+        let pass = residual_pass(problem.executor, plan, layout, r, theta, points)?;
         out.residual[range.clone()].copy_from_slice(&pass.residual);
         let count = points.len().max(1) as f64;
         terms[t] = pass.residual.iter().map(|r| r * r).sum::<f64>() / count;
