@@ -456,3 +456,45 @@ fn l_shape_with_a_network_below_1e2() {
     );
     assert_below(&r, 1e-2);
 }
+
+/// `reference u = data(...)` scores against a table at its points: a
+/// table of the exact solution of poisson1d at the 101 test points gives
+/// the same error as `exact` (an independent evaluation of the same
+/// quantity), and the reaction-diffusion example reaches 1e-3 against the
+/// table of its fine solve.
+#[test]
+fn reference_tables_score_like_exact_solutions() {
+    let dir = scratch("reference");
+    std::fs::create_dir_all(&dir).unwrap();
+    let source = std::fs::read_to_string(example("poisson1d")).unwrap();
+    let exact_line = source
+        .lines()
+        .find(|l| l.starts_with("exact"))
+        .unwrap()
+        .to_string();
+    let with_table = source.replace(&exact_line, "reference u = data(\"table.csv\")");
+    let mut table = String::from("u,x\n");
+    for j in 0..=100 {
+        let x = j as f64 / 100.0;
+        table.push_str(&format!(
+            "{:e},{x:e}\n",
+            (2.0 * std::f64::consts::PI * x).sin()
+        ));
+    }
+    std::fs::write(dir.join("table.csv"), table).unwrap();
+    let file = dir.join("poisson1d_table.pde");
+    std::fs::write(&file, with_table).unwrap();
+    let exact = solve(&example("poisson1d"), &[]);
+    let data = solve(file.to_str().unwrap(), &[]);
+    assert_eq!(data["errors"][0]["reference_points"], 101);
+    let (e_exact, e_data) = (error(&exact), error(&data));
+    assert!(
+        (e_exact - e_data).abs() <= 1e-6 * e_exact,
+        "exact {e_exact:e}, table {e_data:e}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    let r = solve(&example("reaction1d_reference"), &[]);
+    assert_eq!(r["errors"][0]["reference_points"], 101);
+    assert_below(&r, 1e-3);
+}

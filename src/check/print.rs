@@ -259,6 +259,17 @@ impl fmt::Display for Summary<'_> {
                 writeln!(f, "exact        {} = {}", spec.unknowns[u].name, p.print(e))?;
             }
         }
+        for r in &spec.references {
+            let rows = r
+                .table
+                .as_ref()
+                .map_or(String::new(), |t| format!(" ({} points)", t.values.len()));
+            writeln!(
+                f,
+                "reference    {} = data({:?}){rows}",
+                spec.unknowns[r.unknown].name, r.path
+            )?;
+        }
         writeln!(f, "linearity    {}", linearity_name(spec.linearity))?;
         writeln!(f, "ansatz       {}", ansatz(&spec.ansatz))?;
         writeln!(f, "diff         {}", diff(&spec.diff))?;
@@ -323,6 +334,13 @@ impl fmt::Display for ProblemDump<'_> {
             if let Some(e) = exact {
                 writeln!(f, "exact {} = {}", spec.unknowns[u].name, p.print(e))?;
             }
+        }
+        for r in &spec.references {
+            writeln!(
+                f,
+                "reference {} = data({:?})",
+                spec.unknowns[r.unknown].name, r.path
+            )?;
         }
         writeln!(f, "linearity {}", linearity_name(spec.linearity))?;
         writeln!(f, "ansatz {}", ansatz(&spec.ansatz))?;

@@ -33,6 +33,9 @@ pub struct Spec {
     pub conditions: Vec<Condition>,
     /// Exact solution per unknown (indexed like `unknowns`), if given.
     pub exact: Vec<Option<Expr>>,
+    /// `reference u = data("file")` statements, in source order (the
+    /// tables are read after checking, see `crate::reference`).
+    pub references: Vec<Reference>,
     /// Named constants with their folded values, for reports.
     pub constants: Vec<(String, f64)>,
     pub ansatz: Ansatz,
@@ -46,6 +49,19 @@ pub struct Spec {
     pub formulation: Formulation,
     /// The `scheme` statement, if any (read by `pdec simulate` only).
     pub scheme: Option<SchemeSetting>,
+}
+
+/// `reference u = data("file.csv")`: values of unknown `unknown` at
+/// points, read from a file relative to the problem file's directory.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reference {
+    pub unknown: usize,
+    /// The path as written.
+    pub path: String,
+    /// The string literal, for located errors.
+    pub span: crate::diag::Span,
+    /// The table, once read (`crate::reference::load`).
+    pub table: Option<crate::reference::Table>,
 }
 
 /// `scheme explicit(grid = 256, tau = 1e-5, t_end = 0.1)`: what `pdec
