@@ -498,3 +498,61 @@ fn reference_tables_score_like_exact_solutions() {
     assert_eq!(r["errors"][0]["reference_points"], 101);
     assert_below(&r, 1e-3);
 }
+
+/// `normalize = true` maps each coordinate to [-1, 1] before the first
+/// layer: the jets carry the map's factor 2/(hi - lo) per derivative, so
+/// every path trains the same problem. Random features (rows kernels,
+/// value kernel) reach 1e-7 on the polar Laplace problem, whose theta
+/// interval is [0, 2 pi], and fd gives the stencil error of the plain run;
+/// on poisson1d ([0, 1] mapped to [-1, 1]) a two-layer network (network
+/// kernels) and a deep network (the input jet of the layers) reach 1e-2
+/// in 1000 L-BFGS iterations.
+#[test]
+fn normalized_inputs_train_every_ansatz() {
+    let dir = scratch("normalize");
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |example_name: &str, name: &str, ansatz: &str, train: &str| {
+        let source = std::fs::read_to_string(example(example_name)).unwrap();
+        let text: Vec<String> = source
+            .lines()
+            .map(|l| {
+                if l.starts_with("ansatz") {
+                    format!("ansatz {ansatz}")
+                } else if l.starts_with("train") {
+                    format!("train {train}")
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect();
+        let path = dir.join(format!("{name}.pde"));
+        std::fs::write(&path, text.join("\n")).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let rfm = write(
+        "laplace_disk",
+        "rfm",
+        "rfm(features = 800, activation = tanh, scale = 0.5, normalize = true)",
+        "lstsq",
+    );
+    let r = solve(&rfm, &[]);
+    assert!(r["ansatz"].as_str().unwrap().ends_with("normalize = true)"));
+    assert_below(&r, 1e-7);
+    let fd_on = error(&solve(&rfm, &["--diff", "fd"]));
+    let fd_off = error(&solve(&example("laplace_disk"), &["--diff", "fd"]));
+    assert!(
+        (fd_on / fd_off - 1.0).abs() < 0.1,
+        "fd: normalized {fd_on:e}, plain {fd_off:e}"
+    );
+    for (name, ansatz) in [
+        ("shallow", "shallow(width = 20, normalize = true)"),
+        ("mlp", "mlp(width = 20, depth = 2, normalize = true)"),
+    ] {
+        let r = solve(
+            &write("poisson1d", name, ansatz, "lbfgs(iters = 1000)"),
+            &[],
+        );
+        assert_below(&r, 1e-2);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1330,18 +1330,21 @@ fn ansatz_from(s: &ResolvedSetting) -> Ansatz {
             width: s.count("width"),
             activation,
             seed: s.seed("seed"),
+            normalize: s.number("normalize") != 0.0,
         },
         "mlp" => Ansatz::Mlp {
             width: s.count("width"),
             depth: s.count("depth"),
             activation,
             seed: s.seed("seed"),
+            normalize: s.number("normalize") != 0.0,
         },
         _ => Ansatz::Rfm {
             features: s.count("features"),
             activation,
             scale: s.number("scale"),
             seed: s.seed("seed"),
+            normalize: s.number("normalize") != 0.0,
         },
     }
 }

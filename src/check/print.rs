@@ -408,30 +408,41 @@ fn faces(spec: &Spec, faces: &[Face]) -> String {
     parts.join(", ")
 }
 
-/// `rfm(features = 400, activation = tanh, scale = 1, seed = 0)`
+/// `rfm(features = 400, activation = tanh, scale = 1, seed = 0)`; the
+/// input normalization is shown only when it is on (`normalize = true`).
 pub fn ansatz(a: &Ansatz) -> String {
+    let normalize = if a.normalize() {
+        ", normalize = true"
+    } else {
+        ""
+    };
     match a {
         Ansatz::Rfm {
             features,
             activation,
             scale,
             seed,
+            ..
         } => format!(
-            "rfm(features = {features}, activation = {activation}, scale = {}, seed = {seed})",
+            "rfm(features = {features}, activation = {activation}, scale = {}, seed = {seed}{normalize})",
             fmt_num(*scale)
         ),
         Ansatz::Shallow {
             width,
             activation,
             seed,
-        } => format!("shallow(width = {width}, activation = {activation}, seed = {seed})"),
+            ..
+        } => format!(
+            "shallow(width = {width}, activation = {activation}, seed = {seed}{normalize})"
+        ),
         Ansatz::Mlp {
             width,
             depth,
             activation,
             seed,
+            ..
         } => format!(
-            "mlp(width = {width}, depth = {depth}, activation = {activation}, seed = {seed})"
+            "mlp(width = {width}, depth = {depth}, activation = {activation}, seed = {seed}{normalize})"
         ),
     }
 }

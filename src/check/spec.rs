@@ -362,12 +362,15 @@ pub enum Ansatz {
         activation: Activation,
         scale: f64,
         seed: u64,
+        /// Inputs mapped to [-1, 1] per coordinate ([`Ansatz::normalize`]).
+        normalize: bool,
     },
     /// Two-layer network u(x) = sum_k a_k act(w_k . x + b_k), all of w, b, a trained.
     Shallow {
         width: usize,
         activation: Activation,
         seed: u64,
+        normalize: bool,
     },
     /// Deep network: `depth` hidden layers of `width` neurons,
     /// z_l = act(W_l z_{l-1} + b_l) with z_0 = x, and a linear output layer
@@ -379,10 +382,22 @@ pub enum Ansatz {
         depth: usize,
         activation: Activation,
         seed: u64,
+        normalize: bool,
     },
 }
 
 impl Ansatz {
+    /// Whether the first layer sees each coordinate mapped from its
+    /// interval [lo, hi] to [-1, 1], xi = (2 x - lo - hi) / (hi - lo), so
+    /// that act(w . xi(x) + b) (`normalize = true`; `false` feeds x as is).
+    pub fn normalize(&self) -> bool {
+        match self {
+            Ansatz::Rfm { normalize, .. }
+            | Ansatz::Shallow { normalize, .. }
+            | Ansatz::Mlp { normalize, .. } => *normalize,
+        }
+    }
+
     /// `rfm`, `shallow` or `mlp`.
     pub fn name(&self) -> &'static str {
         match self {

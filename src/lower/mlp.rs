@@ -124,6 +124,10 @@ pub struct MlpPlan {
     pub residuals: Vec<MlpResidual>,
     /// The value-only rule (for predictions).
     pub value_rule: usize,
+    /// The input map xi_j = s_j x_j + t_j (empty: the identity), see
+    /// [`super::input_map`]: the input layer's jet is xi with d xi_j /
+    /// dx_j = s_j.
+    pub inputs: Vec<(f64, f64)>,
 }
 
 /// The jet shape a residual needs: every multi-index it uses, closed under
@@ -669,5 +673,6 @@ pub fn lower_mlp(
         rules,
         residuals: planned,
         value_rule,
+        inputs: Vec::new(),
     })
 }

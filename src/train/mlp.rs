@@ -75,15 +75,26 @@ fn dense(
     }
 }
 
-/// The input layer's jet z_0 for `rule` at `points` (d x nC).
-fn input_jet(rule: &JetRule, points: &PointSet, dims: usize) -> Vec<f64> {
+fn is_value(component: &crate::lower::JetComponent) -> bool {
+    matches!(component, crate::lower::JetComponent::Partial(a) if a.iter().all(|&n| n == 0))
+}
+
+/// The input layer's jet z_0 for `rule` at `points` (d x nC): x, or
+/// with the input map xi_j = s_j x_j + t_j, xi with first derivatives s_j
+/// (higher ones vanish, the map is affine).
+fn input_jet(rule: &JetRule, points: &PointSet, dims: usize, inputs: &[(f64, f64)]) -> Vec<f64> {
     let c = rule.components.len();
     let mut z = vec![0.0; dims * c * points.len()];
     for i in 0..points.len() {
         for (ci, component) in rule.components.iter().enumerate() {
             for j in 0..dims {
-                z[(i * c + ci) * dims + j] =
-                    component.of_coordinate(j, points.coords[i * dims + j]);
+                let x = points.coords[i * dims + j];
+                let v = component.of_coordinate(j, x);
+                z[(i * c + ci) * dims + j] = match inputs.get(j) {
+                    None => v,
+                    Some(&(s, t)) if is_value(component) => s * x + t,
+                    Some(&(s, _)) => s * v,
+                };
             }
         }
     }
@@ -104,7 +115,7 @@ pub fn forward(
     let n = points.len();
     let c = rule.components.len();
     let k = plan.width;
-    let mut z = vec![input_jet(rule, points, layout.dims)];
+    let mut z = vec![input_jet(rule, points, layout.dims, &plan.inputs)];
     let mut a = Vec::with_capacity(plan.depth);
     for l in 0..plan.depth {
         let mut pre = vec![0.0; k * n * c];
