@@ -308,6 +308,48 @@ pub fn polygon_signed_area(vertices: &[[f64; 2]]) -> f64 {
         / 2.0
 }
 
+/// The first pair of edges (i < j, edge i from vertex i to i + 1) that
+/// cross or touch, other than neighbours sharing their vertex; `None` for
+/// a simple polygon.
+pub fn polygon_crossing(vertices: &[[f64; 2]]) -> Option<(usize, usize)> {
+    let n = vertices.len();
+    let cross = |o: [f64; 2], a: [f64; 2], b: [f64; 2]| {
+        (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+    };
+    let on_segment = |a: [f64; 2], b: [f64; 2], p: [f64; 2]| {
+        p[0] >= a[0].min(b[0])
+            && p[0] <= a[0].max(b[0])
+            && p[1] >= a[1].min(b[1])
+            && p[1] <= a[1].max(b[1])
+    };
+    let meet = |a: [f64; 2], b: [f64; 2], c: [f64; 2], d: [f64; 2]| {
+        let (d1, d2) = (cross(c, d, a), cross(c, d, b));
+        let (d3, d4) = (cross(a, b, c), cross(a, b, d));
+        if ((d1 > 0.0 && d2 < 0.0) || (d1 < 0.0 && d2 > 0.0))
+            && ((d3 > 0.0 && d4 < 0.0) || (d3 < 0.0 && d4 > 0.0))
+        {
+            return true;
+        }
+        (d1 == 0.0 && on_segment(c, d, a))
+            || (d2 == 0.0 && on_segment(c, d, b))
+            || (d3 == 0.0 && on_segment(a, b, c))
+            || (d4 == 0.0 && on_segment(a, b, d))
+    };
+    for i in 0..n {
+        for j in i + 1..n {
+            if j == i + 1 || (i == 0 && j == n - 1) {
+                continue;
+            }
+            let (a, b) = (vertices[i], vertices[(i + 1) % n]);
+            let (c, d) = (vertices[j], vertices[(j + 1) % n]);
+            if meet(a, b, c, d) {
+                return Some((i, j));
+            }
+        }
+    }
+    None
+}
+
 /// Distance from `p` to the polygon's edges.
 fn polygon_distance(vertices: &[[f64; 2]], p: &[f64]) -> f64 {
     let n = vertices.len();
@@ -645,5 +687,303 @@ mod tests {
         assert!(!triangle.contains(&[0.6, 0.6], 0.0));
         assert!(triangle.contains(&[0.5, 0.5], 1e-12));
         assert!((triangle.measure() - 0.5).abs() < 1e-15);
+    }
+
+    fn single(primitive: Primitive) -> Shape {
+        let bounds = primitive.bounds();
+        let dims = bounds.len();
+        Shape {
+            dims,
+            primitives: vec![entry(primitive, "s")],
+            root: ShapeNode::Primitive(0),
+            bounds,
+            text: String::new(),
+        }
+    }
+
+    fn perimeter(shape: &Shape, n: usize) -> f64 {
+        shape
+            .all_sides()
+            .into_iter()
+            .map(|s| shape.side_boundary_measure(s, n, 5))
+            .sum()
+    }
+
+    /// Area (volume) and perimeter (surface) of every primitive: the exact
+    /// measure, the Monte Carlo estimate within 5 binomial standard errors
+    /// box * sqrt(p (1 - p) / n), and the boundary measure (exact for a
+    /// single primitive, every sampled point is on the boundary).
+    #[test]
+    fn every_primitive_has_its_exact_area_and_perimeter() {
+        use std::f64::consts::PI;
+        let l_polygon = Primitive::Polygon {
+            vertices: vec![
+                [0.0, 0.0],
+                [2.0, 0.0],
+                [2.0, 1.0],
+                [1.0, 1.0],
+                [1.0, 2.0],
+                [0.0, 2.0],
+            ],
+        };
+        let cases = [
+            (
+                Primitive::Rect {
+                    lo: vec![0.0, -1.0],
+                    hi: vec![3.0, 1.0],
+                },
+                6.0,
+                10.0,
+            ),
+            (
+                Primitive::Rect {
+                    lo: vec![0.0, 0.0, 0.0],
+                    hi: vec![1.0, 2.0, 3.0],
+                },
+                6.0,
+                22.0,
+            ),
+            (
+                Primitive::Ball {
+                    center: vec![1.0, -2.0],
+                    radius: 0.5,
+                },
+                PI * 0.25,
+                PI,
+            ),
+            (
+                Primitive::Ball {
+                    center: vec![0.0, 0.0, 1.0],
+                    radius: 2.0,
+                },
+                4.0 / 3.0 * PI * 8.0,
+                16.0 * PI,
+            ),
+            (l_polygon, 3.0, 8.0),
+        ];
+        for (i, (primitive, area, boundary)) in cases.into_iter().enumerate() {
+            let shape = single(primitive);
+            let exact = shape.exact_measure().unwrap();
+            assert!(
+                (exact - area).abs() < 1e-12 * area,
+                "{i}: {exact} vs {area}"
+            );
+            let n = 100_000;
+            let estimate = shape.measure_estimate(n, i as u64);
+            let box_measure: f64 = shape.bounds.iter().map(|(l, h)| h - l).product();
+            let p = area / box_measure;
+            let sigma = box_measure * (p * (1.0 - p) / n as f64).sqrt();
+            assert!(
+                (estimate - area).abs() < 5.0 * sigma + 1e-12,
+                "{i}: estimate {estimate} vs {area} (sigma {sigma})"
+            );
+            let b = perimeter(&shape, 1000);
+            assert!(
+                (b - boundary).abs() < 1e-12 * boundary,
+                "{i}: boundary {b} vs {boundary}"
+            );
+        }
+    }
+
+    /// A 3-D box with a ball removed from its middle: volume and surface.
+    #[test]
+    fn box_minus_ball_volume_and_surface() {
+        use std::f64::consts::PI;
+        let shape = Shape {
+            dims: 3,
+            primitives: vec![
+                entry(
+                    Primitive::Rect {
+                        lo: vec![-1.0; 3],
+                        hi: vec![1.0; 3],
+                    },
+                    "cube",
+                ),
+                entry(
+                    Primitive::Ball {
+                        center: vec![0.0; 3],
+                        radius: 0.5,
+                    },
+                    "cavity",
+                ),
+            ],
+            root: ShapeNode::Difference(
+                Box::new(ShapeNode::Primitive(0)),
+                Box::new(ShapeNode::Primitive(1)),
+            ),
+            bounds: vec![(-1.0, 1.0); 3],
+            text: String::new(),
+        };
+        let volume = 8.0 - 4.0 / 3.0 * PI / 8.0;
+        assert!((shape.exact_measure().unwrap() - volume).abs() < 1e-12);
+        let n = 100_000;
+        let p = volume / 8.0;
+        let sigma = 8.0 * (p * (1.0 - p) / n as f64).sqrt();
+        let estimate = shape.measure_estimate(n, 3);
+        assert!((estimate - volume).abs() < 5.0 * sigma, "{estimate}");
+        let surface = perimeter(&shape, 2000);
+        let exact = 24.0 + PI;
+        assert!((surface - exact).abs() < 1e-12, "{surface} vs {exact}");
+        let cavity = Side {
+            primitive: 1,
+            side: 0,
+        };
+        assert_eq!(shape.side_orientation(cavity), Some(-1.0));
+    }
+
+    /// Checks a side's normal at parameters `u`: unit length, and the
+    /// domain's normal (the side's times the orientation) points out: a
+    /// step eps along it leaves the shape, a step back stays inside.
+    fn assert_outward(shape: &Shape, side: Side, u: &[f64]) -> Vec<f64> {
+        let primitive = &shape.primitives[side.primitive].primitive;
+        let p = primitive.side_point(side.side, u);
+        let sign = shape
+            .boundary_orientation(side, &p)
+            .unwrap_or_else(|| panic!("{side:?} at {p:?} is not on the boundary"));
+        let n: Vec<f64> = primitive
+            .side_normal(side.side)
+            .at(&p)
+            .iter()
+            .map(|v| sign * v)
+            .collect();
+        let norm: f64 = n.iter().map(|v| v * v).sum::<f64>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-14, "{side:?}: |n| = {norm}");
+        let eps = 1e-4;
+        let out: Vec<f64> = p.iter().zip(&n).map(|(x, v)| x + eps * v).collect();
+        let back: Vec<f64> = p.iter().zip(&n).map(|(x, v)| x - eps * v).collect();
+        assert!(!shape.contains(&out), "{side:?}: {out:?} should be outside");
+        assert!(shape.contains(&back), "{side:?}: {back:?} should be inside");
+        n
+    }
+
+    /// Every side of every primitive, and of a square with a hole, an
+    /// intersection and a union: unit outward normals at several points.
+    #[test]
+    fn normals_of_every_primitive_point_outward() {
+        let shapes = [
+            single(Primitive::Rect {
+                lo: vec![0.0, -1.0],
+                hi: vec![3.0, 1.0],
+            }),
+            single(Primitive::Rect {
+                lo: vec![0.0, 0.0, 0.0],
+                hi: vec![1.0, 2.0, 3.0],
+            }),
+            single(Primitive::Ball {
+                center: vec![1.0, -2.0],
+                radius: 0.5,
+            }),
+            single(Primitive::Ball {
+                center: vec![0.0, 0.0, 1.0],
+                radius: 2.0,
+            }),
+            single(Primitive::Polygon {
+                vertices: vec![
+                    [0.0, 0.0],
+                    [2.0, 0.0],
+                    [2.0, 1.0],
+                    [1.0, 1.0],
+                    [1.0, 2.0],
+                    [0.0, 2.0],
+                ],
+            }),
+            square_with_hole(),
+        ];
+        for shape in &shapes {
+            for side in shape.all_sides() {
+                for u in [0.13, 0.37, 0.61, 0.89] {
+                    let params: Vec<f64> = (0..shape.dims - 1)
+                        .map(|k| (u + 0.29 * k as f64) % 1.0)
+                        .collect();
+                    assert_outward(shape, side, &params);
+                }
+            }
+        }
+        // The hole's rim: the domain's normal is -(p - c)/r, into the hole.
+        let shape = square_with_hole();
+        let hole = Side {
+            primitive: 1,
+            side: 0,
+        };
+        for u in [0.0, 0.2, 0.5, 0.9] {
+            let p = shape.primitives[1].primitive.side_point(0, &[u]);
+            let n = assert_outward(&shape, hole, &[u]);
+            assert!((n[0] + p[0] / 0.5).abs() < 1e-15 && (n[1] + p[1] / 0.5).abs() < 1e-15);
+        }
+        // A lens: the disk of radius 1 at the origin intersected with the
+        // disk of radius 1 at (1, 0); each arc keeps its disk's normal.
+        let lens = Shape {
+            dims: 2,
+            primitives: vec![
+                entry(
+                    Primitive::Ball {
+                        center: vec![0.0, 0.0],
+                        radius: 1.0,
+                    },
+                    "left",
+                ),
+                entry(
+                    Primitive::Ball {
+                        center: vec![1.0, 0.0],
+                        radius: 1.0,
+                    },
+                    "right",
+                ),
+            ],
+            root: ShapeNode::Intersection(
+                Box::new(ShapeNode::Primitive(0)),
+                Box::new(ShapeNode::Primitive(1)),
+            ),
+            bounds: vec![(-1.0, 2.0), (-1.0, 1.0)],
+            text: String::new(),
+        };
+        // The left disk's arc inside the right disk: angles within 60 deg of 0.
+        let left = Side {
+            primitive: 0,
+            side: 0,
+        };
+        let n = assert_outward(&lens, left, &[0.05]);
+        let a = 2.0 * std::f64::consts::PI * 0.05;
+        assert!((n[0] - a.cos()).abs() < 1e-15 && (n[1] - a.sin()).abs() < 1e-15);
+        assert_eq!(lens.boundary_orientation(left, &[-1.0, 0.0]), None);
+        // Exact lens perimeter: two arcs of 120 degrees, 4 pi / 3.
+        let perimeter = perimeter(&lens, 30_000);
+        let exact = 4.0 * std::f64::consts::PI / 3.0;
+        // Binomial: each arc's kept fraction 1/3 of 30,000 draws.
+        let sigma = 2.0 * std::f64::consts::PI * (2.0 / 9.0 / 30_000.0f64).sqrt() * 2f64.sqrt();
+        assert!(
+            (perimeter - exact).abs() < 5.0 * sigma,
+            "{perimeter} vs {exact}"
+        );
+        // The L-shape as a union: the shared edge y = 1, x in [0, 1] is
+        // interior (no orientation), the outer edges are boundary.
+        let l = l_shape_union();
+        let top_of_a = Side {
+            primitive: 0,
+            side: 3,
+        };
+        assert_eq!(l.boundary_orientation(top_of_a, &[0.5, 1.0]), None);
+        assert_eq!(l.boundary_orientation(top_of_a, &[1.5, 1.0]), Some(1.0));
+    }
+
+    #[test]
+    fn crossing_polygon_edges_are_found() {
+        assert_eq!(
+            polygon_crossing(&[[0.0, 0.0], [2.0, 2.0], [2.0, 0.0], [0.0, 1.0]]),
+            Some((0, 2))
+        );
+        assert_eq!(
+            polygon_crossing(&[
+                [0.0, 0.0],
+                [2.0, 0.0],
+                [2.0, 1.0],
+                [1.0, 1.0],
+                [1.0, 2.0],
+                [0.0, 2.0]
+            ]),
+            None
+        );
+        // A vertex touching another edge.
+        assert!(polygon_crossing(&[[0.0, 0.0], [2.0, 0.0], [1.0, 0.0], [1.0, 1.0]]).is_some());
     }
 }

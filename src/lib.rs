@@ -17,6 +17,7 @@ pub mod jit;
 pub mod lower;
 pub mod math;
 pub mod random;
+pub mod reference;
 pub mod report;
 pub mod sample;
 pub mod simulate;

@@ -63,6 +63,23 @@ fn example_summaries() {
     });
 }
 
+/// The exact-solution check runs on each boundary piece of a shaped
+/// domain and names the piece it fails on: a Neumann condition on a hole
+/// written with the disk's own normal (out of the hole) instead of the
+/// domain's (into the hole) is flagged on `hole`, and `--deny-warnings`
+/// makes it an input error.
+#[test]
+fn exact_check_names_the_piece_it_fails_on() {
+    let file = "tests/data/hole_wrong_normal.pde";
+    let (code, stdout, stderr) = pdec(&["check", file]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("pieces       outer (x = -1)"), "{stdout}");
+    assert!(stderr.contains("boundary condition 2 on hole"), "{stderr}");
+    insta::assert_snapshot!(stderr);
+    let (code, _, _) = pdec(&["check", "--deny-warnings", file]);
+    assert_eq!(code, 2);
+}
+
 #[test]
 fn emit_ast_and_problem_for_wave() {
     let (code, ast, _) = pdec(&["emit", "examples/wave.pde", "--stage", "ast"]);

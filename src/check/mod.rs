@@ -362,6 +362,7 @@ impl<'d> Checker<'d> {
         let mut exact: Vec<Option<Expr>> = vec![None; unknowns.len()];
         let mut exact_spans: Vec<Option<Span>> = vec![None; unknowns.len()];
         let mut initial_data: Option<InitialData> = None;
+        let mut references: Vec<Reference> = Vec::new();
         for statement in &file.statements {
             match &statement.kind {
                 StatementKind::Equation { relation, weight } => {
@@ -616,6 +617,60 @@ impl<'d> Checker<'d> {
                         exact[u] = value;
                     }
                 }
+                StatementKind::Reference {
+                    unknown,
+                    function,
+                    path,
+                    path_span,
+                } => {
+                    if function.name != "data" {
+                        self.diagnostics.push(
+                            Diagnostic::error(
+                                "E0417",
+                                format!("unknown reference source `{}`", function.name),
+                                function.span,
+                            )
+                            .with_label_message("not a source")
+                            .with_note("write reference u = data(\"file.csv\")"),
+                        );
+                        continue;
+                    }
+                    match self.scope.names.get(&unknown.name) {
+                        Some(NameDef {
+                            kind: NameKind::Unknown(u),
+                            ..
+                        }) => {
+                            let u = *u;
+                            if let Some(first) = references.iter().find(|r| r.unknown == u) {
+                                self.diagnostics.push(
+                                    Diagnostic::error(
+                                        "E0402",
+                                        format!("second reference for `{}`", unknown.name),
+                                        unknown.span,
+                                    )
+                                    .with_secondary(first.span, "first one here"),
+                                );
+                            }
+                            references.push(Reference {
+                                unknown: u,
+                                path: path.clone(),
+                                span: *path_span,
+                                table: None,
+                            });
+                        }
+                        _ => self.diagnostics.push(
+                            Diagnostic::error(
+                                "E0210",
+                                format!(
+                                    "reference for `{}`, which is not a declared unknown",
+                                    unknown.name
+                                ),
+                                unknown.span,
+                            )
+                            .with_label_message("not an unknown"),
+                        ),
+                    }
+                }
                 _ => {}
             }
         }
@@ -724,6 +779,7 @@ impl<'d> Checker<'d> {
             equations,
             conditions,
             exact,
+            references,
             constants: self
                 .scope
                 .constants
@@ -1330,18 +1386,21 @@ fn ansatz_from(s: &ResolvedSetting) -> Ansatz {
             width: s.count("width"),
             activation,
             seed: s.seed("seed"),
+            normalize: s.number("normalize") != 0.0,
         },
         "mlp" => Ansatz::Mlp {
             width: s.count("width"),
             depth: s.count("depth"),
             activation,
             seed: s.seed("seed"),
+            normalize: s.number("normalize") != 0.0,
         },
         _ => Ansatz::Rfm {
             features: s.count("features"),
             activation,
             scale: s.number("scale"),
             seed: s.seed("seed"),
+            normalize: s.number("normalize") != 0.0,
         },
     }
 }

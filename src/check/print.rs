@@ -267,6 +267,17 @@ impl fmt::Display for Summary<'_> {
                 writeln!(f, "exact        {} = {}", spec.unknowns[u].name, p.print(e))?;
             }
         }
+        for r in &spec.references {
+            let rows = r
+                .table
+                .as_ref()
+                .map_or(String::new(), |t| format!(" ({} points)", t.values.len()));
+            writeln!(
+                f,
+                "reference    {} = data({:?}){rows}",
+                spec.unknowns[r.unknown].name, r.path
+            )?;
+        }
         writeln!(f, "linearity    {}", linearity_name(spec.linearity))?;
         writeln!(f, "ansatz       {}", ansatz(&spec.ansatz))?;
         writeln!(f, "diff         {}", diff(&spec.diff))?;
@@ -336,6 +347,13 @@ impl fmt::Display for ProblemDump<'_> {
                 writeln!(f, "exact {} = {}", spec.unknowns[u].name, p.print(e))?;
             }
         }
+        for r in &spec.references {
+            writeln!(
+                f,
+                "reference {} = data({:?})",
+                spec.unknowns[r.unknown].name, r.path
+            )?;
+        }
         writeln!(f, "linearity {}", linearity_name(spec.linearity))?;
         writeln!(f, "ansatz {}", ansatz(&spec.ansatz))?;
         writeln!(f, "diff {}", diff(&spec.diff))?;
@@ -402,30 +420,41 @@ fn faces(spec: &Spec, faces: &[Face]) -> String {
     parts.join(", ")
 }
 
-/// `rfm(features = 400, activation = tanh, scale = 1, seed = 0)`
+/// `rfm(features = 400, activation = tanh, scale = 1, seed = 0)`; the
+/// input normalization is shown only when it is on (`normalize = true`).
 pub fn ansatz(a: &Ansatz) -> String {
+    let normalize = if a.normalize() {
+        ", normalize = true"
+    } else {
+        ""
+    };
     match a {
         Ansatz::Rfm {
             features,
             activation,
             scale,
             seed,
+            ..
         } => format!(
-            "rfm(features = {features}, activation = {activation}, scale = {}, seed = {seed})",
+            "rfm(features = {features}, activation = {activation}, scale = {}, seed = {seed}{normalize})",
             fmt_num(*scale)
         ),
         Ansatz::Shallow {
             width,
             activation,
             seed,
-        } => format!("shallow(width = {width}, activation = {activation}, seed = {seed})"),
+            ..
+        } => format!(
+            "shallow(width = {width}, activation = {activation}, seed = {seed}{normalize})"
+        ),
         Ansatz::Mlp {
             width,
             depth,
             activation,
             seed,
+            ..
         } => format!(
-            "mlp(width = {width}, depth = {depth}, activation = {activation}, seed = {seed})"
+            "mlp(width = {width}, depth = {depth}, activation = {activation}, seed = {seed}{normalize})"
         ),
     }
 }

@@ -58,6 +58,8 @@ pub enum Kind {
     Finite,
     /// A solver name (`fixed_point`, `cg`, `multigrid`).
     Solver,
+    /// `true` or `false` (stored as 1 or 0).
+    Switch,
     /// A learning-rate schedule name (`constant`, `linear`, `cosine`).
     Schedule,
     /// A multiplier update of `alm` (`first_order`, `adaptive`).
@@ -140,6 +142,13 @@ const ACTIVATION: Param = Param {
     doc: "activation function",
 };
 
+const NORMALIZE: Param = Param {
+    key: "normalize",
+    kind: Kind::Switch,
+    default: Some(Value::Number(0.0)),
+    doc: "map each coordinate's interval to [-1, 1] before the first layer (true, false)",
+};
+
 const SAMPLE_COUNT: Param = Param {
     key: "n",
     kind: Kind::Count,
@@ -184,6 +193,7 @@ pub const SCHEMAS: &[Schema] = &[
                 "w, b ~ uniform(-scale, scale)",
             ),
             p("seed", Kind::Seed, 0.0, "seed of the random features"),
+            NORMALIZE,
         ],
         positional: 0,
         doc: "random feature model: only the output weights are trained",
@@ -195,6 +205,7 @@ pub const SCHEMAS: &[Schema] = &[
             p("width", Kind::Count, 100.0, "number of hidden neurons"),
             ACTIVATION,
             p("seed", Kind::Seed, 0.0, "seed of the initialization"),
+            NORMALIZE,
         ],
         positional: 0,
         doc: "two-layer network: all weights are trained",
@@ -207,6 +218,7 @@ pub const SCHEMAS: &[Schema] = &[
             p("depth", Kind::Count, 3.0, "number of hidden layers"),
             ACTIVATION,
             p("seed", Kind::Seed, 0.0, "seed of the initialization"),
+            NORMALIZE,
         ],
         positional: 0,
         doc: "deep network (shared hidden layers, one output per unknown): all weights are trained",
@@ -617,7 +629,11 @@ impl Resolver<'_> {
                     ExprKind::Name(n)
                         if matches!(
                             param.kind,
-                            Kind::Activation | Kind::Solver | Kind::Schedule | Kind::Dual
+                            Kind::Activation
+                                | Kind::Solver
+                                | Kind::Schedule
+                                | Kind::Dual
+                                | Kind::Switch
                         ) =>
                     {
                         Some(RawValue::Name(n.clone()))
@@ -731,6 +747,14 @@ impl Resolver<'_> {
                     SOLVERS.join(", ")
                 ),
             },
+            (Kind::Switch, RawValue::Name(n)) => match n.as_str() {
+                "true" => return Some(Value::Number(1.0)),
+                "false" => return Some(Value::Number(0.0)),
+                _ => format!("`{}` is `true` or `false`, got `{n}`", param.key),
+            },
+            (Kind::Switch, RawValue::Number(v)) => {
+                format!("`{}` is `true` or `false`, not the number {v}", param.key)
+            }
             (Kind::Solver, RawValue::Number(v)) => {
                 format!("`solver` takes a name such as `cg`, not the number {v}")
             }

@@ -545,6 +545,16 @@ impl ShapeBuilder<'_> {
                 if area.abs() <= 1e-14 {
                     return bad("the polygon has zero area".into(), span);
                 }
+                if let Some((i, j)) = geometry::polygon_crossing(&vertices) {
+                    return bad(
+                        format!(
+                            "the polygon's edges {} and {} cross (the vertices must go around a simple polygon)",
+                            i + 1,
+                            j + 1
+                        ),
+                        span,
+                    );
+                }
                 if area < 0.0 {
                     vertices.reverse();
                 }

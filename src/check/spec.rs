@@ -33,6 +33,9 @@ pub struct Spec {
     pub conditions: Vec<Condition>,
     /// Exact solution per unknown (indexed like `unknowns`), if given.
     pub exact: Vec<Option<Expr>>,
+    /// `reference u = data("file")` statements, in source order (the
+    /// tables are read after checking, see `crate::reference`).
+    pub references: Vec<Reference>,
     /// Named constants with their folded values, for reports.
     pub constants: Vec<(String, f64)>,
     pub ansatz: Ansatz,
@@ -59,6 +62,19 @@ pub struct InitialData {
     pub path: String,
     /// The quoted path in the source.
     pub span: Span,
+}
+
+/// `reference u = data("file.csv")`: values of unknown `unknown` at
+/// points, read from a file relative to the problem file's directory.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reference {
+    pub unknown: usize,
+    /// The path as written.
+    pub path: String,
+    /// The string literal, for located errors.
+    pub span: crate::diag::Span,
+    /// The table, once read (`crate::reference::load`).
+    pub table: Option<crate::reference::Table>,
 }
 
 /// `scheme explicit(grid = 256, tau = 1e-5, t_end = 0.1)`: what `pdec
@@ -359,12 +375,15 @@ pub enum Ansatz {
         activation: Activation,
         scale: f64,
         seed: u64,
+        /// Inputs mapped to [-1, 1] per coordinate ([`Ansatz::normalize`]).
+        normalize: bool,
     },
     /// Two-layer network u(x) = sum_k a_k act(w_k . x + b_k), all of w, b, a trained.
     Shallow {
         width: usize,
         activation: Activation,
         seed: u64,
+        normalize: bool,
     },
     /// Deep network: `depth` hidden layers of `width` neurons,
     /// z_l = act(W_l z_{l-1} + b_l) with z_0 = x, and a linear output layer
@@ -376,10 +395,22 @@ pub enum Ansatz {
         depth: usize,
         activation: Activation,
         seed: u64,
+        normalize: bool,
     },
 }
 
 impl Ansatz {
+    /// Whether the first layer sees each coordinate mapped from its
+    /// interval [lo, hi] to [-1, 1], xi = (2 x - lo - hi) / (hi - lo), so
+    /// that act(w . xi(x) + b) (`normalize = true`; `false` feeds x as is).
+    pub fn normalize(&self) -> bool {
+        match self {
+            Ansatz::Rfm { normalize, .. }
+            | Ansatz::Shallow { normalize, .. }
+            | Ansatz::Mlp { normalize, .. } => *normalize,
+        }
+    }
+
     /// `rfm`, `shallow` or `mlp`.
     pub fn name(&self) -> &'static str {
         match self {

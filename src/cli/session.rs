@@ -171,6 +171,11 @@ impl Session<'_> {
             }
             _ => None,
         };
+        let mut spec = spec;
+        if let Some(spec) = &mut spec {
+            let base = path.parent().unwrap_or(Path::new("."));
+            diagnostics.extend(crate::reference::load(spec, base));
+        }
         let mut exact_line = None;
         if let Some(spec) = &spec {
             match verify::check_exact(spec) {

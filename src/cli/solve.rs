@@ -113,10 +113,14 @@ pub(super) fn solve(spec: &Spec, quiet: bool, threads: usize) -> Result<Solved, 
         return Err("the trained network is not finite on the test points".into());
     }
     let exact = report::exact_values(spec, &test);
-    let errors = match &exact {
+    let mut errors = match &exact {
         Some(exact) => report::errors(spec, &predicted, exact),
         None => Vec::new(),
     };
+    errors.extend(
+        report::reference_errors(spec, &executor, &lowered, &fit.theta)
+            .map_err(|e| e.to_string())?,
+    );
     let report = Report::new(
         spec,
         &lowered,

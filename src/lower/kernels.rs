@@ -535,6 +535,7 @@ pub fn value_kernel(
             jets.coordinates,
             jets.neuron,
         );
+        exact.inputs = jets.inputs.clone();
         exact.derivative(g, &vec![0; dims])?
     };
     let mut contributions = Vec::new();

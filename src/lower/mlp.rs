@@ -111,6 +111,9 @@ pub struct MlpResidual {
     /// `diff fd`: the stencils that make the output jets from the network's
     /// values at shifted points (`rule` is then the value rule).
     pub fd: Option<FdStencils>,
+    /// `bc periodic`: (coordinate c, period L); the kernel then reads the
+    /// differences U(x) - U(x + L e_c) of the output jets.
+    pub period: Option<(usize, f64)>,
 }
 
 /// The finite-difference jets of one residual (`diff fd`): the jet
@@ -204,6 +207,10 @@ pub struct MlpPlan {
     pub residuals: Vec<MlpResidual>,
     /// The value-only rule (for predictions).
     pub value_rule: usize,
+    /// The input map xi_j = s_j x_j + t_j (empty: the identity), see
+    /// [`super::input_map`]: the input layer's jet is xi with d xi_j /
+    /// dx_j = s_j.
+    pub inputs: Vec<(f64, f64)>,
 }
 
 /// The jet shape a residual needs: every multi-index it uses, closed under
@@ -723,6 +730,11 @@ pub fn lower_mlp(
     let value_rule = rule_of(vec![JetComponent::Partial(vec![0; dims])], kernels, sym)?;
     let mut planned = Vec::new();
     for r in residuals {
+        if fd.is_some() && r.period.is_some() {
+            return Err(LowerError::Unsupported(
+                "`bc periodic` with `diff fd` and `ansatz mlp`".into(),
+            ));
+        }
         let components = residual_components(g, r, dims, fd.is_none())?;
         let (rule, stencils) = match fd {
             None => (rule_of(components.clone(), kernels, sym)?, None),
@@ -772,6 +784,7 @@ pub fn lower_mlp(
             rule,
             kernel: kernels.len() - 1,
             fd: stencils,
+            period: r.period,
         });
     }
     Ok(MlpPlan {
@@ -781,5 +794,6 @@ pub fn lower_mlp(
         rules,
         residuals: planned,
         value_rule,
+        inputs: Vec::new(),
     })
 }

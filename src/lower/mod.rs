@@ -93,6 +93,26 @@ pub struct Jets<'a> {
     /// `bc periodic`: (coordinate c, period L) makes every derivative the
     /// difference D_alpha phi(x) - D_alpha phi(x + L e_c).
     pub period: Option<(usize, f64)>,
+    /// The input map xi_j = s_j x_j + t_j per coordinate, as (s_j, t_j)
+    /// (empty: the identity): the normalization to [-1, 1]. It is part of
+    /// the neuron's expression, so `ad` differentiates through it (the
+    /// factor s_j per derivative) and `fd` shifts x before the map.
+    pub inputs: Vec<(f64, f64)>,
+}
+
+/// The input map of `spec`'s ansatz: xi_j = (2 x_j - lo_j - hi_j) /
+/// (hi_j - lo_j) when it normalizes, else empty (the identity).
+pub fn input_map(spec: &Spec) -> Vec<(f64, f64)> {
+    if !spec.ansatz.normalize() {
+        return Vec::new();
+    }
+    spec.coordinates
+        .iter()
+        .map(|c| {
+            let s = 2.0 / (c.hi - c.lo);
+            (s, -(c.lo + c.hi) / (c.hi - c.lo))
+        })
+        .collect()
 }
 
 impl<'a> Jets<'a> {
@@ -111,6 +131,7 @@ impl<'a> Jets<'a> {
             cache: BTreeMap::new(),
             stencils: BTreeMap::new(),
             period: None,
+            inputs: Vec::new(),
         }
     }
 
@@ -123,6 +144,14 @@ impl<'a> Jets<'a> {
             if offset != 0.0 {
                 let offset = g.num(offset);
                 xj = g.add(xj, offset);
+            }
+            if let Some(&(s, t)) = self.inputs.get(j) {
+                let s = g.num(s);
+                xj = g.mul(s, xj);
+                if t != 0.0 {
+                    let t = g.num(t);
+                    xj = g.add(xj, t);
+                }
             }
             let w = g.symbol(w);
             let term = g.mul(w, xj);
@@ -397,7 +426,7 @@ pub fn lower(spec: &Spec) -> Result<Lowered, LowerError> {
         };
         let names: Vec<String> = spec.coordinates.iter().map(|c| c.name.clone()).collect();
         let mut kernels = Vec::new();
-        let plan = mlp::lower_mlp(
+        let mut plan = mlp::lower_mlp(
             &mut problem.graph,
             &problem.residuals,
             &coordinates,
@@ -408,6 +437,7 @@ pub fn lower(spec: &Spec) -> Result<Lowered, LowerError> {
             &mut kernels,
             &mut sym,
         )?;
+        plan.inputs = input_map(spec);
         return Ok(Lowered {
             graph: problem.graph,
             kernels,
@@ -417,6 +447,7 @@ pub fn lower(spec: &Spec) -> Result<Lowered, LowerError> {
         });
     }
     let mut jets = Jets::new(activation, &spec.diff, &coordinates, &neuron);
+    jets.inputs = input_map(spec);
     let linear_rows = matches!(spec.ansatz, Ansatz::Rfm { .. })
         && spec.linearity != crate::check::Linearity::Nonlinear
         && !matches!(spec.train, crate::check::Trainer::Alm { .. });
@@ -429,6 +460,7 @@ pub fn lower(spec: &Spec) -> Result<Lowered, LowerError> {
             Some(period) => {
                 periodic_jets = Jets::new(activation, &spec.diff, &coordinates, &neuron);
                 periodic_jets.period = Some(period);
+                periodic_jets.inputs = input_map(spec);
                 &mut periodic_jets
             }
         };

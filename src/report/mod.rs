@@ -31,6 +31,10 @@ pub struct UnknownError {
     pub relative_l2: f64,
     /// max |u - u_exact| over the test points.
     pub max_abs: f64,
+    /// Against a `reference` table: its number of points (the errors are
+    /// at its points, not the test points).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference_points: Option<usize>,
 }
 
 /// Everything `pdec solve` reports.
@@ -105,6 +109,40 @@ pub fn exact_values(spec: &Spec, points: &PointSet) -> Option<Vec<f64>> {
     Some(out)
 }
 
+/// Relative L2 and max errors against the `reference` tables: the network
+/// evaluated at each table's points.
+pub fn reference_errors(
+    spec: &Spec,
+    executor: &dyn Executor,
+    lowered: &Lowered,
+    theta: &[f64],
+) -> Result<Vec<UnknownError>, RunError> {
+    let m = spec.unknowns.len();
+    let mut out = Vec::new();
+    for r in &spec.references {
+        let Some(table) = &r.table else { continue };
+        let predicted = predict(executor, lowered, theta, &table.points)?;
+        let (mut num, mut den, mut max) = (0.0, 0.0, 0.0f64);
+        for (i, e) in table.values.iter().enumerate() {
+            let d = predicted[i * m + r.unknown] - e;
+            num += d * d;
+            den += e * e;
+            max = max.max(d.abs());
+        }
+        out.push(UnknownError {
+            unknown: spec.unknowns[r.unknown].name.clone(),
+            relative_l2: if den > 0.0 {
+                (num / den).sqrt()
+            } else {
+                num.sqrt()
+            },
+            max_abs: max,
+            reference_points: Some(table.values.len()),
+        });
+    }
+    Ok(out)
+}
+
 /// Relative L2 and max errors per unknown that has an exact solution.
 pub fn errors(spec: &Spec, predicted: &[f64], exact: &[f64]) -> Vec<UnknownError> {
     let m = spec.unknowns.len();
@@ -132,6 +170,7 @@ pub fn errors(spec: &Spec, predicted: &[f64], exact: &[f64]) -> Vec<UnknownError
                 num.sqrt()
             },
             max_abs: max,
+            reference_points: None,
         });
     }
     out
@@ -367,16 +406,23 @@ impl fmt::Display for Report {
                 writeln!(f, "  {name:<12} mean {}, max {}", sci(mean), sci(max))?;
             }
         }
-        if !self.errors.is_empty() {
+        if self.errors.iter().any(|e| e.reference_points.is_none()) {
             writeln!(
                 f,
                 "errors         vs exact solution on {} test points",
                 self.test_points
             )?;
+        } else if !self.errors.is_empty() {
+            writeln!(f, "errors")?;
+        }
+        if !self.errors.is_empty() {
             for e in &self.errors {
+                let reference = e.reference_points.map_or(String::new(), |n| {
+                    format!(" (vs reference data on its {n} points)")
+                });
                 writeln!(
                     f,
-                    "  {:<12} relative L2 {}, max {}",
+                    "  {:<12} relative L2 {}, max {}{reference}",
                     e.unknown,
                     sci(e.relative_l2),
                     sci(e.max_abs)
@@ -414,6 +460,7 @@ mod tests {
                 unknown: "u".into(),
                 relative_l2: 0.1 + 0.2,
                 max_abs: f64::INFINITY,
+                reference_points: None,
             }],
             multipliers: Vec::new(),
             mu: None,

@@ -536,4 +536,193 @@ mod tests {
         assert_eq!(axis[6], 0.7);
         assert_eq!(closed_axis((0.0, 2.0), 1), vec![1.0]);
     }
+
+    use crate::geometry::{Primitive, PrimitiveEntry, ShapeNode};
+
+    fn shape_of(primitives: Vec<Primitive>, root: ShapeNode, bounds: Vec<(f64, f64)>) -> Shape {
+        Shape {
+            dims: bounds.len(),
+            primitives: primitives
+                .into_iter()
+                .map(|primitive| PrimitiveEntry {
+                    primitive,
+                    names: Vec::new(),
+                    text: String::new(),
+                })
+                .collect(),
+            root,
+            bounds,
+            text: String::new(),
+        }
+    }
+
+    /// Pearson's statistic sum (O - E)^2 / E of counts against equal
+    /// expected counts.
+    fn chi_square(counts: &[usize]) -> f64 {
+        let n: usize = counts.iter().sum();
+        let e = n as f64 / counts.len() as f64;
+        counts.iter().map(|&o| (o as f64 - e).powi(2) / e).sum()
+    }
+
+    // Uniformity tests: for k equally likely cells, Pearson's statistic of
+    // a uniform sampler is chi-square with k - 1 degrees of freedom; each
+    // bound below is its 0.999 quantile (Wilson-Hilferty), so a correct
+    // sampler fails with probability 1e-3 over seeds, and the fixed seeds
+    // make the tests deterministic.
+
+    /// Interior of the unit disk by rejection: 8 rings of equal area
+    /// (r^2 in [j/8, (j+1)/8]) times 8 sectors, 64 equally likely cells.
+    #[test]
+    fn disk_interior_points_are_uniform_in_area() {
+        let disk = shape_of(
+            vec![Primitive::Ball {
+                center: vec![0.0, 0.0],
+                radius: 1.0,
+            }],
+            ShapeNode::Primitive(0),
+            vec![(-1.0, 1.0), (-1.0, 1.0)],
+        );
+        let set = shape_interior_points(&Sampler::Random { n: 12_800, seed: 3 }, &disk, 0);
+        assert_eq!(set.len(), 12_800);
+        let mut counts = vec![0usize; 64];
+        for i in 0..set.len() {
+            let p = set.point(i);
+            let r2 = p[0] * p[0] + p[1] * p[1];
+            assert!(r2 <= 1.0 + 1e-12);
+            let ring = ((r2 * 8.0) as usize).min(7);
+            let angle = p[1].atan2(p[0]) + std::f64::consts::PI;
+            let sector = ((angle / (2.0 * std::f64::consts::PI) * 8.0) as usize).min(7);
+            counts[ring * 8 + sector] += 1;
+        }
+        let chi2 = chi_square(&counts);
+        assert!(chi2 < 103.4, "chi-square {chi2} with 63 degrees of freedom");
+    }
+
+    /// Interior of the L-shape [-1, 1]^2 minus [0, 1]^2: the 12 cells of
+    /// side 1/2 inside are equally likely, the 4 of the removed corner empty.
+    #[test]
+    fn l_shape_interior_points_are_uniform_and_avoid_the_corner() {
+        let l = shape_of(
+            vec![
+                Primitive::Rect {
+                    lo: vec![-1.0, -1.0],
+                    hi: vec![1.0, 1.0],
+                },
+                Primitive::Rect {
+                    lo: vec![0.0, 0.0],
+                    hi: vec![1.0, 1.0],
+                },
+            ],
+            ShapeNode::Difference(
+                Box::new(ShapeNode::Primitive(0)),
+                Box::new(ShapeNode::Primitive(1)),
+            ),
+            vec![(-1.0, 1.0), (-1.0, 1.0)],
+        );
+        for sampler in [
+            Sampler::Random { n: 6000, seed: 1 },
+            Sampler::Sobol { n: 6000, seed: 1 },
+        ] {
+            let set = shape_interior_points(&sampler, &l, 0);
+            assert_eq!(set.len(), 6000);
+            let mut counts = vec![0usize; 16];
+            for i in 0..set.len() {
+                let p = set.point(i);
+                let cell = |v: f64| (((v + 1.0) * 2.0) as usize).min(3);
+                counts[cell(p[0]) * 4 + cell(p[1])] += 1;
+            }
+            let corner = [10, 11, 14, 15];
+            assert!(corner.iter().all(|&c| counts[c] == 0), "{counts:?}");
+            let inside: Vec<usize> = (0..16)
+                .filter(|c| !corner.contains(c))
+                .map(|c| counts[c])
+                .collect();
+            let chi2 = chi_square(&inside);
+            assert!(
+                chi2 < 31.3,
+                "{sampler:?}: chi-square {chi2} (11 dof), {inside:?}"
+            );
+        }
+    }
+
+    /// Boundary points of a circle and a sphere: uniform in arc length
+    /// (16 arcs of equal length) and in area (4 zones of equal height times
+    /// 4 sectors: Archimedes' equal areas), 16 cells, 15 dof.
+    #[test]
+    fn circle_and_sphere_points_are_uniform_in_arc_length_and_area() {
+        for dims in [2usize, 3] {
+            let ball = shape_of(
+                vec![Primitive::Ball {
+                    center: vec![0.0; dims],
+                    radius: 2.0,
+                }],
+                ShapeNode::Primitive(0),
+                vec![(-2.0, 2.0); dims],
+            );
+            let side = ShapeSide {
+                primitive: 0,
+                side: 0,
+            };
+            let set = shape_side_points(&Sampler::Random { n: 8000, seed: 7 }, &ball, &[side]);
+            assert_eq!(set.len(), 8000);
+            let mut counts = vec![0usize; 16];
+            for i in 0..set.len() {
+                let p = set.point(i);
+                let r: f64 = p.iter().map(|v| v * v).sum::<f64>().sqrt();
+                assert!((r - 2.0).abs() < 1e-12);
+                let angle =
+                    (p[1].atan2(p[0]) + std::f64::consts::PI) / (2.0 * std::f64::consts::PI);
+                let cell = if dims == 2 {
+                    ((angle * 16.0) as usize).min(15)
+                } else {
+                    let zone = (((p[2] / 2.0 + 1.0) * 2.0) as usize).min(3);
+                    zone * 4 + ((angle * 4.0) as usize).min(3)
+                };
+                counts[cell] += 1;
+            }
+            let chi2 = chi_square(&counts);
+            assert!(
+                chi2 < 37.7,
+                "{dims}-D: chi-square {chi2} (15 dof), {counts:?}"
+            );
+        }
+    }
+
+    /// Boundary points of a square with a hole: per side in proportion to
+    /// its length (each side's share within 1 point of n * length /
+    /// perimeter, rounding up), and the points of the rim are on the rim.
+    #[test]
+    fn boundary_points_are_split_by_length() {
+        let shape = shape_of(
+            vec![
+                Primitive::Rect {
+                    lo: vec![-1.0, -1.0],
+                    hi: vec![1.0, 1.0],
+                },
+                Primitive::Ball {
+                    center: vec![0.0, 0.0],
+                    radius: 0.5,
+                },
+            ],
+            ShapeNode::Difference(
+                Box::new(ShapeNode::Primitive(0)),
+                Box::new(ShapeNode::Primitive(1)),
+            ),
+            vec![(-1.0, 1.0), (-1.0, 1.0)],
+        );
+        let sides = shape.all_sides();
+        let n = 1000;
+        let set = shape_side_points(&Sampler::Random { n, seed: 2 }, &shape, &sides);
+        let perimeter = 8.0 + std::f64::consts::PI;
+        let on_rim = (0..set.len())
+            .filter(|&i| {
+                let p = set.point(i);
+                ((p[0] * p[0] + p[1] * p[1]).sqrt() - 0.5).abs() < 1e-12
+            })
+            .count();
+        let expected = (n as f64 * std::f64::consts::PI / perimeter).ceil() as usize;
+        assert_eq!(on_rim, expected);
+        let on_right = (0..set.len()).filter(|&i| set.point(i)[0] == 1.0).count();
+        assert_eq!(on_right, (n as f64 * 2.0 / perimeter).ceil() as usize);
+    }
 }

@@ -81,6 +81,15 @@ pub enum StatementKind {
     },
     /// `exact u = expr`
     Exact { unknown: Ident, value: Expr },
+    /// `reference u = data("file.csv")`: values of `u` at points, from a
+    /// file (`function` is `data`; `path` as written, `path_span` its
+    /// string literal).
+    Reference {
+        unknown: Ident,
+        function: Ident,
+        path: String,
+        path_span: Span,
+    },
     /// `ansatz rfm(features = 400)`
     Ansatz(Setting),
     /// `sample interior = grid(64), boundary = random(100)`
@@ -111,6 +120,7 @@ impl StatementKind {
             StatementKind::Initial { .. } => "initial",
             StatementKind::InitialData { .. } => "initial",
             StatementKind::Exact { .. } => "exact",
+            StatementKind::Reference { .. } => "reference",
             StatementKind::Ansatz(_) => "ansatz",
             StatementKind::Sample(_) => "sample",
             StatementKind::Diff(_) => "diff",

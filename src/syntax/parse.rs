@@ -281,6 +281,25 @@ impl AstBuilder {
                 let value = self.expr(it.next().expect("grammar"));
                 StatementKind::Exact { unknown, value }
             }
+            // reference_stmt = { kw_reference ~ ident ~ "=" ~ ident ~ "(" ~ string ~ ")" }
+            Rule::reference_stmt => {
+                let mut it = rest.into_iter();
+                let unknown = ident(&it.next().expect("grammar"));
+                let function = ident(&it.next().expect("grammar"));
+                let string = it.next().expect("grammar");
+                let path_span = span_of(&string);
+                let path = string
+                    .into_inner()
+                    .next()
+                    .map(|b| b.as_str().to_string())
+                    .unwrap_or_default();
+                StatementKind::Reference {
+                    unknown,
+                    function,
+                    path,
+                    path_span,
+                }
+            }
             // ansatz_stmt = { kw_ansatz ~ setting }
             Rule::ansatz_stmt => {
                 StatementKind::Ansatz(self.setting(rest.into_iter().next().expect("grammar")))
@@ -589,7 +608,7 @@ fn ident(pair: &Pair<'_, Rule>) -> Ident {
 
 // ------------------------------------------------------------ syntax errors
 
-const STATEMENT_KEYWORDS: [Rule; 17] = [
+const STATEMENT_KEYWORDS: [Rule; 18] = [
     Rule::kw_problem,
     Rule::kw_domain,
     Rule::kw_shape,
@@ -601,6 +620,7 @@ const STATEMENT_KEYWORDS: [Rule; 17] = [
     Rule::kw_bc,
     Rule::kw_initial,
     Rule::kw_exact,
+    Rule::kw_reference,
     Rule::kw_ansatz,
     Rule::kw_sample,
     Rule::kw_diff,
@@ -695,7 +715,7 @@ fn unclosed_bracket(text: &str) -> Option<usize> {
     stack.pop()
 }
 
-const STATEMENT_WORDS: [&str; 17] = [
+const STATEMENT_WORDS: [&str; 18] = [
     "problem",
     "domain",
     "shape",
@@ -707,6 +727,7 @@ const STATEMENT_WORDS: [&str; 17] = [
     "bc",
     "initial",
     "exact",
+    "reference",
     "ansatz",
     "sample",
     "diff",
@@ -729,6 +750,7 @@ fn is_keyword(word: &str) -> bool {
             | "bc"
             | "initial"
             | "exact"
+            | "reference"
             | "ansatz"
             | "sample"
             | "diff"

@@ -112,6 +112,15 @@ pub fn dump(file: &File, source: &str) -> String {
                 let text = format!("{} = {}", unknown.name, sexpr(value));
                 line(&mut out, &text, at(unknown.span.to(value.span)));
             }
+            StatementKind::Reference {
+                unknown,
+                function,
+                path,
+                path_span,
+            } => {
+                let text = format!("{} = {}({path:?})", unknown.name, function.name);
+                line(&mut out, &text, at(unknown.span.to(*path_span)));
+            }
             StatementKind::Ansatz(s)
             | StatementKind::Diff(s)
             | StatementKind::Train(s)

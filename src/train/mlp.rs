@@ -79,15 +79,26 @@ fn dense(
     }
 }
 
-/// The input layer's jet z_0 for `rule` at `points` (d x nC).
-fn input_jet(rule: &JetRule, points: &PointSet, dims: usize) -> Vec<f64> {
+fn is_value(component: &crate::lower::JetComponent) -> bool {
+    matches!(component, crate::lower::JetComponent::Partial(a) if a.iter().all(|&n| n == 0))
+}
+
+/// The input layer's jet z_0 for `rule` at `points` (d x nC): x, or
+/// with the input map xi_j = s_j x_j + t_j, xi with first derivatives s_j
+/// (higher ones vanish, the map is affine).
+fn input_jet(rule: &JetRule, points: &PointSet, dims: usize, inputs: &[(f64, f64)]) -> Vec<f64> {
     let c = rule.components.len();
     let mut z = vec![0.0; dims * c * points.len()];
     for i in 0..points.len() {
         for (ci, component) in rule.components.iter().enumerate() {
             for j in 0..dims {
-                z[(i * c + ci) * dims + j] =
-                    component.of_coordinate(j, points.coords[i * dims + j]);
+                let x = points.coords[i * dims + j];
+                let v = component.of_coordinate(j, x);
+                z[(i * c + ci) * dims + j] = match inputs.get(j) {
+                    None => v,
+                    Some(&(s, t)) if is_value(component) => s * x + t,
+                    Some(&(s, _)) => s * v,
+                };
             }
         }
     }
@@ -108,7 +119,7 @@ pub fn forward(
     let n = points.len();
     let c = rule.components.len();
     let k = plan.width;
-    let mut z = vec![input_jet(rule, points, layout.dims)];
+    let mut z = vec![input_jet(rule, points, layout.dims, &plan.inputs)];
     let mut a = Vec::with_capacity(plan.depth);
     for l in 0..plan.depth {
         let mut pre = vec![0.0; k * n * c];
@@ -232,8 +243,45 @@ fn layer_parameters(
 }
 
 /// The reverse sweep of `pass` with per-point factors `scale` (the seed of
-/// point i times scale[i]).
+/// point i times scale[i]). A periodic pass (twice as many network points
+/// as residuals, see [`residual_pass`]) scales both halves by the
+/// residual's factor and sums their Jacobian rows.
+#[allow(clippy::too_many_arguments)]
 pub fn reverse(
+    executor: &dyn Executor,
+    plan: &MlpPlan,
+    layout: &ParameterLayout,
+    rule: &JetRule,
+    theta: &[f64],
+    pass: &Pass,
+    scale: &[f64],
+    sink: Sink<'_>,
+) -> Result<(), RunError> {
+    if pass.points == 2 * scale.len() && !scale.is_empty() {
+        if let Sink::Rows(rows) = sink {
+            let mut both = vec![0.0; 2 * rows.len()];
+            sweep(
+                executor,
+                plan,
+                layout,
+                rule,
+                theta,
+                pass,
+                scale,
+                Sink::Rows(&mut both),
+            )?;
+            let half = rows.len();
+            for (j, v) in rows.iter_mut().enumerate() {
+                *v = both[j] + both[half + j];
+            }
+            return Ok(());
+        }
+    }
+    sweep(executor, plan, layout, rule, theta, pass, scale, sink)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn sweep(
     executor: &dyn Executor,
     plan: &MlpPlan,
     layout: &ParameterLayout,
@@ -248,7 +296,7 @@ pub fn reverse(
     let mut bar = pass.seed.clone();
     for i in 0..n {
         for v in &mut bar[i * c * m..(i + 1) * c * m] {
-            *v *= scale[i];
+            *v *= scale[i % scale.len()];
         }
     }
     let output = layout.layer(plan.depth);
@@ -294,6 +342,58 @@ pub fn reverse(
     Ok(())
 }
 
+/// The forward pass of residual `r` at `points`, with its kernel run. A
+/// periodic condition (`bc periodic`, period L in coordinate c) runs the
+/// network at x and at x + L e_c (2n points, the shifted half second) and
+/// its kernel on the differences U(x) - U(x + L e_c) of the output jets;
+/// the shifted half's seed is the negated seed (d/dU(x + L e_c) of the
+/// difference is -1).
+fn residual_pass(
+    executor: &dyn Executor,
+    plan: &MlpPlan,
+    layout: &ParameterLayout,
+    r: &MlpResidual,
+    theta: &[f64],
+    points: &PointSet,
+) -> Result<Pass, RunError> {
+    let rule = &plan.rules[r.rule];
+    let Some((coordinate, length)) = r.period else {
+        return forward(executor, plan, layout, rule, Some(r.kernel), theta, points);
+    };
+    let n = points.len();
+    let mut both = points.clone();
+    for i in 0..n {
+        let mut p = points.point(i).to_vec();
+        p[coordinate] += length;
+        both.coords.extend_from_slice(&p);
+    }
+    let mut pass = forward(executor, plan, layout, rule, None, theta, &both)?;
+    let block = pass.components * layout.unknowns;
+    let difference: Vec<f64> = (0..n * block)
+        .map(|j| pass.u[j] - pass.u[n * block + j])
+        .collect();
+    let mut residual = vec![0.0; n];
+    let mut seed = vec![0.0; n * block];
+    executor.run(
+        r.kernel,
+        &mut [
+            ArrayArg::In(&points.coords),
+            ArrayArg::In(&difference),
+            ArrayArg::Out(&mut residual),
+            ArrayArg::Out(&mut seed),
+        ],
+        1,
+        0..n,
+    )?;
+    pass.seed = seed
+        .iter()
+        .copied()
+        .chain(seed.iter().map(|v| -v))
+        .collect();
+    pass.residual = residual;
+    Ok(pass)
+}
+
 /// The points x_i + h s for every point i and shift s (point i*S + s).
 fn shifted_points(stencils: &FdStencils, points: &PointSet) -> PointSet {
     let dims = points.dims;
@@ -323,15 +423,7 @@ fn residual_forward(
     let rule = &plan.rules[r.rule];
     let points = problem.points(r.residual);
     let Some(stencils) = &r.fd else {
-        return forward(
-            problem.executor,
-            plan,
-            layout,
-            rule,
-            Some(r.kernel),
-            theta,
-            points,
-        );
+        return residual_pass(problem.executor, plan, layout, r, theta, points);
     };
     let shifted = shifted_points(stencils, points);
     let mut pass = forward(problem.executor, plan, layout, rule, None, theta, &shifted)?;
