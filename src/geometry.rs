@@ -81,7 +81,8 @@ pub struct Side {
 #[derive(Clone, Debug, PartialEq)]
 pub struct AffineNormal {
     pub constant: Vec<f64>,
-    /// `linear[j][k]`: coefficient of x_k in n_j.
+    /// `linear[j][k]`: coefficient of x_k in n_j; a missing row is zero
+    /// (flat sides in high dimensions keep no d x d matrix).
     pub linear: Vec<Vec<f64>>,
 }
 
@@ -90,8 +91,11 @@ impl AffineNormal {
     pub fn at(&self, p: &[f64]) -> Vec<f64> {
         self.constant
             .iter()
-            .zip(&self.linear)
-            .map(|(c, row)| c + row.iter().zip(p).map(|(a, x)| a * x).sum::<f64>())
+            .enumerate()
+            .map(|(j, c)| {
+                let row = self.linear.get(j).map_or(&[][..], Vec::as_slice);
+                c + row.iter().zip(p).map(|(a, x)| a * x).sum::<f64>()
+            })
             .collect()
     }
 
