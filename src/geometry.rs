@@ -180,7 +180,8 @@ impl Primitive {
             Primitive::Rect { lo, hi } => lo.iter().zip(hi).map(|(l, h)| h - l).product(),
             Primitive::Ball { center, radius } => match center.len() {
                 2 => std::f64::consts::PI * radius * radius,
-                _ => 4.0 / 3.0 * std::f64::consts::PI * radius.powi(3),
+                3 => 4.0 / 3.0 * std::f64::consts::PI * radius.powi(3),
+                d => ball_volume(d, *radius),
             },
             Primitive::Polygon { vertices } => polygon_signed_area(vertices).abs(),
         }
@@ -195,7 +196,8 @@ impl Primitive {
                 .product(),
             Primitive::Ball { center, radius } => match center.len() {
                 2 => 2.0 * std::f64::consts::PI * radius,
-                _ => 4.0 * std::f64::consts::PI * radius * radius,
+                3 => 4.0 * std::f64::consts::PI * radius * radius,
+                d => d as f64 * ball_volume(d, *radius) / radius,
             },
             Primitive::Polygon { vertices } => {
                 let (a, b) = (vertices[side], vertices[(side + 1) % vertices.len()]);
@@ -233,6 +235,14 @@ impl Primitive {
                     2 => {
                         let a = 2.0 * std::f64::consts::PI * u[0];
                         vec![a.cos(), a.sin()]
+                    }
+                    d if d > 3 => {
+                        // A point of the sphere (not uniform in u: the
+                        // sampler draws sphere points above 3-D directly).
+                        let mut v: Vec<f64> = u.iter().map(|x| 2.0 * x - 1.0).collect();
+                        v.resize(d, 0.5);
+                        let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+                        v.iter().map(|x| x / norm).collect()
                     }
                     _ => {
                         let z = 1.0 - 2.0 * u[0];
@@ -298,6 +308,13 @@ impl Primitive {
             Primitive::Polygon { .. } => Some(format!("edge {}", side + 1)),
         }
     }
+}
+
+/// The volume of a d-ball of radius r, pi^(d/2) r^d / Gamma(d/2 + 1)
+/// (by logarithms, so that it underflows to 0 rather than to NaN).
+pub fn ball_volume(d: usize, r: f64) -> f64 {
+    let half = d as f64 / 2.0;
+    (half * std::f64::consts::PI.ln() + d as f64 * r.ln() - libm::lgamma(half + 1.0)).exp()
 }
 
 /// Twice-signed area / 2 of a polygon (positive when counter-clockwise).
@@ -426,7 +443,10 @@ impl Shape {
         let dims = self.dims;
         (1..64).find_map(|j| {
             let u: Vec<f64> = (0..dims - 1)
-                .map(|k| ((j as f64) * [0.618_033_988_7, 0.754_877_666_2][k]).fract())
+                .map(|k| {
+                    ((j as f64) * [0.618_033_988_7, 0.754_877_666_2][k % 2] + k as f64 * 0.1)
+                        .fract()
+                })
                 .collect();
             self.boundary_orientation(side, &primitive.side_point(side.side, &u))
         })

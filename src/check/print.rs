@@ -129,8 +129,16 @@ impl<'a> ExprPrinter<'a> {
                 std::iter::repeat_n(self.spec.coordinates[c].name.as_str(), n as usize)
             })
             .collect();
-        // `qu_x` differentiated in x prints as d(qu_x, x), not qu_x_x.
-        if self.spec.subscript_names() && !name.contains('_') {
+        // `qu_x` differentiated in x prints as d(qu_x, x), not qu_x_x;
+        // components x[i] of vector coordinates print as d(u, x[i]).
+        let subscripts = self.spec.subscript_names()
+            || (letters.iter().all(|l| l.chars().count() == 1)
+                && self
+                    .spec
+                    .coordinates
+                    .iter()
+                    .all(|c| c.name.chars().count() == 1 || c.name.ends_with(']')));
+        if subscripts && !name.contains('_') {
             format!("{name}_{}", letters.concat())
         } else {
             format!("d({name}, {})", letters.join(", "))
@@ -243,6 +251,9 @@ impl fmt::Display for Summary<'_> {
             .filter_map(|(i, c)| {
                 let vector = vectors.iter().find(|v| (v.1..v.1 + v.2).contains(&i));
                 match vector {
+                    Some((name, first, len)) if i == *first && spec.shape.is_some() => Some(
+                        format!("{name} = ({name}[1], ..., {name}[{len}]) in a ball, bounding box [{}, {}]^{len}", fmt_num(c.lo), fmt_num(c.hi)),
+                    ),
                     Some((name, first, len)) if i == *first => Some(format!(
                         "{name} in [{}, {}]^{len} ({name}[1], ..., {name}[{len}])",
                         fmt_num(c.lo),
@@ -319,6 +330,7 @@ impl fmt::Display for Summary<'_> {
             };
             let place = match (&spec.shape, &c.place) {
                 (_, Some(place)) if !c.sides.is_empty() => place.clone(),
+                (Some(_), _) if c.sides.is_empty() => faces(spec, &c.faces),
                 (Some(shape), _) => {
                     let names: Vec<String> =
                         spec.coordinates.iter().map(|c| c.name.clone()).collect();
