@@ -17,6 +17,7 @@ initial  u = norm2(x)/(2*n) weight 10
 exact    u = norm2(x)/(2*n) + t
 
 ansatz   mlp(width = 64, depth = 3, activation = tanh, seed = 0)
-sample   interior = random(256), boundary = random(256), initial = random(256)
+sample   interior = random(256, resample = 1), boundary = random(256, resample = 1),
+         initial = random(256, resample = 1)
 diff     ad
-train    adam(lr = 3e-3, epochs = 2000)
+train    adam(lr = 3e-3, epochs = 2000, schedule = linear)

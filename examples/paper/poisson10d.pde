@@ -15,6 +15,6 @@ bc       u = sin(sum(x))/n on boundary weight 100
 exact    u = sin(sum(x))/n
 
 ansatz   mlp(width = 64, depth = 3, activation = tanh, seed = 0)
-sample   interior = random(256), boundary = random(256)
+sample   interior = random(256, resample = 1), boundary = random(256, resample = 1)
 diff     ad
-train    adam(lr = 3e-3, epochs = 2000)
+train    adam(lr = 3e-3, epochs = 2000, schedule = linear)

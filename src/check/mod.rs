@@ -307,6 +307,7 @@ impl<'d> Checker<'d> {
         // (vector index, radius) of `x in ball(d, radius = r)`.
         let mut ball_domain: Option<(usize, Option<&ast::Expr>)> = None;
         let mut vectors: Vec<(&ast::Ident, usize)> = Vec::new();
+        let mut vector_failed = false;
         let add_vector = |this: &mut Self,
                           name: &ast::Ident,
                           dims: &ast::Expr,
@@ -333,7 +334,9 @@ impl<'d> Checker<'d> {
                         match &decl.power {
                             Some(power) => {
                                 let alone = list.len() == 1;
-                                if let Some(d) = add_vector(&mut self, &decl.name, power, alone) {
+                                let size = add_vector(&mut self, &decl.name, power, alone);
+                                vector_failed |= size.is_none();
+                                if let Some(d) = size {
                                     intervals.push((coordinate_names.len(), decl));
                                     vectors.push((&decl.name, coordinate_names.len()));
                                     for i in 1..=d {
@@ -354,7 +357,9 @@ impl<'d> Checker<'d> {
                     shape_domain.get_or_insert(shape);
                 }
                 StatementKind::BallDomain { name, dims, radius } => {
-                    if let Some(d) = add_vector(&mut self, name, dims, true) {
+                    let size = add_vector(&mut self, name, dims, true);
+                    vector_failed |= size.is_none();
+                    if let Some(d) = size {
                         ball_domain.get_or_insert((vectors.len(), radius.as_ref()));
                         vectors.push((name, coordinate_names.len()));
                         for i in 1..=d {
@@ -364,6 +369,11 @@ impl<'d> Checker<'d> {
                 }
                 _ => {}
             }
+        }
+        if vector_failed {
+            // A vector coordinate without a size: every expression using
+            // its components would fail to resolve; report the one mistake.
+            return None;
         }
         let space_dims = coordinate_names.len();
         if let Some(StatementKind::Time(decl)) = time.map(|s| &s.kind) {
@@ -1368,7 +1378,7 @@ impl<'d> Checker<'d> {
             _ => 8192.0,
         };
         let default_name = if dims <= 3 { "grid" } else { "random" };
-        let mut sampler = |set: &str, face_dims: usize| -> Option<Sampler> {
+        let mut sampler = |set: &str, face_dims: usize| -> Option<(Sampler, usize)> {
             let written = given.get(set).map(|s| &s.setting);
             let resolved = self.resolver().setting(
                 Group::Sampler,
@@ -1378,6 +1388,10 @@ impl<'d> Checker<'d> {
                 &|_| default_grid,
             )?;
             let sampler = sampler_from(&resolved);
+            let resample = match sampler {
+                Sampler::Random { .. } => resolved.count("resample"),
+                _ => 0,
+            };
             let points = match sampler {
                 Sampler::Grid { n } => (n as f64).powi(face_dims as i32),
                 Sampler::Random { n, .. } | Sampler::Sobol { n, .. } => n as f64,
@@ -1409,15 +1423,17 @@ impl<'d> Checker<'d> {
                 ));
                 return None;
             }
-            Some(sampler)
+            Some((sampler, resample))
         };
         let interior = sampler("interior", dims);
         let boundary = sampler("boundary", dims.saturating_sub(1));
         let initial = sampler("initial", dims.saturating_sub(1));
+        let ((interior, r0), (boundary, r1), (initial, r2)) = (interior?, boundary?, initial?);
         Some(Sampling {
-            interior: interior?,
-            boundary: boundary?,
-            initial: initial?,
+            interior,
+            boundary,
+            initial,
+            resample: [r0, r1, r2],
         })
         .filter(|_| ok)
     }

@@ -615,13 +615,24 @@ fn sampler(s: &Sampler) -> String {
 
 fn sampling(spec: &Spec) -> String {
     let s = &spec.sampling;
+    let with_resample = |sampler_text: String, k: usize| {
+        if k == 0 {
+            sampler_text
+        } else {
+            format!("{}, resample = {k})", sampler_text.trim_end_matches(')'))
+        }
+    };
     let mut text = format!(
         "interior = {}, boundary = {}",
-        sampler(&s.interior),
-        sampler(&s.boundary)
+        with_resample(sampler(&s.interior), s.resample[0]),
+        with_resample(sampler(&s.boundary), s.resample[1])
     );
     if spec.time().is_some() {
-        let _ = write!(text, ", initial = {}", sampler(&s.initial));
+        let _ = write!(
+            text,
+            ", initial = {}",
+            with_resample(sampler(&s.initial), s.resample[2])
+        );
     }
     text
 }

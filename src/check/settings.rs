@@ -360,7 +360,16 @@ pub const SCHEMAS: &[Schema] = &[
     Schema {
         group: Group::Sampler,
         name: "random",
-        params: &[SAMPLE_COUNT, p("seed", Kind::Seed, 0.0, "seed")],
+        params: &[
+            SAMPLE_COUNT,
+            p("seed", Kind::Seed, 0.0, "seed"),
+            p(
+                "resample",
+                Kind::Seed,
+                0.0,
+                "draw fresh points every k epochs (0: never)",
+            ),
+        ],
         positional: 1,
         doc: "n uniform random points",
     },

@@ -532,4 +532,7 @@ pub struct Sampling {
     pub boundary: Sampler,
     /// Points on t = t_min (time-dependent problems only).
     pub initial: Sampler,
+    /// `random(n, resample = k)`: the interior, boundary and initial sets
+    /// are redrawn every k epochs (0: fixed points).
+    pub resample: [usize; 3],
 }

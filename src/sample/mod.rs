@@ -99,6 +99,54 @@ pub fn training_points(spec: &Spec) -> TrainingPoints {
     }
 }
 
+/// The training points of epoch `epoch` (from 1) when a set is
+/// `random(n, resample = k)` and epoch - 1 is a positive multiple of k:
+/// that set drawn with seed + (epoch - 1)/k, the others as before. `None`
+/// when nothing is redrawn at this epoch.
+pub fn resampled(spec: &Spec, previous: &TrainingPoints, epoch: usize) -> Option<TrainingPoints> {
+    let due = |k: usize| k > 0 && epoch > 1 && (epoch - 1) % k == 0;
+    let r = spec.sampling.resample;
+    if !r.iter().any(|&k| due(k)) {
+        return None;
+    }
+    let reseed = |sampler: &Sampler, k: usize| match sampler.clone() {
+        Sampler::Random { n, seed } if due(k) => Sampler::Random {
+            n,
+            seed: seed.wrapping_add(((epoch - 1) / k) as u64),
+        },
+        other => other,
+    };
+    let mut round = spec.clone();
+    round.sampling.interior = reseed(&spec.sampling.interior, r[0]);
+    round.sampling.boundary = reseed(&spec.sampling.boundary, r[1]);
+    round.sampling.initial = reseed(&spec.sampling.initial, r[2]);
+    let interior = if due(r[0]) {
+        interior_points(&round, &round.sampling.interior, 0)
+    } else {
+        previous.interior.clone()
+    };
+    let conditions = spec
+        .conditions
+        .iter()
+        .zip(&previous.conditions)
+        .map(|(c, old)| {
+            let k = match c.kind {
+                ConditionKind::Boundary => r[1],
+                ConditionKind::Initial => r[2],
+            };
+            if due(k) {
+                condition_points_of(&round, c)
+            } else {
+                old.clone()
+            }
+        })
+        .collect();
+    Some(TrainingPoints {
+        interior,
+        conditions,
+    })
+}
+
 fn condition_points_of(spec: &Spec, condition: &Condition) -> PointSet {
     let sampler = match condition.kind {
         ConditionKind::Boundary => &spec.sampling.boundary,
