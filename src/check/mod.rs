@@ -1519,6 +1519,8 @@ fn diff_from(s: &ResolvedSetting) -> DiffMode {
             sigma: s.number("sigma"),
             samples: s.count("samples"),
             seed: s.seed("seed"),
+            antithetic: s.name_value("estimator") == Some("antithetic"),
+            eval_samples: s.count("eval_samples"),
         },
         _ => DiffMode::Ad,
     }

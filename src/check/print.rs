@@ -559,9 +559,12 @@ pub fn diff(d: &DiffMode) -> String {
             sigma,
             samples,
             seed,
+            antithetic,
+            eval_samples,
         } => format!(
-            "stein(sigma = {}, samples = {samples}, seed = {seed})",
-            fmt_num(*sigma)
+            "stein(sigma = {}, samples = {samples}, estimator = {}, seed = {seed}, eval_samples = {eval_samples})",
+            fmt_num(*sigma),
+            if *antithetic { "antithetic" } else { "plain" }
         ),
     }
 }

@@ -387,10 +387,14 @@ pub enum DiffMode {
     Fd { h: f64, order: u32 },
     /// Gaussian-smoothing (Stein) estimators with width `sigma` and
     /// `samples` forward evaluations per point.
+    /// `antithetic`: pairs x ± delta with f(x) as control variate;
+    /// `eval_samples`: samples per point for error reports.
     Stein {
         sigma: f64,
         samples: usize,
         seed: u64,
+        antithetic: bool,
+        eval_samples: usize,
     },
 }
 

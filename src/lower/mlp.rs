@@ -121,6 +121,20 @@ pub struct MlpPlan {
     pub residuals: Vec<MlpResidual>,
     /// The value-only rule (for predictions).
     pub value_rule: usize,
+    /// `diff stein`: the output jets are estimated from network values at
+    /// Gaussian-shifted points (`train::stein`) instead of carried through
+    /// the layers; the residual kernels are the same.
+    pub stein: Option<SteinPlan>,
+}
+
+/// The settings of `diff stein` (see `check::DiffMode::Stein`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SteinPlan {
+    pub sigma: f64,
+    pub samples: usize,
+    pub seed: u64,
+    pub antithetic: bool,
+    pub eval_samples: usize,
 }
 
 /// The jet shape a residual needs: every multi-index it uses, closed under
@@ -665,5 +679,6 @@ pub fn lower_mlp(
         rules,
         residuals: planned,
         value_rule,
+        stein: None,
     })
 }

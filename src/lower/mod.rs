@@ -38,7 +38,7 @@ use crate::symbolic::{ExprId, Graph, SizeLimitExceeded, SymbolId};
 use stencil::Stencil;
 
 pub use kernels::{KernelRole, LayerBlock, LoweredKernel, ParameterLayout};
-pub use mlp::{JetComponent, JetRule, MlpPlan, MlpResidual};
+pub use mlp::{JetComponent, JetRule, MlpPlan, MlpResidual, SteinPlan};
 
 /// Why lowering failed.
 #[derive(Clone, Debug, PartialEq)]
@@ -379,7 +379,7 @@ pub fn lower(spec: &Spec) -> Result<Lowered, LowerError> {
     let neuron = problem.neuron.clone();
     let mut sym = String::new();
     if let Ansatz::Mlp { depth, .. } = spec.ansatz {
-        if !matches!(spec.diff, DiffMode::Ad) {
+        if !matches!(spec.diff, DiffMode::Ad | DiffMode::Stein { .. }) {
             return Err(LowerError::Unsupported(format!(
                 "`diff {}` with `ansatz mlp`",
                 spec.diff.name()
@@ -397,6 +397,27 @@ pub fn lower(spec: &Spec) -> Result<Lowered, LowerError> {
             &mut kernels,
             &mut sym,
         )?;
+        let mut plan = plan;
+        if let DiffMode::Stein {
+            sigma,
+            samples,
+            seed,
+            antithetic,
+            eval_samples,
+        } = spec.diff
+        {
+            plan.stein = Some(crate::train::stein::plan(
+                &plan,
+                mlp::SteinPlan {
+                    sigma,
+                    samples,
+                    seed,
+                    antithetic,
+                    eval_samples,
+                },
+                &mut sym,
+            )?);
+        }
         return Ok(Lowered {
             graph: problem.graph,
             kernels,
