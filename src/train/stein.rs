@@ -568,7 +568,7 @@ train adam"
             let mut theta = crate::train::init::initial_parameters(&spec, &lowered.layout);
             let p = lowered.layout.total();
             let streams = |t: usize| 40 + t as u64;
-            let mut loss = |theta: &[f64], gradient: &mut [f64]| {
+            let loss = |theta: &[f64], gradient: &mut [f64]| {
                 let mut e = Evaluation {
                     residual: Vec::new(),
                     jacobian: Vec::new(),
