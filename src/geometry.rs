@@ -81,7 +81,8 @@ pub struct Side {
 #[derive(Clone, Debug, PartialEq)]
 pub struct AffineNormal {
     pub constant: Vec<f64>,
-    /// `linear[j][k]`: coefficient of x_k in n_j.
+    /// `linear[j][k]`: coefficient of x_k in n_j; a missing row is zero
+    /// (flat sides in high dimensions keep no d x d matrix).
     pub linear: Vec<Vec<f64>>,
 }
 
@@ -90,8 +91,11 @@ impl AffineNormal {
     pub fn at(&self, p: &[f64]) -> Vec<f64> {
         self.constant
             .iter()
-            .zip(&self.linear)
-            .map(|(c, row)| c + row.iter().zip(p).map(|(a, x)| a * x).sum::<f64>())
+            .enumerate()
+            .map(|(j, c)| {
+                let row = self.linear.get(j).map_or(&[][..], Vec::as_slice);
+                c + row.iter().zip(p).map(|(a, x)| a * x).sum::<f64>()
+            })
             .collect()
     }
 
@@ -176,7 +180,8 @@ impl Primitive {
             Primitive::Rect { lo, hi } => lo.iter().zip(hi).map(|(l, h)| h - l).product(),
             Primitive::Ball { center, radius } => match center.len() {
                 2 => std::f64::consts::PI * radius * radius,
-                _ => 4.0 / 3.0 * std::f64::consts::PI * radius.powi(3),
+                3 => 4.0 / 3.0 * std::f64::consts::PI * radius.powi(3),
+                d => ball_volume(d, *radius),
             },
             Primitive::Polygon { vertices } => polygon_signed_area(vertices).abs(),
         }
@@ -191,7 +196,8 @@ impl Primitive {
                 .product(),
             Primitive::Ball { center, radius } => match center.len() {
                 2 => 2.0 * std::f64::consts::PI * radius,
-                _ => 4.0 * std::f64::consts::PI * radius * radius,
+                3 => 4.0 * std::f64::consts::PI * radius * radius,
+                d => d as f64 * ball_volume(d, *radius) / radius,
             },
             Primitive::Polygon { vertices } => {
                 let (a, b) = (vertices[side], vertices[(side + 1) % vertices.len()]);
@@ -229,6 +235,14 @@ impl Primitive {
                     2 => {
                         let a = 2.0 * std::f64::consts::PI * u[0];
                         vec![a.cos(), a.sin()]
+                    }
+                    d if d > 3 => {
+                        // A point of the sphere (not uniform in u: the
+                        // sampler draws sphere points above 3-D directly).
+                        let mut v: Vec<f64> = u.iter().map(|x| 2.0 * x - 1.0).collect();
+                        v.resize(d, 0.5);
+                        let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+                        v.iter().map(|x| x / norm).collect()
                     }
                     _ => {
                         let z = 1.0 - 2.0 * u[0];
@@ -294,6 +308,13 @@ impl Primitive {
             Primitive::Polygon { .. } => Some(format!("edge {}", side + 1)),
         }
     }
+}
+
+/// The volume of a d-ball of radius r, pi^(d/2) r^d / Gamma(d/2 + 1)
+/// (by logarithms, so that it underflows to 0 rather than to NaN).
+pub fn ball_volume(d: usize, r: f64) -> f64 {
+    let half = d as f64 / 2.0;
+    (half * std::f64::consts::PI.ln() + d as f64 * r.ln() - libm::lgamma(half + 1.0)).exp()
 }
 
 /// Twice-signed area / 2 of a polygon (positive when counter-clockwise).
@@ -464,7 +485,10 @@ impl Shape {
         let dims = self.dims;
         (1..64).find_map(|j| {
             let u: Vec<f64> = (0..dims - 1)
-                .map(|k| ((j as f64) * [0.618_033_988_7, 0.754_877_666_2][k]).fract())
+                .map(|k| {
+                    ((j as f64) * [0.618_033_988_7, 0.754_877_666_2][k % 2] + k as f64 * 0.1)
+                        .fract()
+                })
                 .collect();
             self.boundary_orientation(side, &primitive.side_point(side.side, &u))
         })

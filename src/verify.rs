@@ -4,9 +4,9 @@
 //! A residual far above round-off usually means a typo in a forcing term or
 //! a boundary value, the most common mistake in a problem file.
 
-use crate::check::{Sampler, Spec};
+use crate::check::Spec;
 use crate::diag::{Diagnostic, Span};
-use crate::sample::{box_points, shape_interior_points, shape_side_points};
+use crate::sample::{box_points, dense_sampler, interior_points};
 use crate::symbolic::problem::{diff_multi_index, point_symbols, ResidualSource, SymbolicProblem};
 use crate::symbolic::{Evaluator, ExprId, Graph, Node, SizeLimitExceeded};
 
@@ -58,14 +58,30 @@ pub fn check_exact(spec: &Spec) -> Result<Vec<ResidualCheck>, SizeLimitExceeded>
         // own, so that a warning names the piece.
         if let (ResidualSource::Condition(i), Some(shape)) = (residual.source, &spec.shape) {
             let condition = &spec.conditions[i];
+            if condition.sides.is_empty() {
+                // An initial condition on a shaped domain: its interior at t0.
+                let points = crate::sample::condition_points(
+                    spec,
+                    &dense_sampler(spec.dims(), EQUATION_POINTS, 0),
+                    &[],
+                    &condition.faces,
+                );
+                results.push(evaluate(
+                    &problem,
+                    residual.name.clone(),
+                    condition.span,
+                    substituted,
+                    &points,
+                    None,
+                ));
+                continue;
+            }
             for &side in &condition.sides {
-                let points = shape_side_points(
-                    &Sampler::Sobol {
-                        n: FACE_POINTS,
-                        seed: 0,
-                    },
-                    shape,
+                let points = crate::sample::condition_points(
+                    spec,
+                    &dense_sampler(spec.dims(), FACE_POINTS, 0),
                     &[side],
+                    &[],
                 );
                 let mut check = evaluate(
                     &problem,
@@ -81,38 +97,16 @@ pub fn check_exact(spec: &Spec) -> Result<Vec<ResidualCheck>, SizeLimitExceeded>
             continue;
         }
         let (span, points) = match residual.source {
-            ResidualSource::Equation(i) if spec.shape.is_some() => (
-                spec.equations[i].span,
-                shape_interior_points(
-                    &Sampler::Sobol {
-                        n: EQUATION_POINTS,
-                        seed: 0,
-                    },
-                    spec.shape.as_ref().expect("checked"),
-                    0,
-                ),
-            ),
             ResidualSource::Equation(i) => (
                 spec.equations[i].span,
-                box_points(
-                    &Sampler::Sobol {
-                        n: EQUATION_POINTS,
-                        seed: 0,
-                    },
-                    &bounds,
-                    None,
-                    0,
-                ),
+                interior_points(spec, &dense_sampler(spec.dims(), EQUATION_POINTS, 0), 0),
             ),
             ResidualSource::Condition(i) => {
                 let condition = &spec.conditions[i];
                 let mut set = crate::sample::PointSet::new(bounds.len());
                 for (f, face) in condition.faces.iter().enumerate() {
                     let face_set = box_points(
-                        &Sampler::Sobol {
-                            n: FACE_POINTS,
-                            seed: 0,
-                        },
+                        &dense_sampler(spec.dims(), FACE_POINTS, 0),
                         &bounds,
                         Some(*face),
                         f as u64 + 1,

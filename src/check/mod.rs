@@ -40,6 +40,48 @@ pub fn check(file: &ast::File, overrides: &Overrides) -> (Option<Spec>, Vec<Diag
     (spec, diagnostics)
 }
 
+/// The most components a vector coordinate may have (the test set of
+/// 20,000 points then takes 0.64 GB).
+pub const MAX_VECTOR_DIMS: usize = 4096;
+
+/// The value of a number, a `const`'s name or arithmetic on them, read
+/// from the AST before constants are checked (for vector sizes). `None`
+/// for anything else (coordinates, functions, cycles).
+fn early_constant(file: &ast::File, e: &ast::Expr, depth: usize) -> Option<f64> {
+    use ast::{BinOp, ExprKind};
+    if depth > 32 {
+        return None;
+    }
+    Some(match &e.kind {
+        ExprKind::Number(v) => *v,
+        ExprKind::Name(name) => {
+            let body = file.statements.iter().find_map(|s| match &s.kind {
+                StatementKind::Const(bindings) => bindings
+                    .iter()
+                    .find(|b| &b.name.name == name)
+                    .map(|b| &b.value),
+                _ => None,
+            })?;
+            early_constant(file, body, depth + 1)?
+        }
+        ExprKind::Neg(a) => -early_constant(file, a, depth + 1)?,
+        ExprKind::Binary { op, lhs, rhs } => {
+            let (a, b) = (
+                early_constant(file, lhs, depth + 1)?,
+                early_constant(file, rhs, depth + 1)?,
+            );
+            match op {
+                BinOp::Add => a + b,
+                BinOp::Sub => a - b,
+                BinOp::Mul => a * b,
+                BinOp::Div => a / b,
+                BinOp::Pow => a.powf(b),
+            }
+        }
+        ExprKind::Call { .. } | ExprKind::Index { .. } => return None,
+    })
+}
+
 /// The name of the next condition of `kind`: `bc0`, `bc1`, ..., `initial0`, ...
 fn condition_name(conditions: &[Condition], kind: ConditionKind) -> String {
     let mut groups: Vec<&str> = conditions
@@ -100,6 +142,7 @@ impl<'d> Checker<'d> {
             diagnostics,
             scope: Scope {
                 coordinates: Vec::new(),
+                vectors: Vec::new(),
                 space_dims: 0,
                 unknown_names: Vec::new(),
                 names: HashMap::new(),
@@ -109,6 +152,74 @@ impl<'d> Checker<'d> {
                 rejected: Default::default(),
             },
             shape: None,
+        }
+    }
+
+    /// The size d of a vector coordinate (`[0, 1]^d`, `ball(d)`): an
+    /// integer literal or a `const` (read before constants are checked, so
+    /// that the coordinates exist when they are), from 1 to
+    /// [`MAX_VECTOR_DIMS`].
+    fn vector_size(&mut self, file: &ast::File, e: &ast::Expr) -> Option<usize> {
+        let value = early_constant(file, e, 0);
+        let Some(d) = value.filter(|d| d.fract() == 0.0 && *d >= 1.0) else {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "E0420",
+                    "the size of a vector coordinate must be a positive whole number",
+                    e.span,
+                )
+                .with_label_message(match value {
+                    Some(v) => format!("this is {}", fmt_num(v)),
+                    None => "not an integer literal or a `const`".into(),
+                })
+                .with_note("write `domain x in [0, 1]^10`, or `const d = 10` and `[0, 1]^d`"),
+            );
+            return None;
+        };
+        if d > MAX_VECTOR_DIMS as f64 {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "E0420",
+                    format!(
+                        "a vector coordinate of size {} does not fit in memory; at most {MAX_VECTOR_DIMS} components are supported",
+                        fmt_num(d)
+                    ),
+                    e.span,
+                )
+                .with_label_message("too many components")
+                .with_note(format!(
+                    "the test set alone holds 20,000 points of d numbers ({:.1} GB at this size), and every training point carries d + 2 jet components per neuron",
+                    20_000.0 * d * 8.0 / 1e9
+                )),
+            );
+            return None;
+        }
+        Some(d as usize)
+    }
+
+    /// The shape of `x in ball(d, radius = r)`: one ball centred at 0 over
+    /// the vector's components.
+    fn ball_shape(&self, vector: usize, radius: f64) -> crate::geometry::Shape {
+        use crate::geometry::{Primitive, PrimitiveEntry, Shape, ShapeNode};
+        let v = &self.scope.vectors[vector];
+        let text = if radius == 1.0 {
+            format!("ball({})", v.len)
+        } else {
+            format!("ball({}, radius = {})", v.len, fmt_num(radius))
+        };
+        Shape {
+            dims: v.len,
+            primitives: vec![PrimitiveEntry {
+                primitive: Primitive::Ball {
+                    center: vec![0.0; v.len],
+                    radius,
+                },
+                names: Vec::new(),
+                text: text.clone(),
+            }],
+            root: ShapeNode::Primitive(0),
+            bounds: vec![(-radius, radius); v.len],
+            text: format!("{} in {text}", v.name),
         }
     }
 
@@ -192,37 +303,116 @@ impl<'d> Checker<'d> {
         // (coordinate id, interval) for every coordinate declared with an
         // interval; a shaped domain's coordinates get theirs from the shape.
         let mut intervals: Vec<(CoordId, &ast::IntervalDecl)> = Vec::new();
-        let mut coordinate_names: Vec<&ast::Ident> = Vec::new();
+        // (name, declaration) per coordinate; a vector coordinate's
+        // components share its name's declaration.
+        let mut coordinate_names: Vec<(String, &ast::Ident)> = Vec::new();
         let mut shape_domain: Option<&ast::ShapeExpr> = None;
+        // (vector index, radius) of `x in ball(d, radius = r)`.
+        let mut ball_domain: Option<(usize, Option<&ast::Expr>)> = None;
+        let mut vectors: Vec<(&ast::Ident, usize)> = Vec::new();
+        let mut vector_failed = false;
+        let add_vector = |this: &mut Self,
+                          name: &ast::Ident,
+                          dims: &ast::Expr,
+                          alone: bool|
+         -> Option<usize> {
+            let d = this.vector_size(file, dims)?;
+            if !alone {
+                this.diagnostics.push(
+                        Diagnostic::error(
+                            "E0421",
+                            format!("vector coordinate `{}` must be the domain's only spatial coordinate", name.name),
+                            name.span,
+                        )
+                        .with_note("write `domain x in [0, 1]^d` alone; the time coordinate is declared with `time`"),
+                    );
+                return None;
+            }
+            Some(d)
+        };
         for statement in &file.statements {
             match &statement.kind {
                 StatementKind::Domain(list) => {
                     for decl in list {
-                        intervals.push((coordinate_names.len(), decl));
-                        coordinate_names.push(&decl.name);
+                        match &decl.power {
+                            Some(power) => {
+                                let alone = list.len() == 1;
+                                let size = add_vector(&mut self, &decl.name, power, alone);
+                                vector_failed |= size.is_none();
+                                if let Some(d) = size {
+                                    intervals.push((coordinate_names.len(), decl));
+                                    vectors.push((&decl.name, coordinate_names.len()));
+                                    for i in 1..=d {
+                                        coordinate_names
+                                            .push((format!("{}[{i}]", decl.name.name), &decl.name));
+                                    }
+                                }
+                            }
+                            None => {
+                                intervals.push((coordinate_names.len(), decl));
+                                coordinate_names.push((decl.name.name.clone(), &decl.name));
+                            }
+                        }
                     }
                 }
                 StatementKind::ShapeDomain { coordinates, shape } => {
-                    coordinate_names.extend(coordinates.iter());
+                    coordinate_names.extend(coordinates.iter().map(|c| (c.name.clone(), c)));
                     shape_domain.get_or_insert(shape);
+                }
+                StatementKind::BallDomain { name, dims, radius } => {
+                    let size = add_vector(&mut self, name, dims, true);
+                    vector_failed |= size.is_none();
+                    if let Some(d) = size {
+                        ball_domain.get_or_insert((vectors.len(), radius.as_ref()));
+                        vectors.push((name, coordinate_names.len()));
+                        for i in 1..=d {
+                            coordinate_names.push((format!("{}[{i}]", name.name), name));
+                        }
+                    }
                 }
                 _ => {}
             }
         }
+        if vector_failed {
+            // A vector coordinate without a size: every expression using
+            // its components would fail to resolve; report the one mistake.
+            return None;
+        }
         let space_dims = coordinate_names.len();
         if let Some(StatementKind::Time(decl)) = time.map(|s| &s.kind) {
             intervals.push((space_dims, decl));
-            coordinate_names.push(&decl.name);
+            coordinate_names.push((decl.name.name.clone(), &decl.name));
         }
-        for (id, name) in coordinate_names.iter().enumerate() {
+        for (id, (name, ident)) in coordinate_names.iter().enumerate() {
             self.scope.coordinates.push(Coordinate {
-                name: name.name.clone(),
+                name: name.clone(),
                 lo: 0.0,
                 hi: 1.0,
                 is_time: id >= space_dims,
-                span: name.span,
+                span: ident.span,
             });
-            self.define(name, NameKind::Coordinate(id));
+            if !name.ends_with(']') {
+                self.define(ident, NameKind::Coordinate(id));
+            }
+        }
+        for (v, &(ident, first)) in vectors.iter().enumerate() {
+            let len = coordinate_names[first..]
+                .iter()
+                .take_while(|(_, i)| std::ptr::eq(*i, ident))
+                .count();
+            if self.define(ident, NameKind::Vector(v)) {
+                self.scope.vectors.push(names::VectorDef {
+                    name: ident.name.clone(),
+                    first,
+                    len,
+                });
+            } else {
+                self.scope.vectors.push(names::VectorDef {
+                    name: ident.name.clone(),
+                    first,
+                    len,
+                });
+            }
         }
         self.scope.space_dims = space_dims;
         if !has_unknown_statement(file) {
@@ -295,20 +485,6 @@ impl<'d> Checker<'d> {
         // 3. Coordinate intervals.
         let mut domain_ok = true;
         for &(id, decl) in &intervals {
-            if let Some((n, span)) = decl.power {
-                domain_ok = false;
-                self.diagnostics.push(
-                    Diagnostic::error(
-                        "E0308",
-                        format!(
-                            "vector coordinate `{}` in [..]^{n} is not supported yet",
-                            decl.name.name
-                        ),
-                        span,
-                    )
-                    .with_note("high-dimensional domains are reserved for a later release; declare each coordinate: domain x in [0, 1], y in [0, 1]"),
-                );
-            }
             let lo = self.constant(&decl.lo, "a domain bound");
             let hi = self.constant(&decl.hi, "a domain bound");
             match (lo, hi) {
@@ -331,6 +507,43 @@ impl<'d> Checker<'d> {
                     );
                 }
                 _ => domain_ok = false,
+            }
+        }
+
+        // 3a. A vector coordinate's components share its interval.
+        for v in &self.scope.vectors {
+            let (lo, hi) = (
+                self.scope.coordinates[v.first].lo,
+                self.scope.coordinates[v.first].hi,
+            );
+            for c in &mut self.scope.coordinates[v.first + 1..v.first + v.len] {
+                c.lo = lo;
+                c.hi = hi;
+            }
+        }
+        if let Some((v, radius_expr)) = ball_domain {
+            let radius = match radius_expr {
+                Some(r) => self.constant(r, "a radius"),
+                None => Some(1.0),
+            };
+            match radius {
+                Some(r) if r > 0.0 && r.is_finite() => {
+                    let shape = self.ball_shape(v, r);
+                    for (c, &(lo, hi)) in shape.bounds.iter().enumerate() {
+                        self.scope.coordinates[c].lo = lo;
+                        self.scope.coordinates[c].hi = hi;
+                    }
+                    self.shape = Some(shape);
+                }
+                Some(r) => {
+                    domain_ok = false;
+                    self.diagnostics.push(Diagnostic::error(
+                        "E0403",
+                        format!("the radius of a ball must be positive, got {}", fmt_num(r)),
+                        radius_expr.map_or(Span::new(0, 0), |r| r.span),
+                    ));
+                }
+                None => domain_ok = false,
             }
         }
 
@@ -1277,7 +1490,7 @@ impl<'d> Checker<'d> {
             _ => 8192.0,
         };
         let default_name = if dims <= 3 { "grid" } else { "random" };
-        let mut sampler = |set: &str, face_dims: usize| -> Option<Sampler> {
+        let mut sampler = |set: &str, face_dims: usize| -> Option<(Sampler, usize)> {
             let written = given.get(set).map(|s| &s.setting);
             let resolved = self.resolver().setting(
                 Group::Sampler,
@@ -1287,6 +1500,10 @@ impl<'d> Checker<'d> {
                 &|_| default_grid,
             )?;
             let sampler = sampler_from(&resolved);
+            let resample = match sampler {
+                Sampler::Random { .. } => resolved.count("resample"),
+                _ => 0,
+            };
             let points = match sampler {
                 Sampler::Grid { n } => (n as f64).powi(face_dims as i32),
                 Sampler::Random { n, .. } | Sampler::Sobol { n, .. } => n as f64,
@@ -1318,15 +1535,17 @@ impl<'d> Checker<'d> {
                 ));
                 return None;
             }
-            Some(sampler)
+            Some((sampler, resample))
         };
         let interior = sampler("interior", dims);
         let boundary = sampler("boundary", dims.saturating_sub(1));
         let initial = sampler("initial", dims.saturating_sub(1));
+        let ((interior, r0), (boundary, r1), (initial, r2)) = (interior?, boundary?, initial?);
         Some(Sampling {
-            interior: interior?,
-            boundary: boundary?,
-            initial: initial?,
+            interior,
+            boundary,
+            initial,
+            resample: [r0, r1, r2],
         })
         .filter(|_| ok)
     }
@@ -1415,6 +1634,8 @@ fn diff_from(s: &ResolvedSetting) -> DiffMode {
             sigma: s.number("sigma"),
             samples: s.count("samples"),
             seed: s.seed("seed"),
+            antithetic: s.name_value("estimator") == Some("antithetic"),
+            eval_samples: s.count("eval_samples"),
         },
         _ => DiffMode::Ad,
     }

@@ -23,6 +23,8 @@ pub const BUILTIN_NAMES: [&str; 9] = ["pi", "e", "d", "dn", "lap", "grad", "div"
 #[derive(Clone, Debug)]
 pub enum NameKind {
     Coordinate(CoordId),
+    /// Index into [`Scope::vectors`].
+    Vector(usize),
     Unknown(UnknownId),
     /// Index into [`Scope::constants`].
     Constant(usize),
@@ -68,9 +70,20 @@ pub enum Context<'a> {
     Residual,
 }
 
+/// A vector coordinate `x` (`domain x in [0, 1]^d` or `x in ball(d)`):
+/// its components x[1], ..., x[len] are the coordinates
+/// `first..first + len`.
+#[derive(Clone, Debug)]
+pub struct VectorDef {
+    pub name: String,
+    pub first: CoordId,
+    pub len: usize,
+}
+
 /// Everything name resolution needs to know.
 pub struct Scope {
     pub coordinates: Vec<Coordinate>,
+    pub vectors: Vec<VectorDef>,
     pub space_dims: usize,
     pub unknown_names: Vec<String>,
     pub names: HashMap<String, NameDef>,
@@ -86,7 +99,19 @@ pub struct Scope {
 
 impl Scope {
     fn coordinate_list(&self) -> String {
-        let names: Vec<&str> = self.coordinates.iter().map(|c| c.name.as_str()).collect();
+        // A vector's components read `x[1], ..., x[d]`.
+        let mut names: Vec<&str> = Vec::new();
+        for (c, coordinate) in self.coordinates.iter().enumerate() {
+            match self
+                .vectors
+                .iter()
+                .find(|v| (v.first..v.first + v.len).contains(&c))
+            {
+                Some(v) if v.len > 3 && c == v.first + 1 => names.push("..."),
+                Some(v) if v.len > 3 && c > v.first + 1 && c + 1 < v.first + v.len => {}
+                _ => names.push(coordinate.name.as_str()),
+            }
+        }
         if names.is_empty() {
             "none (no `domain` was declared)".into()
         } else {
@@ -147,6 +172,11 @@ impl Resolver<'_> {
         None
     }
 
+    fn fail<T>(&mut self, diagnostic: Diagnostic) -> Option<T> {
+        self.diagnostics.push(diagnostic);
+        None
+    }
+
     /// Resolves `e` in context `ctx`; `None` if an error was reported.
     pub fn resolve(&mut self, e: &ast::Expr, ctx: Context<'_>) -> Option<Expr> {
         match &e.kind {
@@ -171,15 +201,119 @@ impl Resolver<'_> {
                 Some(Expr::Binary(op, Box::new(a?), Box::new(b?)))
             }
             ExprKind::Call { function, args } => self.call(function, args, e.span, ctx),
-            ExprKind::Index { base, .. } => self.error(
+            ExprKind::Index { base, index } => {
+                let c = self.component(base, index, e.span)?;
+                match ctx {
+                    Context::Constant { what } => self.error(
+                        Diagnostic::error(
+                            "E0204",
+                            format!(
+                                "{what} must be a constant, but it uses coordinate `{}[..]`",
+                                base.name
+                            ),
+                            e.span,
+                        )
+                        .with_label_message("a coordinate"),
+                    ),
+                    _ => Some(Expr::Coordinate(c)),
+                }
+            }
+        }
+    }
+
+    /// The vector coordinate `name`, or an error at `span`.
+    fn vector(&mut self, name: &str, span: Span) -> Option<VectorDef> {
+        match self.scope.names.get(name).map(|d| d.kind.clone()) {
+            Some(NameKind::Vector(v)) => Some(self.scope.vectors[v].clone()),
+            _ => {
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "E0320",
+                        format!("`{name}` is not a vector coordinate"),
+                        span,
+                    )
+                    .with_label_message("not a vector")
+                    .with_note("vector coordinates are declared `domain x in [0, 1]^d` or `domain x in ball(d)`"),
+                );
+                None
+            }
+        }
+    }
+
+    /// The coordinate of the component `base[index]` (counted from 1).
+    fn component(&mut self, base: &ast::Ident, index: &ast::Expr, span: Span) -> Option<CoordId> {
+        let v = self.vector(&base.name, base.span)?;
+        let i = self.resolve(index, Context::Constant { what: "an index" })?;
+        let value = i.eval_constant()?;
+        if value.fract() != 0.0 || value < 1.0 || value > v.len as f64 {
+            return self.fail(
                 Diagnostic::error(
-                    "E0308",
-                    format!("indexed coordinate `{}[..]` is not supported yet", base.name),
-                    e.span,
+                    "E0320",
+                    format!(
+                        "index {} of `{}` is out of range: components are {}[1] to {}[{}]",
+                        super::fmt_num(value),
+                        base.name,
+                        base.name,
+                        base.name,
+                        v.len
+                    ),
+                    span,
                 )
-                .with_note(
-                    "vector coordinates (`domain x in [0, 1]^100`) are reserved for a later release",
-                ),
+                .with_label_message("no such component")
+                .with_note("components count from 1, as in mathematics"),
+            );
+        }
+        Some(v.first + value as usize - 1)
+    }
+
+    /// `sum(x)`, `norm2(x)`, `sum(grad(e))`, `norm2(grad(e))`: the
+    /// components of the vector argument, as expressions.
+    fn vector_components(&mut self, arg: &ast::Expr, ctx: Context<'_>) -> Option<Vec<Expr>> {
+        match &arg.kind {
+            ExprKind::Name(name) => {
+                let v = self.vector(name, arg.span)?;
+                if let Context::Constant { what } = ctx {
+                    return self.fail(Diagnostic::error(
+                        "E0204",
+                        format!("{what} must be a constant, but it uses coordinate `{name}`"),
+                        arg.span,
+                    ));
+                }
+                Some((v.first..v.first + v.len).map(Expr::Coordinate).collect())
+            }
+            ExprKind::Call { function, args } if function.name == "grad" => {
+                if args.len() != 1 {
+                    return self.fail(arity_error("grad", 1, args.len(), arg.span));
+                }
+                if self.scope.space_dims == 0 {
+                    return self.fail(Diagnostic::error(
+                        "E0305",
+                        "`grad` needs at least one spatial coordinate (declare `domain`)",
+                        arg.span,
+                    ));
+                }
+                let a = self.resolve(&args[0], ctx)?;
+                if let Context::Constant { what } = ctx {
+                    return self.fail(Diagnostic::error(
+                        "E0204",
+                        format!("{what} must be a constant, but it takes a derivative"),
+                        arg.span,
+                    ));
+                }
+                Some(
+                    (0..self.scope.space_dims)
+                        .map(|c| differentiate(&a, &[c]))
+                        .collect(),
+                )
+            }
+            _ => self.fail(
+                Diagnostic::error(
+                    "E0320",
+                    "expected a vector: a vector coordinate or grad(...)",
+                    arg.span,
+                )
+                .with_label_message("not a vector")
+                .with_note("write sum(x), norm2(x), sum(grad(u)) or norm2(grad(u))"),
             ),
         }
     }
@@ -216,7 +350,7 @@ impl Resolver<'_> {
             .scope
             .coordinates
             .iter()
-            .any(|c| c.name.chars().count() > 1);
+            .any(|c| c.name.chars().count() > 1 && !c.name.ends_with(']'));
         if let Some((unknown, _)) = name.split_once('_').filter(|_| multi_letter) {
             if self.scope.unknown_names.iter().any(|u| u == unknown) {
                 return self.error(
@@ -265,6 +399,20 @@ impl Resolver<'_> {
                 ),
                 _ => Some(Expr::Coordinate(c)),
             },
+            NameKind::Vector(v) => {
+                let len = self.scope.vectors[v].len;
+                self.error(
+                    Diagnostic::error(
+                        "E0320",
+                        format!("`{name}` is a vector coordinate with {len} components, not a number"),
+                        span,
+                    )
+                    .with_label_message("a vector")
+                    .with_note(format!(
+                        "use a component {name}[i] (i from 1 to {len}), sum({name}) or norm2({name})"
+                    )),
+                )
+            }
             NameKind::Unknown(u) => match ctx {
                 Context::Constant { what } => self.error(
                     Diagnostic::error(
@@ -411,7 +559,7 @@ impl Resolver<'_> {
         if !scope
             .coordinates
             .iter()
-            .all(|c| c.name.chars().count() == 1)
+            .all(|c| c.name.chars().count() == 1 || c.name.ends_with(']'))
         {
             return self.error(
                 Diagnostic::error(
@@ -453,6 +601,16 @@ impl Resolver<'_> {
                     Span::new(at, at + 1),
                 )
                 .with_label_message("not a coordinate");
+                if let Some(v) = scope
+                    .vectors
+                    .iter()
+                    .find(|v| v.name.starts_with(letter) && v.name.len() == 1)
+                {
+                    d = d.with_note(format!(
+                        "`{}` is a vector coordinate: write d({}, {}[i]), lap({}) or grad({}) inside sum or norm2",
+                        v.name, scope.unknown_names[unknown], v.name, scope.unknown_names[unknown], scope.unknown_names[unknown]
+                    ));
+                }
                 if !scope.has_time() && letter == 't' {
                     d = d.with_note(
                         "time derivatives need a time coordinate: declare `time t in [0, T]`",
@@ -497,6 +655,7 @@ impl Resolver<'_> {
         if let Some(def) = self.scope.names.get(name) {
             let what = match def.kind {
                 NameKind::Coordinate(_) => "a coordinate",
+                NameKind::Vector(_) => "a vector coordinate",
                 NameKind::Unknown(_) => "an unknown",
                 NameKind::Constant(_) => "a constant",
                 NameKind::Let(_) => "a `let` expression",
@@ -545,7 +704,8 @@ impl Resolver<'_> {
                     if n == Expr::Number(0.0) {
                         continue;
                     }
-                    let term = Expr::Binary(Op::Mul, Box::new(n), Box::new(differentiate(&a, &[j])));
+                    let term =
+                        Expr::Binary(Op::Mul, Box::new(n), Box::new(differentiate(&a, &[j])));
                     sum = Some(match sum {
                         None => term,
                         Some(s) => Expr::Binary(Op::Add, Box::new(s), Box::new(term)),
@@ -573,16 +733,37 @@ impl Resolver<'_> {
                     ));
                 }
                 let terms = (0..self.scope.space_dims).map(|c| differentiate(&a, &[c, c]));
-                terms.reduce(|s, t| Expr::Binary(Op::Add, Box::new(s), Box::new(t)))
+                Some(balanced_sum(terms.collect()))
             }
-            "grad" | "div" => self.error(
-                Diagnostic::error("E0307", format!("`{name}` is not supported yet"), span)
-                    .with_note("write the derivatives out with `d(expr, x)` or `u_x`, or use `lap`"),
+            "sum" | "norm2" => {
+                if args.len() != 1 {
+                    return self.error(arity_error(name, 1, args.len(), span));
+                }
+                let components = self.vector_components(&args[0], ctx)?;
+                let terms = if name == "sum" {
+                    components
+                } else {
+                    components
+                        .into_iter()
+                        .map(|c| Expr::Binary(Op::Pow, Box::new(c), Box::new(Expr::Number(2.0))))
+                        .collect()
+                };
+                Some(balanced_sum(terms))
+            }
+            "grad" => self.error(
+                Diagnostic::error(
+                    "E0307",
+                    "`grad` is only supported inside `sum` and `norm2`",
+                    span,
+                )
+                .with_note(
+                    "write sum(grad(u)) or norm2(grad(u)), or single derivatives d(u, x[i])",
+                ),
             ),
-            "sum" | "norm2" => self.error(
-                Diagnostic::error("E0308", format!("`{name}` is not supported yet"), span)
+            "div" => self.error(
+                Diagnostic::error("E0307", format!("`{name}` is not supported yet"), span)
                     .with_note(
-                        "it belongs to vector coordinates (`domain x in [0, 1]^100`), reserved for a later release",
+                        "write the derivatives out with `d(expr, x)` or `u_x`, or use `lap`",
                     ),
             ),
             "pi" | "e" => self.error(Diagnostic::error(
@@ -591,12 +772,9 @@ impl Resolver<'_> {
                 function.span,
             )),
             _ => {
-                let mut d = Diagnostic::error(
-                    "E0207",
-                    format!("unknown function `{name}`"),
-                    function.span,
-                )
-                .with_label_message("not a function");
+                let mut d =
+                    Diagnostic::error("E0207", format!("unknown function `{name}`"), function.span)
+                        .with_label_message("not a function");
                 if let Some(s) = self.scope.suggestion(name) {
                     d = d.with_note(format!("did you mean `{s}`?"));
                 }
@@ -666,6 +844,9 @@ impl Resolver<'_> {
     /// The coordinate a derivative is taken with respect to.
     fn derivative_variable(&mut self, arg: &ast::Expr) -> Option<CoordId> {
         let coordinates = self.scope.coordinate_list();
+        if let ExprKind::Index { base, index } = &arg.kind {
+            return self.component(base, index, arg.span);
+        }
         let ExprKind::Name(name) = &arg.kind else {
             self.diagnostics.push(
                 Diagnostic::error(
@@ -681,6 +862,7 @@ impl Resolver<'_> {
         let def = self.scope.names.get(name.as_str()).cloned();
         let what = match def.as_ref().map(|d| &d.kind) {
             Some(NameKind::Coordinate(c)) => return Some(*c),
+            Some(NameKind::Vector(_)) => "a vector coordinate (write one component, x[i])",
             Some(NameKind::Unknown(_)) => "an unknown",
             Some(NameKind::Constant(_)) => "a constant",
             Some(NameKind::Let(_)) => "a `let` expression",
@@ -727,6 +909,26 @@ fn arity_error(name: &str, expected: usize, got: usize, span: Span) -> Diagnosti
         ),
         span,
     )
+}
+
+/// The sum of `terms` as a balanced tree (depth log2 n, so that sums over
+/// a thousand coordinates stay shallow for the recursive passes).
+pub fn balanced_sum(mut terms: Vec<Expr>) -> Expr {
+    if terms.is_empty() {
+        return Expr::Number(0.0);
+    }
+    while terms.len() > 1 {
+        let mut next = Vec::with_capacity(terms.len().div_ceil(2));
+        let mut it = terms.into_iter();
+        while let Some(a) = it.next() {
+            next.push(match it.next() {
+                Some(b) => Expr::Binary(Op::Add, Box::new(a), Box::new(b)),
+                None => a,
+            });
+        }
+        terms = next;
+    }
+    terms.pop().expect("one term")
 }
 
 /// d/d(wrt...) of a checked expression: folded into the field's multi-index

@@ -10,6 +10,9 @@ use super::spec::*;
 /// Prints checked expressions with the problem's names.
 pub struct ExprPrinter<'a> {
     spec: &'a Spec,
+    /// Vector coordinates (name, first coordinate, size), so that sums
+    /// over their components print as `sum(x)`, `lap(u)`, ...
+    vectors: Vec<(String, usize, usize)>,
     /// Print named constants by value (`--stage problem`: "constants folded").
     pub fold_constants: bool,
 }
@@ -26,8 +29,76 @@ impl<'a> ExprPrinter<'a> {
     pub fn new(spec: &'a Spec) -> Self {
         ExprPrinter {
             spec,
+            vectors: vectors(spec),
             fold_constants: false,
         }
+    }
+
+    /// A sum over all components of a vector coordinate, written as
+    /// `sum(x)`, `norm2(x)`, `lap(u)`, `sum(grad(u))` or `norm2(grad(u))`.
+    fn vector_sum(&self, e: &Expr) -> Option<String> {
+        let mut terms = Vec::new();
+        let mut stack = vec![e];
+        while let Some(t) = stack.pop() {
+            match t {
+                Expr::Binary(Op::Add, a, b) => {
+                    stack.push(b);
+                    stack.push(a);
+                }
+                other => terms.push(other),
+            }
+        }
+        let (name, first, _) = self.vectors.iter().find(|v| v.2 == terms.len())?;
+        let field = |t: &Expr, k: usize, order: u8| match t {
+            Expr::Field {
+                unknown,
+                derivative,
+            } if derivative[first + k] == order
+                && derivative.iter().map(|&n| u32::from(n)).sum::<u32>() == u32::from(order) =>
+            {
+                Some(*unknown)
+            }
+            _ => None,
+        };
+        fn square(t: &Expr) -> Option<&Expr> {
+            match t {
+                Expr::Binary(Op::Pow, a, b) if **b == Expr::Number(2.0) => Some(&**a),
+                _ => None,
+            }
+        }
+        let all_same = |f: &dyn Fn(&Expr, usize) -> Option<usize>| -> Option<usize> {
+            let u = f(terms[0], 0)?;
+            terms
+                .iter()
+                .enumerate()
+                .all(|(k, t)| f(t, k) == Some(u))
+                .then_some(u)
+        };
+        let unknown = |u: usize| &self.spec.unknowns[u].name;
+        if terms
+            .iter()
+            .enumerate()
+            .all(|(k, t)| **t == Expr::Coordinate(first + k))
+        {
+            return Some(format!("sum({name})"));
+        }
+        if terms
+            .iter()
+            .enumerate()
+            .all(|(k, t)| square(t) == Some(&Expr::Coordinate(first + k)))
+        {
+            return Some(format!("norm2({name})"));
+        }
+        if let Some(u) = all_same(&|t, k| field(t, k, 2)) {
+            return Some(format!("lap({})", unknown(u)));
+        }
+        if let Some(u) = all_same(&|t, k| field(t, k, 1)) {
+            return Some(format!("sum(grad({}))", unknown(u)));
+        }
+        if let Some(u) = all_same(&|t, k| square(t).and_then(|a| field(a, k, 1))) {
+            return Some(format!("norm2(grad({}))", unknown(u)));
+        }
+        None
     }
 
     /// `e` as text that parses back to the same expression.
@@ -58,8 +129,16 @@ impl<'a> ExprPrinter<'a> {
                 std::iter::repeat_n(self.spec.coordinates[c].name.as_str(), n as usize)
             })
             .collect();
-        // `qu_x` differentiated in x prints as d(qu_x, x), not qu_x_x.
-        if self.spec.subscript_names() && !name.contains('_') {
+        // `qu_x` differentiated in x prints as d(qu_x, x), not qu_x_x;
+        // components x[i] of vector coordinates print as d(u, x[i]).
+        let subscripts = self.spec.subscript_names()
+            || (letters.iter().all(|l| l.chars().count() == 1)
+                && self
+                    .spec
+                    .coordinates
+                    .iter()
+                    .all(|c| c.name.chars().count() == 1 || c.name.ends_with(']')));
+        if subscripts && !name.contains('_') {
             format!("{name}_{}", letters.concat())
         } else {
             format!("d({name}, {})", letters.join(", "))
@@ -67,6 +146,9 @@ impl<'a> ExprPrinter<'a> {
     }
 
     fn precedence(&self, e: &Expr) -> u8 {
+        if matches!(e, Expr::Binary(Op::Add, ..)) && self.vector_sum(e).is_some() {
+            return ATOM;
+        }
         if self.fold_constants {
             if let Some(v) = e.eval_constant().filter(|v| v.is_finite()) {
                 return if v < 0.0 { NEG } else { ATOM };
@@ -127,6 +209,9 @@ impl<'a> ExprPrinter<'a> {
                 self.write(out, a);
                 let _ = write!(out, ", {})", self.spec.coordinates[*c].name);
             }
+            Expr::Binary(Op::Add, ..) if self.vector_sum(e).is_some() => {
+                out.push_str(&self.vector_sum(e).expect("checked"));
+            }
             Expr::Binary(op, a, b) => {
                 let (pa, pb) = (self.precedence(a), self.precedence(b));
                 // Parenthesize exactly where the grammar would parse differently
@@ -158,21 +243,42 @@ impl fmt::Display for Summary<'_> {
         if let Some(title) = &spec.title {
             writeln!(f, "problem      {title}")?;
         }
+        let vectors = vectors(spec);
         let coordinates: Vec<String> = spec
             .coordinates
             .iter()
-            .map(|c| {
-                format!(
-                    "{}{} in [{}, {}]",
-                    if c.is_time { "time " } else { "" },
-                    c.name,
-                    fmt_num(c.lo),
-                    fmt_num(c.hi)
-                )
+            .enumerate()
+            .filter_map(|(i, c)| {
+                let vector = vectors.iter().find(|v| (v.1..v.1 + v.2).contains(&i));
+                match vector {
+                    Some((name, first, len)) if i == *first && spec.shape.is_some() => Some(
+                        format!("{name} = ({name}[1], ..., {name}[{len}]) in a ball, bounding box [{}, {}]^{len}", fmt_num(c.lo), fmt_num(c.hi)),
+                    ),
+                    Some((name, first, len)) if i == *first => Some(format!(
+                        "{name} in [{}, {}]^{len} ({name}[1], ..., {name}[{len}])",
+                        fmt_num(c.lo),
+                        fmt_num(c.hi)
+                    )),
+                    Some(_) => None,
+                    None => Some(format!(
+                        "{}{} in [{}, {}]",
+                        if c.is_time { "time " } else { "" },
+                        c.name,
+                        fmt_num(c.lo),
+                        fmt_num(c.hi)
+                    )),
+                }
             })
             .collect();
         writeln!(f, "coordinates  {}", coordinates.join(", "))?;
-        if let Some(shape) = &spec.shape {
+        if let Some(shape) = spec.shape.as_ref().filter(|_| !vectors.is_empty()) {
+            writeln!(f, "shape        {}", shape.text)?;
+            match shape.exact_measure() {
+                Some(m) => writeln!(f, "volume       {}", fmt_num(m))?,
+                None => writeln!(f, "volume       unknown")?,
+            }
+        }
+        if let Some(shape) = spec.shape.as_ref().filter(|_| vectors.is_empty()) {
             let names: Vec<&str> = spec.coordinates[..spec.space_dims]
                 .iter()
                 .map(|c| c.name.as_str())
@@ -232,6 +338,7 @@ impl fmt::Display for Summary<'_> {
             };
             let place = match (&spec.shape, &c.place) {
                 (_, Some(place)) if !c.sides.is_empty() => place.clone(),
+                (Some(_), _) if c.sides.is_empty() => faces(spec, &c.faces),
                 (Some(shape), _) => {
                     let names: Vec<String> =
                         spec.coordinates.iter().map(|c| c.name.clone()).collect();
@@ -298,6 +405,7 @@ impl fmt::Display for ProblemDump<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let spec = self.0;
         let p = ExprPrinter {
+            vectors: vectors(spec),
             spec,
             fold_constants: true,
         };
@@ -405,7 +513,31 @@ fn round_to(v: f64, digits: i32) -> f64 {
     (v * scale).round() / scale
 }
 
+/// The vector coordinates of `spec`: runs of coordinates named
+/// `x[1]`, ..., `x[d]`, as (name, first coordinate, d).
+pub fn vectors(spec: &Spec) -> Vec<(String, usize, usize)> {
+    let mut out: Vec<(String, usize, usize)> = Vec::new();
+    for (c, coordinate) in spec.coordinates.iter().enumerate() {
+        let Some((base, index)) = coordinate
+            .name
+            .strip_suffix(']')
+            .and_then(|n| n.split_once('['))
+        else {
+            continue;
+        };
+        match out.last_mut() {
+            Some((name, first, len)) if name == base && *first + *len == c => *len += 1,
+            _ if index == "1" => out.push((base.to_string(), c, 1)),
+            _ => {}
+        }
+    }
+    out
+}
+
 fn faces(spec: &Spec, faces: &[Face]) -> String {
+    if faces.len() > 6 && faces.len() == 2 * spec.space_dims {
+        return format!("boundary (all {} faces)", faces.len());
+    }
     let parts: Vec<String> = faces
         .iter()
         .map(|face| {
@@ -468,9 +600,12 @@ pub fn diff(d: &DiffMode) -> String {
             sigma,
             samples,
             seed,
+            antithetic,
+            eval_samples,
         } => format!(
-            "stein(sigma = {}, samples = {samples}, seed = {seed})",
-            fmt_num(*sigma)
+            "stein(sigma = {}, samples = {samples}, estimator = {}, seed = {seed}, eval_samples = {eval_samples})",
+            fmt_num(*sigma),
+            if *antithetic { "antithetic" } else { "plain" }
         ),
     }
 }
@@ -526,13 +661,24 @@ fn sampler(s: &Sampler) -> String {
 
 fn sampling(spec: &Spec) -> String {
     let s = &spec.sampling;
+    let with_resample = |sampler_text: String, k: usize| {
+        if k == 0 {
+            sampler_text
+        } else {
+            format!("{}, resample = {k})", sampler_text.trim_end_matches(')'))
+        }
+    };
     let mut text = format!(
         "interior = {}, boundary = {}",
-        sampler(&s.interior),
-        sampler(&s.boundary)
+        with_resample(sampler(&s.interior), s.resample[0]),
+        with_resample(sampler(&s.boundary), s.resample[1])
     );
     if spec.time().is_some() {
-        let _ = write!(text, ", initial = {}", sampler(&s.initial));
+        let _ = write!(
+            text,
+            ", initial = {}",
+            with_resample(sampler(&s.initial), s.resample[2])
+        );
     }
     text
 }

@@ -64,6 +64,8 @@ pub enum Kind {
     Schedule,
     /// A multiplier update of `alm` (`first_order`, `adaptive`).
     Dual,
+    /// A Stein estimator name (`plain`, `antithetic`).
+    Estimator,
 }
 
 /// The largest count any setting accepts; larger values are surely typos.
@@ -155,6 +157,9 @@ const SAMPLE_COUNT: Param = Param {
     default: None,
     doc: "number of points (per coordinate for grid)",
 };
+
+/// The estimators of `diff stein(estimator = ...)`.
+pub const ESTIMATORS: [&str; 2] = ["plain", "antithetic"];
 
 /// The solvers of `scheme implicit(solver = ...)`.
 pub const SOLVERS: [&str; 3] = ["fixed_point", "cg", "multigrid"];
@@ -262,6 +267,18 @@ pub const SCHEMAS: &[Schema] = &[
                 "forward evaluations per point",
             ),
             p("seed", Kind::Seed, 0.0, "seed of the Gaussian samples"),
+            Param {
+                key: "estimator",
+                kind: Kind::Estimator,
+                default: Some(Value::Name("antithetic")),
+                doc: "plain, or antithetic pairs with f(x) as control variate",
+            },
+            p(
+                "eval_samples",
+                Kind::Count,
+                64.0,
+                "samples per point when the smoothed model is evaluated for error reports",
+            ),
         ],
         positional: 0,
         doc: "Gaussian-smoothing (Stein) estimators of the derivatives",
@@ -383,7 +400,16 @@ pub const SCHEMAS: &[Schema] = &[
     Schema {
         group: Group::Sampler,
         name: "random",
-        params: &[SAMPLE_COUNT, p("seed", Kind::Seed, 0.0, "seed")],
+        params: &[
+            SAMPLE_COUNT,
+            p("seed", Kind::Seed, 0.0, "seed"),
+            p(
+                "resample",
+                Kind::Seed,
+                0.0,
+                "draw fresh points every k epochs (0: never)",
+            ),
+        ],
         positional: 1,
         doc: "n uniform random points",
     },
@@ -539,6 +565,14 @@ pub struct ResolvedSetting {
 }
 
 impl ResolvedSetting {
+    /// The value of parameter `key` as a name from a fixed list.
+    pub fn name_value(&self, key: &str) -> Option<&'static str> {
+        match self.values.get(key) {
+            Some(Value::Name(n)) => Some(n),
+            _ => None,
+        }
+    }
+
     /// The value of parameter `key` as a number.
     pub fn number(&self, key: &str) -> f64 {
         self.values.get(key).map_or(0.0, |v| v.number())
@@ -634,6 +668,7 @@ impl Resolver<'_> {
                                 | Kind::Schedule
                                 | Kind::Dual
                                 | Kind::Switch
+                                | Kind::Estimator
                         ) =>
                     {
                         Some(RawValue::Name(n.clone()))
@@ -754,6 +789,16 @@ impl Resolver<'_> {
             },
             (Kind::Switch, RawValue::Number(v)) => {
                 format!("`{}` is `true` or `false`, not the number {v}", param.key)
+            }
+            (Kind::Estimator, RawValue::Name(n)) => match ESTIMATORS.iter().find(|s| *s == n) {
+                Some(s) => return Some(Value::Name(s)),
+                None => format!(
+                    "unknown estimator `{n}`; expected one of {}",
+                    ESTIMATORS.join(", ")
+                ),
+            },
+            (Kind::Estimator, RawValue::Number(v)) => {
+                format!("`estimator` takes a name such as `antithetic`, not the number {v}")
             }
             (Kind::Solver, RawValue::Number(v)) => {
                 format!("`solver` takes a name such as `cg`, not the number {v}")

@@ -48,7 +48,7 @@ impl BoundaryPlaces {
                 constant[f.coordinate] = if f.side == Side::Lo { -1.0 } else { 1.0 };
                 AffineNormal {
                     constant,
-                    linear: vec![vec![0.0; space_dims]; space_dims],
+                    linear: Vec::new(),
                 }
             })
             .collect();
@@ -95,8 +95,9 @@ impl BoundaryPlaces {
 fn normal_exprs(n: &AffineNormal) -> Vec<Expr> {
     n.constant
         .iter()
-        .zip(&n.linear)
-        .map(|(&c, row)| {
+        .enumerate()
+        .map(|(j, &c)| (c, n.linear.get(j).map_or(&[][..], Vec::as_slice)))
+        .map(|(c, row)| {
             let mut terms: Vec<Expr> = row
                 .iter()
                 .enumerate()

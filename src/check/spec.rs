@@ -431,10 +431,14 @@ pub enum DiffMode {
     Fd { h: f64, order: u32 },
     /// Gaussian-smoothing (Stein) estimators with width `sigma` and
     /// `samples` forward evaluations per point.
+    /// `antithetic`: pairs x ± delta with f(x) as control variate;
+    /// `eval_samples`: samples per point for error reports.
     Stein {
         sigma: f64,
         samples: usize,
         seed: u64,
+        antithetic: bool,
+        eval_samples: usize,
     },
 }
 
@@ -599,4 +603,7 @@ pub struct Sampling {
     pub boundary: Sampler,
     /// Points on t = t_min (time-dependent problems only).
     pub initial: Sampler,
+    /// `random(n, resample = k)`: the interior, boundary and initial sets
+    /// are redrawn every k epochs (0: fixed points).
+    pub resample: [usize; 3],
 }

@@ -211,6 +211,20 @@ pub struct MlpPlan {
     /// [`super::input_map`]: the input layer's jet is xi with d xi_j /
     /// dx_j = s_j.
     pub inputs: Vec<(f64, f64)>,
+    /// `diff stein`: the output jets are estimated from network values at
+    /// Gaussian-shifted points (`train::stein`) instead of carried through
+    /// the layers; the residual kernels are the same.
+    pub stein: Option<SteinPlan>,
+}
+
+/// The settings of `diff stein` (see `check::DiffMode::Stein`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SteinPlan {
+    pub sigma: f64,
+    pub samples: usize,
+    pub seed: u64,
+    pub antithetic: bool,
+    pub eval_samples: usize,
 }
 
 /// The jet shape a residual needs: every multi-index it uses, closed under
@@ -795,5 +809,6 @@ pub fn lower_mlp(
         residuals: planned,
         value_rule,
         inputs: Vec::new(),
+        stein: None,
     })
 }

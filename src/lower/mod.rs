@@ -26,6 +26,7 @@
 pub mod emit;
 pub mod kernels;
 pub mod mlp;
+pub mod stein;
 pub mod stencil;
 
 use std::collections::BTreeMap;
@@ -38,7 +39,7 @@ use crate::symbolic::{ExprId, Graph, SizeLimitExceeded, SymbolId};
 use stencil::Stencil;
 
 pub use kernels::{KernelRole, LayerBlock, LoweredKernel, ParameterLayout};
-pub use mlp::{FdStencils, JetComponent, JetRule, MlpPlan, MlpResidual};
+pub use mlp::{FdStencils, JetComponent, JetRule, MlpPlan, MlpResidual, SteinPlan};
 
 /// Why lowering failed.
 #[derive(Clone, Debug, PartialEq)]
@@ -417,12 +418,7 @@ pub fn lower(spec: &Spec) -> Result<Lowered, LowerError> {
         let fd = match spec.diff {
             DiffMode::Ad => None,
             DiffMode::Fd { h, order } => Some((h, order)),
-            DiffMode::Stein { .. } => {
-                return Err(LowerError::Unsupported(format!(
-                    "`diff {}` with `ansatz mlp`",
-                    spec.diff.name()
-                )))
-            }
+            DiffMode::Stein { .. } => None,
         };
         let names: Vec<String> = spec.coordinates.iter().map(|c| c.name.clone()).collect();
         let mut kernels = Vec::new();
@@ -438,6 +434,32 @@ pub fn lower(spec: &Spec) -> Result<Lowered, LowerError> {
             &mut sym,
         )?;
         plan.inputs = input_map(spec);
+        if let DiffMode::Stein {
+            sigma,
+            samples,
+            seed,
+            antithetic,
+            eval_samples,
+        } = spec.diff
+        {
+            if let Some(r) = plan.residuals.iter().find(|r| r.period.is_some()) {
+                return Err(LowerError::Unsupported(format!(
+                    "`diff stein` with the `bc periodic` rows of {}",
+                    r.name
+                )));
+            }
+            plan.stein = Some(stein::plan(
+                &plan,
+                mlp::SteinPlan {
+                    sigma,
+                    samples,
+                    seed,
+                    antithetic,
+                    eval_samples,
+                },
+                &mut sym,
+            )?);
+        }
         return Ok(Lowered {
             graph: problem.graph,
             kernels,

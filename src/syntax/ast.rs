@@ -40,6 +40,14 @@ pub enum StatementKind {
         coordinates: Vec<Ident>,
         shape: ShapeExpr,
     },
+    /// `domain x in ball(10)` or `ball(d, radius = r)`: a vector
+    /// coordinate with `dims` components in the ball of radius r (default
+    /// 1) centred at 0.
+    BallDomain {
+        name: Ident,
+        dims: Expr,
+        radius: Option<Expr>,
+    },
     /// `shape hole = disk([0, 0], 0.5)`
     Shape { name: Ident, shape: ShapeExpr },
     /// `time t in [0, 2]`
@@ -109,7 +117,9 @@ impl StatementKind {
     pub fn keyword(&self) -> &'static str {
         match self {
             StatementKind::Problem { .. } => "problem",
-            StatementKind::Domain(_) | StatementKind::ShapeDomain { .. } => "domain",
+            StatementKind::Domain(_)
+            | StatementKind::ShapeDomain { .. }
+            | StatementKind::BallDomain { .. } => "domain",
             StatementKind::Shape { .. } => "shape",
             StatementKind::Time(_) => "time",
             StatementKind::Const(_) => "const",
@@ -131,14 +141,15 @@ impl StatementKind {
     }
 }
 
-/// `x in [lo, hi]`, or the reserved vector form `x in [lo, hi]^n`.
+/// `x in [lo, hi]`, or the vector form `x in [lo, hi]^n` (a cube).
 #[derive(Clone, Debug, PartialEq)]
 pub struct IntervalDecl {
     pub name: Ident,
     pub lo: Expr,
     pub hi: Expr,
-    /// `^n`: a vector coordinate with n components (reserved, not supported yet).
-    pub power: Option<(u64, Span)>,
+    /// `^n`: a vector coordinate with n components (an integer literal or
+    /// a `const`'s name).
+    pub power: Option<Expr>,
     pub span: Span,
 }
 
@@ -274,7 +285,7 @@ pub enum ExprKind {
     Name(String),
     /// `f(a, b)`: built-in function, `d(expr, x)`, `lap(expr)`, ...
     Call { function: Ident, args: Vec<Expr> },
-    /// `x[3]`: component of a vector coordinate (reserved).
+    /// `x[3]`: component of a vector coordinate (counted from 1).
     Index { base: Ident, index: Box<Expr> },
     /// `-a`
     Neg(Box<Expr>),

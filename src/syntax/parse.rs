@@ -183,6 +183,18 @@ impl AstBuilder {
                         coordinates,
                         shape: shape.expect("grammar: a shaped domain has a shape"),
                     }
+                } else if rest.first().map(|p| p.as_rule()) == Some(Rule::ball_domain) {
+                    // ball_domain = { ident ~ kw_in ~ "ball" ~ "(" ~ expr ~ ("," ~ "radius" ~ "=" ~ expr)? ~ ")" }
+                    let mut it = rest
+                        .into_iter()
+                        .next()
+                        .expect("grammar")
+                        .into_inner()
+                        .filter(|p| p.as_rule() != Rule::kw_in);
+                    let name = ident(&it.next().expect("grammar"));
+                    let dims = self.expr(it.next().expect("grammar"));
+                    let radius = it.next().map(|p| self.expr(p));
+                    StatementKind::BallDomain { name, dims, radius }
                 } else {
                     StatementKind::Domain(rest.into_iter().map(|p| self.interval(p)).collect())
                 }
@@ -341,7 +353,7 @@ impl AstBuilder {
         }
     }
 
-    /// interval_decl = { ident ~ kw_in ~ "[" ~ expr ~ "," ~ expr ~ "]" ~ ("^" ~ integer)? }
+    /// interval_decl = { ident ~ kw_in ~ "[" ~ expr ~ "," ~ expr ~ "]" ~ ("^" ~ (integer | name))? }
     fn interval(&mut self, pair: Pair<'_, Rule>) -> IntervalDecl {
         let span = span_of(&pair);
         let mut it = pair.into_inner().filter(|p| p.as_rule() != Rule::kw_in);
@@ -349,8 +361,13 @@ impl AstBuilder {
         let lo = self.expr(it.next().expect("grammar"));
         let hi = self.expr(it.next().expect("grammar"));
         let power = it.next().map(|p| {
-            // An integer too large for u64 is certainly unsupported; keep the maximum.
-            (p.as_str().parse::<u64>().unwrap_or(u64::MAX), span_of(&p))
+            let span = span_of(&p);
+            let kind = match p.as_rule() {
+                // An integer too large for f64 is certainly unsupported.
+                Rule::integer => ExprKind::Number(p.as_str().parse::<f64>().unwrap_or(f64::MAX)),
+                _ => ExprKind::Name(p.as_str().to_string()),
+            };
+            Expr { kind, span }
         });
         IntervalDecl {
             name,
@@ -651,9 +668,11 @@ fn describe_rule(rule: Rule) -> Option<&'static str> {
         | Rule::boundary_face
         | Rule::piece_face
         | Rule::kw_boundary => "a face (`x = 0`, `boundary` or a shape's name)",
-        Rule::shape_expr | Rule::shape_call | Rule::shape_name | Rule::shape_domain => {
-            "a shape (`disk([0, 0], 1)`, a shape's name, ...)"
-        }
+        Rule::shape_expr
+        | Rule::shape_call
+        | Rule::shape_name
+        | Rule::shape_domain
+        | Rule::ball_domain => "a shape (`disk([0, 0], 1)`, a shape's name, ...)",
         Rule::shape_op => "a shape operator (`+`, `-`, `&`)",
         Rule::vector => "a vector (`[a, b]`)",
         Rule::setting => "a setting",

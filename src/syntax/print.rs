@@ -29,6 +29,14 @@ pub fn dump(file: &File, source: &str) -> String {
                 let text = format!("({}) in {}", names.join(", "), shape_text(shape));
                 line(&mut out, &text, at(shape.span));
             }
+            StatementKind::BallDomain { name, dims, radius } => {
+                let mut text = format!("{} in (ball {}", name.name, sexpr(dims));
+                if let Some(r) = radius {
+                    let _ = write!(text, " (radius {})", sexpr(r));
+                }
+                text.push(')');
+                line(&mut out, &text, at(statement.span));
+            }
             StatementKind::Shape { name, shape } => {
                 let text = format!("{} = {}", name.name, shape_text(shape));
                 line(&mut out, &text, at(shape.span));
@@ -150,8 +158,8 @@ fn relation(out: &mut String, r: &Relation, at: &dyn Fn(Span) -> String) {
 
 fn interval(i: &IntervalDecl) -> String {
     let mut text = format!("{} in [{}, {}]", i.name.name, sexpr(&i.lo), sexpr(&i.hi));
-    if let Some((n, _)) = i.power {
-        let _ = write!(text, "^{n}");
+    if let Some(n) = &i.power {
+        let _ = write!(text, "^{}", sexpr(n));
     }
     text
 }

@@ -146,12 +146,13 @@ pub fn fit(
             schedule,
         } => {
             let start = Instant::now();
-            let history = network::adam_scheduled(
+            let history = network::adam_resampled(
                 problem,
                 &mut theta,
                 lr,
                 (schedule, epochs),
                 epochs,
+                &mut |epoch, current| crate::sample::resampled(spec, current, epoch),
                 |epoch, loss, _| progress(epoch, loss),
             )?;
             finish(problem, theta, start, history)

@@ -565,12 +565,16 @@ pub fn values(
     theta: &[f64],
     points: &PointSet,
 ) -> Result<Vec<f64>, RunError> {
+    if let Some(stein) = &plan.stein {
+        return super::stein::values(executor, lowered, plan, stein, theta, points);
+    }
     let rule = &plan.rules[plan.value_rule];
     let pass = forward(executor, plan, &lowered.layout, rule, None, theta, points)?;
     Ok(pass.u)
 }
 
-fn blocks(problem: TrainingProblem<'_>, plan: &MlpPlan, out: &mut Evaluation) {
+/// Names and row ranges of the residual blocks (once per evaluation).
+pub(super) fn blocks(problem: TrainingProblem<'_>, plan: &MlpPlan, out: &mut Evaluation) {
     if out.blocks.is_empty() {
         let mut rows = 0;
         for r in &plan.residuals {
@@ -606,6 +610,9 @@ pub fn evaluate_into(
     theta: &[f64],
     out: &mut Evaluation,
 ) -> Result<(), RunError> {
+    if let Some(stein) = &plan.stein {
+        return super::stein::evaluate_into(problem, plan, stein, theta, out);
+    }
     blocks(problem, plan, out);
     let layout = &problem.lowered.layout;
     let p = layout.total();
@@ -639,6 +646,9 @@ pub fn loss_gradient(
     gradient: &mut [f64],
     terms: &mut [f64],
 ) -> Result<f64, RunError> {
+    if let Some(stein) = &plan.stein {
+        return super::stein::loss_gradient(problem, plan, stein, theta, out, gradient, terms);
+    }
     blocks(problem, plan, out);
     gradient.iter_mut().for_each(|g| *g = 0.0);
     for (t, (r, (_, range))) in plan.residuals.iter().zip(out.blocks.clone()).enumerate() {

@@ -10,6 +10,7 @@ pub mod lbfgs;
 pub mod lstsq;
 pub mod mlp;
 pub mod network;
+pub mod stein;
 
 pub use fit::{fit, Fit, FitError, TermLoss};
 pub use network::HistoryRow;

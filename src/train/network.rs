@@ -408,8 +408,34 @@ pub fn adam_scheduled(
     lr: f64,
     schedule: (Schedule, usize),
     epochs: usize,
+    on_epoch: impl FnMut(usize, f64, &[f64]),
+) -> Result<Vec<HistoryRow>, TrainError> {
+    adam_resampled(
+        problem,
+        theta,
+        lr,
+        schedule,
+        epochs,
+        &mut |_, _| None,
+        on_epoch,
+    )
+}
+
+/// [`adam_scheduled`] on training points that `redraw(epoch, current)`
+/// may replace before an epoch (`random(n, resample = k)`).
+pub fn adam_resampled(
+    problem: TrainingProblem<'_>,
+    theta: &mut [f64],
+    lr: f64,
+    schedule: (Schedule, usize),
+    epochs: usize,
+    redraw: &mut dyn FnMut(
+        usize,
+        &crate::sample::TrainingPoints,
+    ) -> Option<crate::sample::TrainingPoints>,
     mut on_epoch: impl FnMut(usize, f64, &[f64]),
 ) -> Result<Vec<HistoryRow>, TrainError> {
+    let mut current: Option<crate::sample::TrainingPoints> = None;
     let layout = &problem.lowered.layout;
     let p = layout.trained();
     let first = layout.total() - p;
@@ -424,6 +450,14 @@ pub fn adam_scheduled(
         blocks: Vec::new(),
     };
     for epoch in 1..=epochs {
+        if let Some(fresh) = redraw(epoch, current.as_ref().unwrap_or(problem.training)) {
+            current = Some(fresh);
+            e.blocks.clear();
+        }
+        let problem = TrainingProblem {
+            training: current.as_ref().unwrap_or(problem.training),
+            ..problem
+        };
         let mut terms = vec![0.0; problem.lowered.kernels.len()];
         let total = loss_and_gradient(problem, theta, &mut e, &mut gradient, &mut terms)?;
         check_finite(&e, epoch)?;

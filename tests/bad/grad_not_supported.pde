@@ -1,4 +1,4 @@
-# `grad` is reserved and not supported yet
+# `grad` is a vector: it is only supported inside `sum` and `norm2`
 domain x in [0, 1]
 unknown u
 equation -d(grad(u), x) = pi^2*sin(pi*x)

@@ -1,4 +1,4 @@
-# indexed coordinates `x[1]` are reserved and not supported yet
+# `x` is a scalar coordinate: it has no components `x[1]`
 domain x in [0, 1]
 unknown u
 equation -u_xx = pi^2*sin(pi*x[1])

@@ -1,4 +1,4 @@
-# `norm2` belongs to vector coordinates and is not supported yet
+# `norm2` takes a vector (a vector coordinate or grad(...)), not a scalar coordinate
 domain x in [0, 1]
 unknown u
 equation -u_xx = pi^2*sin(pi*norm2(x))

@@ -1,0 +1,19 @@
+# The Poisson problem of He et al. with their Gaussian-smoothed model (diff stein) (AISTATS 2023), "Learning
+# physics-informed neural networks without stacked back-propagation", at
+# d = 10 (the paper: d = 100 and 250). Exact solution sin(sum(x))/n.
+#   pdec solve examples/paper/poisson10d_stein.pde --epochs 20
+problem "Poisson on [0, 1]^10, diff stein (Stein-smoothing paper)"
+
+const    n = 10
+domain   x in [0, 1]^n
+unknown  u
+
+equation lap(u) = -sin(sum(x))
+bc       u = sin(sum(x))/n on boundary weight 100
+
+exact    u = sin(sum(x))/n
+
+ansatz   mlp(width = 64, depth = 3, activation = tanh, seed = 0)
+sample   interior = random(256, resample = 1), boundary = random(256, resample = 1)
+diff     stein(sigma = 1e-2, samples = 128, estimator = antithetic, seed = 0)
+train    adam(lr = 3e-3, epochs = 2000, schedule = linear)

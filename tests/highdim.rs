@@ -1,0 +1,218 @@
+//! High-dimensional domains: vector coordinates `x in [0, 1]^d` and
+//! `x in ball(d)`, their sampling, the exact-solution check in d
+//! dimensions, redrawn training points, and the collapsed Laplacian jet of
+//! deep networks against central differences of the network's values.
+
+use pdec::check::{self, Overrides, Spec};
+use pdec::jit::Compiled;
+use pdec::random::SeededRng;
+use pdec::sample::{self, PointSet};
+
+fn spec(source: &str) -> Spec {
+    let (file, diagnostics) = pdec::syntax::parse(source);
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    let (spec, diagnostics) = check::check(&file.expect("parses"), &Overrides::default());
+    assert!(diagnostics.iter().all(|d| !d.is_error()), "{diagnostics:?}");
+    spec.expect("checks")
+}
+
+fn poisson(d: usize, extra: &str) -> String {
+    format!(
+        "const n = {d}
+domain   x in [0, 1]^n
+unknown  u
+equation lap(u) = -sin(sum(x))
+bc       u = sin(sum(x))/n on boundary
+exact    u = sin(sum(x))/n
+{extra}"
+    )
+}
+
+fn heat(d: usize) -> String {
+    format!(
+        "domain   x in ball({d}, radius = 2)
+time     t in [0, 1]
+unknown  u
+equation u_t = lap(u)
+bc       u = norm2(x)/(2*{d}) + t on boundary
+initial  u = norm2(x)/(2*{d})
+exact    u = norm2(x)/(2*{d}) + t
+sample   interior = random(500), boundary = random(300), initial = random(200)
+"
+    )
+}
+
+#[test]
+fn vector_coordinates_expand_to_numbered_components() {
+    let s = spec(&poisson(4, ""));
+    let names: Vec<&str> = s.coordinates.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["x[1]", "x[2]", "x[3]", "x[4]"]);
+    assert_eq!(s.space_dims, 4);
+    assert_eq!(s.conditions[0].faces.len(), 8);
+    let summary = pdec::check::Summary(&s).to_string();
+    assert!(
+        summary.contains("x in [0, 1]^4 (x[1], ..., x[4])"),
+        "{summary}"
+    );
+    assert!(summary.contains("lap(u) - (-sin(sum(x))) = 0"), "{summary}");
+    let h = spec(&heat(5));
+    assert_eq!(h.space_dims, 5);
+    assert_eq!(h.coordinates[5].name, "t");
+    assert_eq!((h.coordinates[0].lo, h.coordinates[0].hi), (-2.0, 2.0));
+    let summary = pdec::check::Summary(&h).to_string();
+    assert!(summary.contains("u_t - lap(u) = 0"), "{summary}");
+    assert!(summary.contains("norm2(x)/(2*5)"), "{summary}");
+}
+
+#[test]
+fn gradient_forms_expand_to_components() {
+    let s = spec(
+        "domain x in [0, 1]^3
+unknown u
+equation norm2(grad(u)) + sum(grad(u)) + d(u, x[2], x[3]) = x[1]*x[3]
+bc u = 0 on boundary",
+    );
+    let p = pdec::check::ExprPrinter::new(&s);
+    let text = p.residual(&s.equations[0].lhs, &s.equations[0].rhs);
+    assert_eq!(
+        text,
+        "norm2(grad(u)) + sum(grad(u)) + d(u, x[2], x[3]) - x[1]*x[3]"
+    );
+}
+
+/// The exact check (symbolic substitution) holds in 100 dimensions, for the
+/// cube (200 faces) and the ball with time, and fails when it should.
+#[test]
+fn exact_check_runs_in_high_dimensions() {
+    for source in [poisson(100, ""), heat(100)] {
+        let checks = pdec::verify::check_exact(&spec(&source)).expect("fits");
+        assert!(!checks.is_empty());
+        for c in &checks {
+            assert!(c.passes(), "{} {}", c.name, c.max_abs);
+        }
+    }
+    let wrong = poisson(20, "").replace("-sin(sum(x))", "-sin(sum(x))/n");
+    let checks = pdec::verify::check_exact(&spec(&wrong)).expect("fits");
+    assert!(!checks[0].passes());
+}
+
+fn mean(set: &PointSet, f: impl Fn(&[f64]) -> f64) -> f64 {
+    (0..set.len()).map(|i| f(set.point(i))).sum::<f64>() / set.len() as f64
+}
+
+/// Uniform in the d-ball of radius r: |x|^2 has mean d r^2/(d + 2);
+/// uniform on the sphere: |x| = r, x_1 has mean 0 and mean square r^2/d.
+#[test]
+fn ball_and_sphere_points_are_uniform() {
+    let (d, r, n) = (10, 2.0, 20_000);
+    let mut rng = SeededRng::new(3, 0);
+    let center = vec![0.0; d];
+    let inside = sample::ball_points(&center, r, n, false, &mut rng);
+    assert_eq!(inside.len(), n);
+    let norm2 = |p: &[f64]| p.iter().map(|x| x * x).sum::<f64>();
+    assert!((0..n).all(|i| norm2(inside.point(i)) <= r * r));
+    let expected = d as f64 * r * r / (d as f64 + 2.0);
+    // sd of |x|^2 is r^2 sqrt(d/(d+4) - (d/(d+2))^2) = 0.56; of the mean 0.004.
+    assert!((mean(&inside, norm2) - expected).abs() < 0.02);
+    let sphere = sample::ball_points(&center, r, n, true, &mut rng);
+    assert!((0..n).all(|i| (norm2(sphere.point(i)).sqrt() - r).abs() < 1e-12));
+    assert!(mean(&sphere, |p| p[0]).abs() < 0.05);
+    assert!((mean(&sphere, |p| p[0] * p[0]) - r * r / d as f64).abs() < 0.02);
+    // Training points of a ball with time: inside, on the sphere, at t = 0.
+    let h = spec(&heat(10));
+    let training = sample::training_points(&h);
+    assert_eq!(training.interior.dims, 11);
+    assert_eq!(training.interior.len(), 500);
+    for i in 0..500 {
+        let p = training.interior.point(i);
+        assert!(norm2(&p[..10]) <= 4.0 && (0.0..=1.0).contains(&p[10]));
+    }
+    let bc = &training.conditions[0];
+    assert_eq!(bc.len(), 300);
+    assert!((0..300).all(|i| (norm2(&bc.point(i)[..10]) - 4.0).abs() < 1e-12));
+    let initial = &training.conditions[1];
+    assert_eq!(initial.len(), 200);
+    assert!((0..200).all(|i| initial.point(i)[10] == 0.0 && norm2(&initial.point(i)[..10]) <= 4.0));
+}
+
+/// `random(n, resample = k)`: fresh points at epochs 1 + k, 1 + 2k, ...
+/// only for the sets that ask for it, reproducibly.
+#[test]
+fn resampled_sets_are_redrawn_every_k_epochs() {
+    let s = spec(&poisson(
+        5,
+        "sample interior = random(64, resample = 3), boundary = random(40)",
+    ));
+    let first = sample::training_points(&s);
+    assert!(sample::resampled(&s, &first, 1).is_none());
+    assert!(sample::resampled(&s, &first, 2).is_none());
+    let fourth = sample::resampled(&s, &first, 4).expect("redrawn at epoch 4");
+    assert_ne!(fourth.interior, first.interior);
+    assert_eq!(fourth.interior.len(), 64);
+    assert_eq!(fourth.conditions, first.conditions, "boundary is fixed");
+    assert_eq!(
+        sample::resampled(&s, &first, 4).expect("again").interior,
+        fourth.interior
+    );
+    let seventh = sample::resampled(&s, &fourth, 7).expect("redrawn at epoch 7");
+    assert_ne!(seventh.interior, fourth.interior);
+}
+
+/// The forward-Laplacian jet of a deep network in 10-D (value, gradient
+/// and Laplacian carried through the layers) against central differences
+/// of the network's values: r = lap(u) + sin(sum(x)) agrees to 1e-5.
+#[test]
+fn collapsed_laplacian_jet_matches_central_differences_in_10d() {
+    let s = spec(&poisson(
+        10,
+        "ansatz mlp(width = 12, depth = 3, seed = 2)
+sample interior = random(16), boundary = random(20)",
+    ));
+    let lowered = pdec::lower::lower(&s).expect("lowers");
+    let compiled = Compiled::of_lowered(&lowered).expect("compiles");
+    let plan = lowered.mlp.as_ref().expect("an mlp plan");
+    let theta = pdec::train::init::initial_parameters(&s, &lowered.layout);
+    let training = sample::training_points(&s);
+    let r = &plan.residuals[0];
+    let rule = &plan.rules[r.rule];
+    assert_eq!(
+        rule.components.len(),
+        12,
+        "value, 10 first derivatives, lap"
+    );
+    let pass = pdec::train::mlp::forward(
+        &compiled,
+        plan,
+        &lowered.layout,
+        rule,
+        Some(r.kernel),
+        &theta,
+        &training.interior,
+    )
+    .expect("runs");
+    let h = 1e-3;
+    let points = &training.interior;
+    for i in 0..points.len() {
+        let x = points.point(i).to_vec();
+        let mut shifted = PointSet::new(10);
+        shifted.coords.extend_from_slice(&x);
+        for j in 0..10 {
+            for sign in [1.0, -1.0] {
+                let mut y = x.clone();
+                y[j] += sign * h;
+                shifted.coords.extend_from_slice(&y);
+            }
+        }
+        let u =
+            pdec::train::mlp::values(&compiled, &lowered, plan, &theta, &shifted).expect("runs");
+        let lap: f64 = (0..10)
+            .map(|j| (u[1 + 2 * j] - 2.0 * u[0] + u[2 + 2 * j]) / (h * h))
+            .sum();
+        let expected = lap + x.iter().sum::<f64>().sin();
+        assert!(
+            (pass.residual[i] - expected).abs() < 1e-5,
+            "point {i}: jet {} vs differences {expected}",
+            pass.residual[i]
+        );
+    }
+}
