@@ -46,6 +46,9 @@ pub(super) fn run(args: EmitArgs, session: &mut Session) -> i32 {
             let Some(checked) = session.check_file(&file, &overrides, false) else {
                 return EXIT_INPUT;
             };
+            if session.refuse_initial_data(&file, &checked.spec, "emit") {
+                return EXIT_INPUT;
+            }
             let lowered = match lower::lower(&checked.spec) {
                 Ok(l) => l,
                 Err(e) => {

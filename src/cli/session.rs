@@ -54,6 +54,31 @@ impl Session<'_> {
         }
     }
 
+    /// `initial u = data(...)` holds grid values for `pdec simulate`; a
+    /// command that trains a network (`command`) reports it at the data
+    /// statement (E0707, an input error) and returns true.
+    pub(super) fn refuse_initial_data(&mut self, path: &Path, spec: &Spec, command: &str) -> bool {
+        let Some(data) = &spec.initial_data else {
+            return false;
+        };
+        let source = self.read(path).unwrap_or_default();
+        let name = spec
+            .unknowns
+            .get(data.unknown)
+            .map_or("u", |u| u.name.as_str());
+        let diagnostic = Diagnostic::error(
+            "E0707",
+            format!(
+                "`initial {name} = data(...)` gives grid values for `pdec simulate`; `pdec {command}` needs the initial condition as an expression"
+            ),
+            data.span,
+        )
+        .with_label_message("grid values")
+        .with_note("write the initial condition as an expression of the coordinates, or run `pdec simulate`");
+        self.report(path, &source, &[diagnostic]);
+        true
+    }
+
     /// Reads a source file; reports an unreadable file as an input error.
     pub(super) fn read(&mut self, path: &Path) -> Option<String> {
         match std::fs::read(path) {

@@ -26,6 +26,9 @@ pub(super) fn run(args: SolveArgs, session: &mut Session) -> i32 {
     let Some(checked) = session.check_file(&file, &overrides, false) else {
         return EXIT_INPUT;
     };
+    if session.refuse_initial_data(&file, &checked.spec, "solve") {
+        return EXIT_INPUT;
+    }
     if let Some(dir) = &out {
         if let Err(message) = output::prepare_dir(dir) {
             let _ = writeln!(session.stderr, "error[E0002]: {message}");

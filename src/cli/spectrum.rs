@@ -44,6 +44,12 @@ pub(super) fn run(args: SpectrumArgs, session: &mut Session) -> i32 {
     let Ok((_, specs)) = session.check_variants(&file, &variants) else {
         return EXIT_INPUT;
     };
+    if specs
+        .first()
+        .is_some_and(|spec| session.refuse_initial_data(&file, spec, "spectrum"))
+    {
+        return EXIT_INPUT;
+    }
     let mut at_epochs = at_epochs;
     at_epochs.sort_unstable();
     at_epochs.dedup();

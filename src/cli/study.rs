@@ -484,6 +484,12 @@ pub(super) fn run(args: StudyArgs, raw: &[OsString], session: &mut Session) -> i
             return EXIT_INPUT;
         }
     };
+    if specs
+        .first()
+        .is_some_and(|spec| session.refuse_initial_data(&file, spec, "study"))
+    {
+        return EXIT_INPUT;
+    }
     let mut runs = Vec::new();
     for (settings, spec) in plan.into_iter().zip(specs) {
         let key = crate::study::run_key(source.as_bytes(), &base_text, &settings);
