@@ -144,22 +144,10 @@ pub fn forward(
         c,
         &mut u,
     );
-    let (mut residual, mut seed) = (Vec::new(), Vec::new());
-    if let Some(kernel) = residual_kernel {
-        residual = vec![0.0; n];
-        seed = vec![0.0; m * n * c];
-        executor.run(
-            kernel,
-            &mut [
-                ArrayArg::In(&points.coords),
-                ArrayArg::In(&u),
-                ArrayArg::Out(&mut residual),
-                ArrayArg::Out(&mut seed),
-            ],
-            1,
-            0..n,
-        )?;
-    }
+    let (residual, seed) = match residual_kernel {
+        Some(kernel) => run_residual_kernel(executor, kernel, points, &u)?,
+        None => (Vec::new(), Vec::new()),
+    };
     Ok(Pass {
         components: c,
         points: n,
@@ -342,6 +330,32 @@ fn sweep(
     Ok(())
 }
 
+/// Runs residual kernel `kernel` on the output jets `jets` (element
+/// (i, c, m) at i*C*M + c*M + m) at `points`: the residual per point and
+/// the seed of the reverse sweep (shaped like `jets`).
+pub(super) fn run_residual_kernel(
+    executor: &dyn Executor,
+    kernel: usize,
+    points: &PointSet,
+    jets: &[f64],
+) -> Result<(Vec<f64>, Vec<f64>), RunError> {
+    let n = points.len();
+    let mut residual = vec![0.0; n];
+    let mut seed = vec![0.0; jets.len()];
+    executor.run(
+        kernel,
+        &mut [
+            ArrayArg::In(&points.coords),
+            ArrayArg::In(jets),
+            ArrayArg::Out(&mut residual),
+            ArrayArg::Out(&mut seed),
+        ],
+        1,
+        0..n,
+    )?;
+    Ok((residual, seed))
+}
+
 /// The forward pass of residual `r` at `points`, with its kernel run. A
 /// periodic condition (`bc periodic`, period L in coordinate c) runs the
 /// network at x and at x + L e_c (2n points, the shifted half second) and
@@ -372,19 +386,7 @@ fn residual_pass(
     let difference: Vec<f64> = (0..n * block)
         .map(|j| pass.u[j] - pass.u[n * block + j])
         .collect();
-    let mut residual = vec![0.0; n];
-    let mut seed = vec![0.0; n * block];
-    executor.run(
-        r.kernel,
-        &mut [
-            ArrayArg::In(&points.coords),
-            ArrayArg::In(&difference),
-            ArrayArg::Out(&mut residual),
-            ArrayArg::Out(&mut seed),
-        ],
-        1,
-        0..n,
-    )?;
+    let (residual, seed) = run_residual_kernel(executor, r.kernel, points, &difference)?;
     pass.seed = seed
         .iter()
         .copied()
@@ -447,21 +449,7 @@ fn residual_forward(
             }
         }
     }
-    let mut residual = vec![0.0; n];
-    let mut seed = vec![0.0; n * c * m];
-    problem.executor.run(
-        r.kernel,
-        &mut [
-            ArrayArg::In(&points.coords),
-            ArrayArg::In(&jets),
-            ArrayArg::Out(&mut residual),
-            ArrayArg::Out(&mut seed),
-        ],
-        1,
-        0..n,
-    )?;
-    pass.residual = residual;
-    pass.seed = seed;
+    (pass.residual, pass.seed) = run_residual_kernel(problem.executor, r.kernel, points, &jets)?;
     Ok(pass)
 }
 

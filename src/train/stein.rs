@@ -23,7 +23,7 @@
 use super::mlp::{forward, reverse, Pass, Sink};
 use super::network::Evaluation;
 use super::TrainingProblem;
-use crate::ir::{ArrayArg, Executor, RunError};
+use crate::ir::{Executor, RunError};
 use crate::lower::{JetComponent, JetRule, Lowered, MlpPlan, SteinPlan};
 use crate::random::SeededRng;
 use crate::sample::PointSet;
@@ -204,21 +204,9 @@ fn block(
         theta,
         &stencil.points,
     )?;
-    let (c, m, n) = (rule.components.len(), layout.unknowns, points.len());
+    let (c, m) = (rule.components.len(), layout.unknowns);
     let jets = estimate(&stencil, &pass.u, c, m);
-    let mut residual = vec![0.0; n];
-    let mut seed = vec![0.0; m * n * c];
-    executor.run(
-        kernel,
-        &mut [
-            ArrayArg::In(&points.coords),
-            ArrayArg::In(&jets),
-            ArrayArg::Out(&mut residual),
-            ArrayArg::Out(&mut seed),
-        ],
-        1,
-        0..n,
-    )?;
+    let (residual, seed) = super::mlp::run_residual_kernel(executor, kernel, points, &jets)?;
     Ok(Block {
         stencil,
         pass,
