@@ -283,18 +283,15 @@ fn meets_optimality_check(
     let r = Mat::<f64>::from_fn(m, 1, |i, _| b[i] - ax[(i, 0)]);
     let r_norm = r.col(0).norm_l2();
     let g = a.transpose() * &r;
-    let abs_x = Mat::<f64>::from_fn(n, 1, |j, _| x[j].abs());
-    let abs_a = Mat::<f64>::from_fn(m, n, |i, j| a[(i, j)].abs());
-    let magnitude = &abs_a * &abs_x;
-    let nu = (n as f64).sqrt()
-        * f64::EPSILON
-        * (0..m)
-            .map(|i| {
-                let v = magnitude[(i, 0)] + b[i].abs();
-                v * v
-            })
-            .sum::<f64>()
-            .sqrt();
+    // |A| |x| + |b| over the columns with x_j != 0 only (a selection's x
+    // is zero outside the chosen columns), without a copy of |A|.
+    let mut magnitude: Vec<f64> = b.iter().map(|v| v.abs()).collect();
+    for (j, &xj) in x.iter().enumerate().filter(|(_, xj)| **xj != 0.0) {
+        for (v, aij) in magnitude.iter_mut().zip(a.col(j).iter()) {
+            *v += aij.abs() * xj.abs();
+        }
+    }
+    let nu = (n as f64).sqrt() * f64::EPSILON * magnitude.iter().map(|v| v * v).sum::<f64>().sqrt();
     let largest = norms.iter().copied().fold(0.0, f64::max);
     (0..n).all(|j| g[(j, 0)].abs() <= 10.0 * (cutoff * largest * r_norm + norms[j] * nu))
 }
