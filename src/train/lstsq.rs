@@ -89,29 +89,51 @@ pub fn solve(
     // Stage 1 on [A | b] when it shrinks the matrix (m > n): A = Q1 R1
     // without pivoting, and c = Q1^T b. Stage 2 then works on the n x n
     // triangle R1 and c[..n]; for m <= n it works on A and b directly.
-    let mut stage2 = vec![0.0; s * (n + 1)];
     if m > n {
         let mut work = Mat::<f64>::zeros(m, n + 1);
         work.as_mut().subcols_mut(0, n).copy_from(a);
         column_mut(work.as_mut(), n).copy_from_slice(b);
-        if !(0..n).all(|j| column_of(work.as_ref(), j).iter().all(|v| v.is_finite())) {
-            return Err(LstsqError::NotFinite);
-        }
-        householder_qr(work.as_mut(), s, par);
-        for (j, column) in stage2.chunks_exact_mut(s).enumerate() {
-            let top = if j < n { j + 1 } else { s };
-            column[..top].copy_from_slice(&column_of(work.as_ref(), j)[..top]);
-        }
-    } else {
-        for (j, column) in stage2.chunks_exact_mut(s).enumerate() {
-            for (i, e) in column.iter_mut().enumerate() {
-                *e = if j < n { a[(i, j)] } else { b[i] };
-            }
-        }
-        if !stage2.iter().all(|v| v.is_finite()) {
-            return Err(LstsqError::NotFinite);
+        return solve_tall(work, cutoff, par);
+    }
+    let mut stage2 = vec![0.0; s * (n + 1)];
+    for (j, column) in stage2.chunks_exact_mut(s).enumerate() {
+        for (i, e) in column.iter_mut().enumerate() {
+            *e = if j < n { a[(i, j)] } else { b[i] };
         }
     }
+    if !stage2.iter().all(|v| v.is_finite()) {
+        return Err(LstsqError::NotFinite);
+    }
+    solve_stage2(stage2, s, n, cutoff, par)
+}
+
+/// [`solve`] for a tall system whose `work` (m x (n + 1), m > n,
+/// column-major) holds [A | b]: stage 1, then stage 2 on the triangle.
+fn solve_tall(mut work: Mat<f64>, cutoff: f64, par: Par) -> Result<LeastSquares, LstsqError> {
+    let n = work.ncols() - 1;
+    debug_assert!(work.nrows() > n);
+    if !(0..n).all(|j| column_of(work.as_ref(), j).iter().all(|v| v.is_finite())) {
+        return Err(LstsqError::NotFinite);
+    }
+    householder_qr(work.as_mut(), n, par);
+    let mut stage2 = vec![0.0; n * (n + 1)];
+    for (j, column) in stage2.chunks_exact_mut(n).enumerate() {
+        let top = if j < n { j + 1 } else { n };
+        column[..top].copy_from_slice(&column_of(work.as_ref(), j)[..top]);
+    }
+    solve_stage2(stage2, n, n, cutoff, par)
+}
+
+/// Stage 2 of [`solve`] on `stage2` (s x (n + 1), column-major, the right-
+/// hand side last): truncated pivoted QR, then back substitution on the
+/// retained block.
+fn solve_stage2(
+    mut stage2: Vec<f64>,
+    s: usize,
+    n: usize,
+    cutoff: f64,
+    par: Par,
+) -> Result<LeastSquares, LstsqError> {
     let pivoted = TruncatedPivotedQr::factor(&mut stage2, s, n, cutoff, par);
     let rank = pivoted.rank;
     if rank == 0 {
@@ -177,9 +199,10 @@ pub enum Path {
 /// matrices), which spends most of its time in stage 1 on columns that end
 /// up past the numerical rank. This first selects columns on a sketch:
 /// 1. S A with S a sparse sign embedding of 3n/5 rows ([`SKETCH_ZETA`]
-///    nonzeros per column of S, O(m n) work);
-/// 2. truncated pivoted QR of S A at cutoff * [`SKETCH_CUTOFF_MARGIN`],
-///    whose pivots are the selected columns C;
+///    nonzeros per column of S, O(m n) work, [`sparse_sign_sketch`]);
+/// 2. a column-pivoted QR of S A by randomized blocks ([`select_columns`]),
+///    stopped at cutoff * [`SKETCH_CUTOFF_MARGIN`]: its pivots are the
+///    selected columns C;
 /// 3. [`solve`] on A[:, C] (m x |C|) at `cutoff`;
 /// 4. the optimality check on the columns left out: with r = b - A x,
 ///    every |a_j^T r| <= 10 (cutoff |R_00| + sqrt(m) eps ||a_j||) ||r||,
@@ -201,14 +224,9 @@ pub fn solve_selecting_columns(
     if !b.iter().all(|v| v.is_finite()) {
         return Err(LstsqError::NotFinite);
     }
-    let norms: Vec<f64> = (0..n).map(|j| a.col(j).norm_l2()).collect();
-    if !norms.iter().all(|v| v.is_finite()) {
-        return Err(LstsqError::NotFinite);
-    }
-    // 1. The sketch, column-major rows x (n + 1) with a zero last column
-    // (the pivoted QR wants a right-hand side).
+    // 1. The sketch (rows x n, column-major) and the column norms of A.
     let rows = n * SKETCH_ROWS_NUMERATOR / SKETCH_ROWS_DENOMINATOR;
-    let mut sketch = vec![0.0; rows * (n + 1)];
+    let mut sketch = vec![0.0; rows * n];
     let mut rng = crate::random::SeededRng::new(SKETCH_SEED, m as u64);
     let weight = 1.0 / (SKETCH_ZETA as f64).sqrt();
     let targets: Vec<(usize, f64)> = (0..m * SKETCH_ZETA)
@@ -218,28 +236,21 @@ pub fn solve_selecting_columns(
             (row, if bits & 1 == 1 { weight } else { -weight })
         })
         .collect();
-    for j in 0..n {
-        let column = a.col(j);
-        let out = &mut sketch[j * rows..(j + 1) * rows];
-        for i in 0..m {
-            let v = column[i];
-            for &(row, sign) in &targets[i * SKETCH_ZETA..(i + 1) * SKETCH_ZETA] {
-                out[row] += sign * v;
-            }
-        }
+    let mut norms = vec![0.0; n];
+    sparse_sign_sketch(a, &targets, rows, &mut sketch, &mut norms, par);
+    if !norms.iter().all(|v| v.is_finite()) {
+        return Err(LstsqError::NotFinite);
     }
     // 2. Pivots of the sketch.
-    let pivoted =
-        TruncatedPivotedQr::factor(&mut sketch, rows, n, cutoff * SKETCH_CUTOFF_MARGIN, par);
-    let chosen = &pivoted.columns[..pivoted.rank];
-    if pivoted.rank == 0 || pivoted.rank * 5 > rows * 4 {
+    let chosen = select_columns(&mut sketch, rows, n, cutoff * SKETCH_CUTOFF_MARGIN, par);
+    if chosen.is_empty() || chosen.len() * 5 > rows * 4 {
         // The sketch is too small for the rank (or A has (nearly) full
         // rank, and there is nothing to save).
         return Ok((solve(a, b, cutoff, par)?, Path::FellBack));
     }
+    let chosen = &chosen[..];
     // 3. The solve on the chosen columns.
-    let sub = Mat::<f64>::from_fn(m, chosen.len(), |i, q| a[(i, chosen[q])]);
-    let fit = solve(sub.as_ref(), b, cutoff, par)?;
+    let fit = solve_tall(gather_columns(a, chosen, b), cutoff, par)?;
     let mut solution = vec![0.0; n];
     for (q, &j) in chosen.iter().enumerate() {
         solution[j] = fit.solution[q];
@@ -258,6 +269,208 @@ pub fn solve_selecting_columns(
             columns: chosen.len(),
         },
     ))
+}
+
+/// Steps per block of [`select_columns`].
+const SELECT_BLOCK: usize = 64;
+
+/// Extra rows of the Gaussian sketch that chooses a block's pivots in
+/// [`select_columns`].
+const SELECT_OVERSAMPLING: usize = 8;
+
+/// Seed of that Gaussian sketch.
+const SELECT_SEED: u64 = 0x5E1E_C7ED;
+
+/// The leading columns of a column-pivoted QR of W (s x n, column-major),
+/// stopped at the first |R_kk| <= cutoff |R_00|: the columns a least-squares
+/// solve keeps, in pivot order.
+///
+/// Randomized blocked pivoting (HQRRP, Martinsson et al. 2017), so that the
+/// work is matrix products rather than one pass over W per step: with G a
+/// Gaussian (b + p) x s matrix and Y = G W, the next b pivots are those of a
+/// column-pivoted QR of the small Y; the b chosen columns of W are reduced
+/// by Householder QR, the reflectors applied to the rest at once
+/// ([`blocked_householder_qr`]), and Y is recomputed from the rest. Y's
+/// column norms are those of W to within the embedding's distortion, so the
+/// pivots approximate those of the classical column-pivoted QR; the caller
+/// checks the resulting least-squares solution and solves directly if the
+/// selection missed a direction.
+fn select_columns(w: &mut [f64], s: usize, n: usize, cutoff: f64, par: Par) -> Vec<usize> {
+    let steps = s.min(n);
+    let mut columns: Vec<usize> = (0..n).collect();
+    let height = SELECT_BLOCK + SELECT_OVERSAMPLING;
+    let mut rng = crate::random::SeededRng::new(SELECT_SEED, (s as u64) << 32 | n as u64);
+    let g = Mat::<f64>::from_fn(height, s, |_, _| rng.normal());
+    let mut taus = vec![0.0; SELECT_BLOCK];
+    let mut first = 0.0;
+    let mut k = 0;
+    while k < steps {
+        let width = SELECT_BLOCK.min(steps - k);
+        // Y = G W[k.., k..] and its pivots.
+        let mut y = vec![0.0; height * (n - k + 1)];
+        {
+            let wm = MatRef::from_column_major_slice(&w[..], s, n);
+            let mut ym = MatMut::from_column_major_slice_mut(&mut y[..], height, n - k + 1);
+            matmul(
+                ym.rb_mut().subcols_mut(0, n - k),
+                Accum::Replace,
+                g.as_ref().subcols(0, s - k),
+                wm.subrows(k, s - k).subcols(k, n - k),
+                1.0,
+                par,
+            );
+        }
+        let picked = TruncatedPivotedQr::factor(&mut y, height, n - k, 0.0, Par::Seq);
+        let width = width.min(picked.rank);
+        if width == 0 {
+            break;
+        }
+        // Move the picked columns to k..k + width, in pivot order.
+        let mut position: Vec<usize> = (0..n - k).collect(); // original -> current
+        let mut original: Vec<usize> = (0..n - k).collect(); // current -> original
+        for (t, &c) in picked.columns[..width].iter().enumerate() {
+            let from = position[c];
+            if from != t {
+                let (lo, hi) = w.split_at_mut((k + from) * s);
+                lo[(k + t) * s..(k + t + 1) * s].swap_with_slice(&mut hi[..s]);
+                columns.swap(k + t, k + from);
+                let displaced = original[t];
+                original.swap(t, from);
+                position[displaced] = from;
+                position[c] = t;
+            }
+        }
+        // Householder QR of the block, applied to all later columns.
+        {
+            let wm = MatMut::from_column_major_slice_mut(&mut w[..], s, n);
+            let rest = wm.subrows_mut(k, s - k).subcols_mut(k, n - k);
+            blocked_householder_qr(rest, width, &[width, 16], par, &mut taus[..width]);
+        }
+        if k == 0 {
+            first = w[0].abs();
+            if !(first > 0.0) {
+                return Vec::new();
+            }
+        }
+        for t in 0..width {
+            let r = w[(k + t) * s + k + t].abs();
+            if !(r > cutoff * first) {
+                columns.truncate(k + t);
+                return columns;
+            }
+        }
+        k += width;
+    }
+    columns.truncate(k);
+    columns
+}
+
+/// Columns of A per block of [`sparse_sign_sketch`]: the block's part of
+/// S A (rows x SKETCH_BLOCK, row-major, about 1 MB for 960 rows) stays in
+/// cache while the rows of A stream through it.
+const SKETCH_BLOCK: usize = 128;
+
+/// S A for the sparse sign embedding S given by `targets`: row i of A is
+/// added with sign `targets[i ZETA + t].1` to sketch row `targets[i ZETA +
+/// t].0`, t < [`SKETCH_ZETA`]. `out` is rows x n, column-major. Blocks of
+/// [`SKETCH_BLOCK`] columns are accumulated row by row (one contiguous
+/// axpy per target and row of A, since the assembled A is row-major) and
+/// split between threads; every sketch entry sums its terms in the order
+/// of i, so the result does not depend on the blocking or the threads.
+/// The same pass writes the column norms ||a_j||_2 into `norms` (a sum of
+/// squares, recomputed with scaling where it overflows or underflows; a
+/// column with a NaN or an infinity gets a non-finite norm).
+fn sparse_sign_sketch(
+    a: MatRef<'_, f64>,
+    targets: &[(usize, f64)],
+    rows: usize,
+    out: &mut [f64],
+    norms: &mut [f64],
+    par: Par,
+) {
+    let n = a.ncols();
+    debug_assert_eq!(out.len(), rows * n);
+    let blocks = n.div_ceil(SKETCH_BLOCK);
+    sketch_blocks(a, targets, rows, out, norms, 0, blocks, par);
+    for (j, norm) in norms.iter_mut().enumerate() {
+        // Below ~1e-290 the squares lose digits to underflow.
+        if norm.is_finite() && *norm > 1e-290 {
+            *norm = norm.sqrt();
+        } else {
+            *norm = a.col(j).norm_l2();
+        }
+    }
+}
+
+/// [`sparse_sign_sketch`] of the column blocks `first..first + count`,
+/// whose columns `out` holds (from block `first` on).
+#[allow(clippy::too_many_arguments)]
+fn sketch_blocks(
+    a: MatRef<'_, f64>,
+    targets: &[(usize, f64)],
+    rows: usize,
+    out: &mut [f64],
+    squares: &mut [f64],
+    first: usize,
+    count: usize,
+    par: Par,
+) {
+    let threads = faer::utils::thread::parallelism_degree(par);
+    if threads > 1 && count > 1 {
+        let half = count / 2;
+        let (left, right) = out.split_at_mut(half * SKETCH_BLOCK * rows);
+        let (left_squares, right_squares) = squares.split_at_mut(half * SKETCH_BLOCK);
+        faer::utils::thread::join_raw(
+            |par| sketch_blocks(a, targets, rows, left, left_squares, first, half, par),
+            |par| {
+                let (first, count) = (first + half, count - half);
+                sketch_blocks(a, targets, rows, right, right_squares, first, count, par)
+            },
+            par,
+        );
+        return;
+    }
+    let (m, n) = (a.nrows(), a.ncols());
+    let mut block = vec![0.0; rows * SKETCH_BLOCK];
+    let mut gathered = vec![0.0; SKETCH_BLOCK];
+    for b in first..first + count {
+        let j0 = b * SKETCH_BLOCK;
+        let width = SKETCH_BLOCK.min(n - j0);
+        let block = &mut block[..rows * width];
+        block.fill(0.0);
+        let local = (b - first) * SKETCH_BLOCK;
+        let squares = &mut squares[local..local + width];
+        squares.fill(0.0);
+        pulp::Arch::new().dispatch(|| {
+            for i in 0..m {
+                let segment = a.row(i).subcols(j0, width);
+                let values: &[f64] = match segment.try_as_row_major() {
+                    Some(contiguous) => contiguous.as_slice(),
+                    None => {
+                        for (g, v) in gathered.iter_mut().zip(segment.iter()) {
+                            *g = *v;
+                        }
+                        &gathered[..width]
+                    }
+                };
+                for (q, v) in squares.iter_mut().zip(values) {
+                    *q += v * v;
+                }
+                for &(row, sign) in &targets[i * SKETCH_ZETA..(i + 1) * SKETCH_ZETA] {
+                    let acc = &mut block[row * width..(row + 1) * width];
+                    for (e, v) in acc.iter_mut().zip(values) {
+                        *e += sign * v;
+                    }
+                }
+            }
+        });
+        for l in 0..width {
+            let column = &mut out[(local + l) * rows..(local + l + 1) * rows];
+            for (row, e) in column.iter_mut().enumerate() {
+                *e = block[row * width + l];
+            }
+        }
+    }
 }
 
 /// Whether x is a least-squares solution of A x = b up to the cutoff and
@@ -286,14 +499,46 @@ fn meets_optimality_check(
     // |A| |x| + |b| over the columns with x_j != 0 only (a selection's x
     // is zero outside the chosen columns), without a copy of |A|.
     let mut magnitude: Vec<f64> = b.iter().map(|v| v.abs()).collect();
-    for (j, &xj) in x.iter().enumerate().filter(|(_, xj)| **xj != 0.0) {
-        for (v, aij) in magnitude.iter_mut().zip(a.col(j).iter()) {
-            *v += aij.abs() * xj.abs();
+    if a.col_stride() == 1 {
+        // Row-major A: a contiguous pass per row.
+        let x_abs: Vec<f64> = x.iter().map(|v| v.abs()).collect();
+        for (i, v) in magnitude.iter_mut().enumerate() {
+            let row = a.row(i).try_as_row_major().expect("row-major storage");
+            *v += row
+                .as_slice()
+                .iter()
+                .zip(&x_abs)
+                .map(|(aij, xj)| aij.abs() * xj)
+                .sum::<f64>();
+        }
+    } else {
+        for (j, &xj) in x.iter().enumerate().filter(|(_, xj)| **xj != 0.0) {
+            for (v, aij) in magnitude.iter_mut().zip(a.col(j).iter()) {
+                *v += aij.abs() * xj.abs();
+            }
         }
     }
     let nu = (n as f64).sqrt() * f64::EPSILON * magnitude.iter().map(|v| v * v).sum::<f64>().sqrt();
     let largest = norms.iter().copied().fold(0.0, f64::max);
     (0..n).all(|j| g[(j, 0)].abs() <= 10.0 * (cutoff * largest * r_norm + norms[j] * nu))
+}
+
+/// [A[:, columns] | b] as a column-major matrix, copied in blocks of rows
+/// so that a row-major A is read row by row.
+fn gather_columns(a: MatRef<'_, f64>, columns: &[usize], b: &[f64]) -> Mat<f64> {
+    const ROWS: usize = 32;
+    let m = a.nrows();
+    let mut sub = Mat::<f64>::zeros(m, columns.len() + 1);
+    column_mut(sub.as_mut(), columns.len()).copy_from_slice(b);
+    for i0 in (0..m).step_by(ROWS) {
+        let height = ROWS.min(m - i0);
+        for (q, &j) in columns.iter().enumerate() {
+            for i in i0..i0 + height {
+                sub[(i, q)] = a[(i, j)];
+            }
+        }
+    }
+    sub
 }
 
 /// Column j of a column-major matrix as a slice.
