@@ -1043,6 +1043,85 @@ mod tests {
         assert!((rs - rd).abs() <= 1e-10 * rd, "residuals {rs:e} vs {rd:e}");
     }
 
+    /// The assembled matrices are row-major, the tests' column-major: the
+    /// same system either way gives the same selection and solution bit for
+    /// bit, and the sketch does not depend on the thread count.
+    #[test]
+    fn the_selection_does_not_depend_on_the_layout_or_the_threads() {
+        let (m, n, k) = (900, 300, 70);
+        let a = low_rank(m, n, k, 7);
+        let mut rng = SeededRng::new(8, 0);
+        let b: Vec<f64> = (0..m).map(|_| rng.uniform_in(-1.0, 1.0)).collect();
+        let row_major: Vec<f64> = (0..m)
+            .flat_map(|i| (0..n).map(move |j| (i, j)))
+            .map(|(i, j)| a[(i, j)])
+            .collect();
+        let a_rows = MatRef::from_row_major_slice(&row_major, m, n);
+        let (by_columns, path) = solve_selecting_columns(a.as_ref(), &b, 1e-13, Par::Seq).unwrap();
+        let (by_rows, path_rows) = solve_selecting_columns(a_rows, &b, 1e-13, Par::Seq).unwrap();
+        assert!(matches!(path, Path::Selected { .. }), "{path:?}");
+        assert_eq!(path, path_rows);
+        assert_eq!(by_columns.solution, by_rows.solution);
+        let rows = 200;
+        let targets: Vec<(usize, f64)> = (0..m * SKETCH_ZETA)
+            .map(|_| (rng.next_u64() as usize % rows, rng.uniform_in(-1.0, 1.0)))
+            .collect();
+        let sketch = |a: MatRef<'_, f64>, par: Par| {
+            let (mut out, mut norms) = (vec![0.0; rows * n], vec![0.0; n]);
+            sparse_sign_sketch(a, &targets, rows, &mut out, &mut norms, par);
+            (out, norms)
+        };
+        let one = sketch(a_rows, Par::Seq);
+        assert_eq!(one, sketch(a_rows, Par::rayon(2)));
+        assert_eq!(one.0, sketch(a.as_ref(), Par::Seq).0);
+        for (j, norm) in one.1.iter().enumerate() {
+            let exact = a.col(j).norm_l2();
+            assert!((norm - exact).abs() <= 1e-14 * exact, "column {j}");
+        }
+    }
+
+    /// The randomized blocked selection finds the numerical rank that the
+    /// classical pivoted QR finds, on a matrix whose singular values decay
+    /// from 1 to 1e-20 (so the cutoff falls inside the spectrum, not at a
+    /// gap), and its columns are well conditioned.
+    #[test]
+    fn randomized_blocks_select_the_numerical_rank_of_the_classical_pivoting() {
+        let (s, n, k) = (400, 600, 300);
+        let u = random_matrix(s, k, 9).qr().compute_thin_Q();
+        let v = random_matrix(n, k, 10).qr().compute_thin_Q();
+        let scaled = Mat::<f64>::from_fn(s, k, |i, l| {
+            u[(i, l)] * 10f64.powf(-20.0 * l as f64 / k as f64)
+        });
+        let w = &scaled * v.transpose();
+        let mut classical = vec![0.0; s * (n + 1)];
+        let mut randomized = vec![0.0; s * n];
+        for j in 0..n {
+            for i in 0..s {
+                classical[j * s + i] = w[(i, j)];
+                randomized[j * s + i] = w[(i, j)];
+            }
+        }
+        let cutoff = 1e-14;
+        let reference = TruncatedPivotedQr::factor(&mut classical, s, n, cutoff, Par::Seq);
+        let chosen = select_columns(&mut randomized, s, n, cutoff, Par::Seq);
+        assert!(
+            chosen.len().abs_diff(reference.rank) <= 3,
+            "randomized {} vs classical {}",
+            chosen.len(),
+            reference.rank
+        );
+        // The chosen columns of W span what the classical ones span: the
+        // least-squares residual of every column of W on them is at the
+        // cutoff's level.
+        let basis = Mat::<f64>::from_fn(s, chosen.len(), |i, q| w[(i, chosen[q])]);
+        for j in (0..n).step_by(37) {
+            let column: Vec<f64> = (0..s).map(|i| w[(i, j)]).collect();
+            let fit = solve(basis.as_ref(), &column, 1e-15, Par::Seq).unwrap();
+            let r = residual_norm(basis.as_ref(), &fit.solution, &column);
+            assert!(r <= 1e-12, "column {j}: residual {r:e}");
+        }
+    }
+
     #[test]
     fn selected_columns_fall_back_when_the_matrix_has_full_rank() {
         let a = random_matrix(600, 300, 7);
