@@ -470,9 +470,12 @@ pub fn lower(spec: &Spec) -> Result<Lowered, LowerError> {
     }
     let mut jets = Jets::new(activation, &spec.diff, &coordinates, &neuron);
     jets.inputs = input_map(spec);
+    // Least-squares rows only for `lstsq`: the iterative trainers (adam,
+    // lbfgs, gauss_newton, alm) read the network kernels' residuals and
+    // Jacobians, also for a linear problem.
     let linear_rows = matches!(spec.ansatz, Ansatz::Rfm { .. })
         && spec.linearity != crate::check::Linearity::Nonlinear
-        && !matches!(spec.train, crate::check::Trainer::Alm { .. });
+        && matches!(spec.train, crate::check::Trainer::Lstsq { .. });
     let mut out = Vec::new();
     for r in problem.residuals.clone() {
         // A periodic condition differentiates through its own jets.
