@@ -35,7 +35,7 @@ fn poisson1d_rfm_ad_reaches_round_off() {
     let r = solve(&example("poisson1d"), &[]);
     assert_eq!(
         r["ansatz"],
-        "rfm(features = 200, activation = tanh, scale = 4, seed = 0)"
+        "rfm(features = 200, activation = tanh, scale = 2, seed = 0)"
     );
     assert_below(&r, 1e-8);
 }
