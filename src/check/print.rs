@@ -386,7 +386,7 @@ impl fmt::Display for Summary<'_> {
             )?;
         }
         writeln!(f, "linearity    {}", linearity_name(spec.linearity))?;
-        writeln!(f, "ansatz       {}", ansatz(&spec.ansatz))?;
+        writeln!(f, "ansatz       {}", ansatz_of(spec))?;
         writeln!(f, "diff         {}", diff(&spec.diff))?;
         writeln!(f, "train        {}", trainer(&spec.train))?;
         write!(f, "sample       {}", sampling(spec))?;
@@ -463,7 +463,7 @@ impl fmt::Display for ProblemDump<'_> {
             )?;
         }
         writeln!(f, "linearity {}", linearity_name(spec.linearity))?;
-        writeln!(f, "ansatz {}", ansatz(&spec.ansatz))?;
+        writeln!(f, "ansatz {}", ansatz_of(spec))?;
         writeln!(f, "diff {}", diff(&spec.diff))?;
         writeln!(f, "train {}", trainer(&spec.train))?;
         writeln!(f, "formulation {}", spec.formulation.name())?;

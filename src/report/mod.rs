@@ -190,7 +190,7 @@ impl Report {
     ) -> Report {
         Report {
             problem: spec.title.clone().unwrap_or_default(),
-            ansatz: check::print::ansatz(&spec.ansatz),
+            ansatz: check::print::ansatz_of(spec),
             parameters: lowered.layout.trained(),
             diff: check::print::diff(&spec.diff),
             train: check::print::trainer(&spec.train),
