@@ -553,6 +553,73 @@ fn l_shape_with_a_network_below_1e2() {
     assert_below(&r, 1e-2);
 }
 
+/// `.npy` and `.npz` references written by numpy
+/// (tests/data/reference/make_fixtures.py: float64 in C and Fortran
+/// order, big-endian float32, `savez` and `savez_compressed`) score
+/// poisson1d like its `exact` solution at the same 101 points (float32
+/// files: to their rounding, measured 8.3e-8 relative); a missing file and a
+/// malformed one are located input errors (exit 2).
+#[test]
+fn reference_arrays_from_numpy_score_like_the_exact_solution() {
+    let dir = scratch("reference-npy");
+    std::fs::create_dir_all(&dir).unwrap();
+    let fixtures = format!("{}/tests/data/reference", env!("CARGO_MANIFEST_DIR"));
+    let source = std::fs::read_to_string(example("poisson1d")).unwrap();
+    let exact_line = source
+        .lines()
+        .find(|l| l.starts_with("exact"))
+        .unwrap()
+        .to_string();
+    let exact = error(&solve(&example("poisson1d"), &[]));
+    let exact_max = solve(&example("poisson1d"), &[])["errors"][0]["max_abs"]
+        .as_f64()
+        .unwrap();
+    for (name, single) in [
+        ("u_f8.npy", false),
+        ("u_fortran.npy", false),
+        ("u_f4_big_endian.npy", true),
+        ("u.npz", false),
+        ("u_compressed.npz", true),
+    ] {
+        let line = format!("reference u = data(\"{fixtures}/{name}\")");
+        let file = dir.join(format!("{name}.pde"));
+        std::fs::write(&file, source.replace(&exact_line, &line)).unwrap();
+        let r = solve(file.to_str().unwrap(), &[]);
+        assert_eq!(r["errors"][0]["reference_points"], 101, "{name}");
+        let (e, max) = (error(&r), r["errors"][0]["max_abs"].as_f64().unwrap());
+        if single {
+            // float32 x and u: |x - x32| <= 2^-24 moves u by up to
+            // 2 pi 2^-24 = 3.7e-7; the rounding dominates the error.
+            assert!(max < 4e-7 && e < 2e-7, "{name}: {e:e}, max {max:e}");
+        } else {
+            assert!(
+                (exact - e).abs() <= 1e-6 * exact && (exact_max - max).abs() <= 1e-6 * exact_max,
+                "{name}: exact {exact:e}, data {e:e}"
+            );
+        }
+    }
+    // An archive under a .npy name is a malformed .npy file.
+    std::fs::copy(format!("{fixtures}/u.npz"), dir.join("archive.npy")).unwrap();
+    let here = dir.to_str().unwrap();
+    for (path, message) in [
+        (format!("{fixtures}/missing.npy"), "cannot read `"),
+        (format!("{here}/archive.npy"), "not a .npy array"),
+    ] {
+        let line = format!("reference u = data(\"{path}\")");
+        let file = dir.join("bad.pde");
+        std::fs::write(&file, source.replace(&exact_line, &line)).unwrap();
+        let (code, out, err) = pdec(&["check", file.to_str().unwrap()]);
+        assert_eq!(code, 2, "{err}");
+        assert!(out.is_empty());
+        assert!(
+            err.contains("error[E0418]") && err.contains(message),
+            "{err}"
+        );
+        assert!(err.contains("bad.pde:"), "{err}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// `reference u = data(...)` scores against a table at its points: a
 /// table of the exact solution of poisson1d at the 101 test points gives
 /// the same error as `exact` (an independent evaluation of the same
