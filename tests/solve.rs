@@ -620,6 +620,79 @@ fn reference_arrays_from_numpy_score_like_the_exact_solution() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// With a `reference` table, `--out` writes `reference_u.csv` (the network,
+/// the reference value and their difference at every table point, the
+/// difference's maximum being the report's max error) and plots at the
+/// table's points: 1-D, `reference_u.svg` (network and reference); 2-D,
+/// `error_u.svg` on the grid of the table's points, gray where the table
+/// has none (here the L-shape's missing quadrant: the table is the
+/// masked test grid of a solve of the same problem with another seed).
+#[test]
+fn reference_data_gets_its_csv_and_plots() {
+    let read_csv = |path: &Path| -> (String, Vec<Vec<f64>>) {
+        let text = std::fs::read_to_string(path).unwrap();
+        let mut lines = text.lines();
+        let header = lines.next().unwrap().to_string();
+        let rows = lines
+            .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
+            .collect();
+        (header, rows)
+    };
+    let svg = |path: &Path| {
+        let text = std::fs::read_to_string(path).unwrap();
+        assert!(text.starts_with("<svg") && text.trim_end().ends_with("</svg>"));
+        text
+    };
+    let dir = scratch("reference-out");
+    let r = solve(
+        &example("reaction1d_reference"),
+        &["--out", dir.to_str().unwrap()],
+    );
+    let (header, rows) = read_csv(&dir.join("reference_u.csv"));
+    assert_eq!(header, "x,u,u_reference,u_error");
+    assert_eq!(rows.len(), 101);
+    let mut max = 0.0f64;
+    for row in &rows {
+        assert_eq!(row[3], row[1] - row[2]);
+        max = max.max(row[3].abs());
+    }
+    assert_eq!(Some(max), r["errors"][0]["max_abs"].as_f64());
+    assert!(svg(&dir.join("reference_u.svg")).contains("reference values"));
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    let first = scratch("reference-out-first");
+    solve(
+        &example("poisson_lshape"),
+        &["--out", first.to_str().unwrap()],
+    );
+    let second = scratch("reference-out-second");
+    std::fs::create_dir_all(&second).unwrap();
+    let source = std::fs::read_to_string(example("poisson_lshape")).unwrap();
+    let exact_line = source.lines().find(|l| l.starts_with("exact")).unwrap();
+    let table = first.join("solution.csv");
+    let with_table = source.replace(
+        exact_line,
+        &format!("reference u = data(\"{}\")", table.to_str().unwrap()),
+    );
+    let file = second.join("lshape.pde");
+    std::fs::write(&file, with_table).unwrap();
+    let out = second.join("out");
+    let r = solve(
+        file.to_str().unwrap(),
+        &["--seed", "1", "--out", out.to_str().unwrap()],
+    );
+    let n = r["errors"][0]["reference_points"].as_u64().unwrap() as usize;
+    let (header, rows) = read_csv(&out.join("reference_u.csv"));
+    assert_eq!(header, "x,y,u,u_reference,u_error");
+    assert_eq!(rows.len(), n);
+    let error = svg(&out.join("error_u.svg"));
+    assert!(error.contains("u_reference"));
+    // Cells without a table point (the removed quadrant) are gray.
+    assert!(error.contains("#C8C8C8"));
+    std::fs::remove_dir_all(&first).unwrap();
+    std::fs::remove_dir_all(&second).unwrap();
+}
+
 /// `reference u = data(...)` scores against a table at its points: a
 /// table of the exact solution of poisson1d at the 101 test points gives
 /// the same error as `exact` (an independent evaluation of the same
