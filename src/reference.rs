@@ -119,7 +119,7 @@ fn npy_array<R: std::io::Read>(reader: R) -> Result<(Vec<u64>, Vec<f64>), String
     let fortran = file.order() == npyz::Order::Fortran;
     let dtype = match file.dtype() {
         npyz::DType::Plain(t) => t.to_string(),
-        other => format!("{}", other.descr()),
+        other => other.descr(),
     };
     let values: Vec<f64> = if dtype.ends_with("f8") {
         file.into_vec::<f64>()

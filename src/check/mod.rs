@@ -1454,7 +1454,9 @@ impl<'d> Checker<'d> {
                     );
                 }
                 (Ansatz::Mlp { width, depth, .. }, Trainer::GaussNewton { .. }) => {
-                    let parameters = mlp_parameters(*width, *depth, dims, file_unknowns(file));
+                    // A periodic coordinate enters the first layer twice.
+                    let inputs = dims + periodic_input_names(file);
+                    let parameters = mlp_parameters(*width, *depth, inputs, file_unknowns(file));
                     if parameters > MLP_GAUSS_NEWTON_MAX_PARAMETERS {
                         self.combination_error(
                             format!(
@@ -1613,6 +1615,17 @@ pub const MLP_GAUSS_NEWTON_MAX_PARAMETERS: usize = 2500;
 pub fn mlp_parameters(width: usize, depth: usize, dims: usize, unknowns: usize) -> usize {
     let k = width;
     dims * k + k + depth.saturating_sub(1) * (k * k + k) + unknowns * k + unknowns
+}
+
+/// The number of names in the `ansatz ... periodic in` clause.
+fn periodic_input_names(file: &ast::File) -> usize {
+    file.statements
+        .iter()
+        .find_map(|s| match &s.kind {
+            StatementKind::Ansatz(_, names) => Some(names.len()),
+            _ => None,
+        })
+        .unwrap_or(0)
 }
 
 fn file_unknowns(file: &ast::File) -> usize {

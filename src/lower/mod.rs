@@ -185,10 +185,12 @@ fn describe_inputs(spec: &Spec, inputs: &[InputMap]) -> String {
         let x = &c.name;
         match *map {
             InputMap::Affine { s, t } if s == 1.0 && t == 0.0 => parts.push(x.clone()),
-            InputMap::Affine { s, t } if t == 0.0 => parts.push(format!("{}*{x}", num(s))),
             InputMap::Affine { s, t } => {
                 let sign = if t < 0.0 { "-" } else { "+" };
-                parts.push(format!("{}*{x} {sign} {}", num(s), num(t.abs())))
+                parts.push(match t {
+                    0.0 => format!("{}*{x}", num(s)),
+                    _ => format!("{}*{x} {sign} {}", num(s), num(t.abs())),
+                })
             }
             InputMap::Periodic { lo, length } => {
                 let k = num(2.0 * std::f64::consts::PI / length);
