@@ -13,6 +13,6 @@ bc       u_xx = 6*x on boundary
 
 exact    u = sin(pi*x) + x^3
 
-ansatz   rfm(features = 200, activation = tanh, scale = 4)
+ansatz   rfm(features = 200, activation = tanh, scale = 2)
 sample   interior = grid(128)
 train    lstsq

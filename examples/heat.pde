@@ -15,6 +15,6 @@ initial  u = sin(pi*x)
 
 exact    u = exp(-nu*pi^2*t)*sin(pi*x)
 
-ansatz   rfm(features = 800, activation = tanh, scale = 3)
+ansatz   rfm(features = 800, activation = tanh, scale = 1.5)
 sample   interior = grid(48), boundary = grid(48)
 train    lstsq

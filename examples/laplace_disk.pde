@@ -3,6 +3,8 @@
 #   is allowed: r^2 u_rr + r u_r + u_thetatheta = 0 on [0, 1] x [0, 2 pi],
 #   u = cos(theta) on r = 1, u periodic in theta.
 # Exact u = r cos(theta) (x in Cartesian coordinates).
+# The ansatz is exactly periodic in theta (theta enters the features as
+# cos(theta) and sin(theta)), so no `bc periodic in theta` is needed.
 problem "Laplace on a disk, polar coordinates"
 
 domain   r in [0, 1], theta in [0, 2*pi]
@@ -10,10 +12,9 @@ unknown  u
 
 equation r^2*d(u, r, r) + r*d(u, r) + d(u, theta, theta) = 0
 bc       u = cos(theta) on r = 1
-bc       periodic in theta
 
 exact    u = r*cos(theta)
 
-ansatz   rfm(features = 800, activation = tanh, scale = 0.5)
+ansatz   rfm(features = 800, activation = tanh, scale = 0.5) periodic in theta
 sample   interior = grid(40), boundary = grid(60)
 train    lstsq

@@ -12,7 +12,7 @@ bc       u = 0 on x = 0, x = 1
 exact    u = sin(2*pi*x)
 
 # Linear problem: random features + least squares.
-ansatz   rfm(features = 200, activation = tanh, scale = 4, seed = 0)
+ansatz   rfm(features = 200, activation = tanh, scale = 2, seed = 0)
 sample   interior = grid(128)
 diff     ad
 train    lstsq

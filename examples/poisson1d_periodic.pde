@@ -13,6 +13,6 @@ bc       u = 0 on x = 0
 
 exact    u = sin(2*pi*x)
 
-ansatz   rfm(features = 200, activation = tanh, scale = 4)
+ansatz   rfm(features = 200, activation = tanh, scale = 2)
 sample   interior = grid(200), boundary = grid(1)
 train    lstsq

@@ -14,6 +14,6 @@ bc       u_x + u = -pi/2 on x = 1
 
 exact    u = cos(pi*x/2)
 
-ansatz   rfm(features = 200, scale = 4)
+ansatz   rfm(features = 200, scale = 2)
 sample   interior = grid(128)
 train    lstsq

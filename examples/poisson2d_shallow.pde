@@ -16,4 +16,4 @@ exact    u = sin(pi*x)*sin(pi*y)
 
 ansatz   shallow(width = 100, activation = tanh, seed = 0)
 sample   interior = grid(32), boundary = grid(32)
-train    adam(lr = 5e-3, epochs = 5000)
+train    adam(lr = 1e-3, epochs = 5000)

@@ -17,6 +17,6 @@ initial  u_t = 0
 exact    u = sin(pi*x)*cos(c*pi*t)
 
 # Space-time random features; all conditions are linear, so least squares.
-ansatz   rfm(features = 1200, activation = tanh, scale = 4)
+ansatz   rfm(features = 1200, activation = tanh, scale = 2)
 sample   interior = grid(50), boundary = grid(50)
 train    lstsq

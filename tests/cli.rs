@@ -234,6 +234,30 @@ fn emit_stages_for_heat_mlp() {
     }
 }
 
+/// The exactly periodic ansatz (`periodic in x`): `sym` shows x entering
+/// the neuron as cos(2 pi x) and sin(2 pi x) with weights w_cos_x and
+/// w_sin_x, differentiated through (`ad`) or stepped in x (`fd`), and a
+/// deep network's first layer inputs.
+#[test]
+fn emit_sym_for_the_periodic_ansatz() {
+    let path = "examples/poisson1d_periodic_ansatz.pde";
+    for diff in ["ad", "fd"] {
+        let (code, out, err) = pdec(&["emit", path, "--stage", "sym", "--diff", diff]);
+        assert_eq!(code, 0, "{err}");
+        insta::assert_snapshot!(format!("emit_poisson1d_periodic_ansatz_{diff}_sym"), out);
+    }
+    let (code, out, err) = pdec(&[
+        "emit", path, "--stage", "sym", "--ansatz", "mlp", "--width", "4", "--depth", "1",
+        "--train", "lbfgs",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let first = out.lines().next().unwrap();
+    assert_eq!(
+        first,
+        "first layer inputs: cos(6.283185307179586*x), sin(6.283185307179586*x)"
+    );
+}
+
 /// Every example can be emitted at every stage in both diff modes.
 #[test]
 fn every_example_emits_every_stage() {

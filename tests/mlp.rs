@@ -6,8 +6,8 @@
 use pdec::check::{self, Overrides, Spec};
 use pdec::ir::{ArrayArg, Executor, Interpreted};
 use pdec::jit::Compiled;
-use pdec::lower::{self, JetComponent, Lowered};
-use pdec::math::Activation;
+use pdec::lower::{self, InputMap, JetComponent, Lowered};
+use pdec::math::{Activation, MathFn};
 use pdec::random::SeededRng;
 use pdec::sample::TrainingPoints;
 use pdec::symbolic::problem::diff_multi_index;
@@ -176,7 +176,29 @@ fn unrolled(
     let coordinates: Vec<_> = (0..layout.dims)
         .map(|j| g.coordinate(j, names[j]).unwrap())
         .collect();
-    let mut z: Vec<_> = coordinates.iter().map(|&c| g.symbol(c)).collect();
+    // The input map (normalization, periodic inputs) as expressions.
+    let inputs = &lowered.mlp.as_ref().unwrap().inputs;
+    let mut z = Vec::new();
+    for (j, &c) in coordinates.iter().enumerate() {
+        let x = g.symbol(c);
+        match inputs.get(j) {
+            None => z.push(x),
+            Some(&InputMap::Affine { s, t }) => {
+                let s = g.num(s);
+                let t = g.num(t);
+                let sx = g.mul(s, x);
+                z.push(g.add(sx, t));
+            }
+            Some(&InputMap::Periodic { lo, length }) => {
+                let lo = g.num(-lo);
+                let k = g.num(2.0 * std::f64::consts::PI / length);
+                let shifted = g.add(x, lo);
+                let theta = g.mul(k, shifted);
+                z.push(g.call(MathFn::Cos, theta));
+                z.push(g.call(MathFn::Sin, theta));
+            }
+        }
+    }
     for l in 0..=depth {
         let block = layout.layer(l);
         let mut next = Vec::new();
@@ -219,10 +241,21 @@ fn unrolled(
 
 /// Every jet component of every residual's forward pass (mixed, third
 /// order and collapsed Laplacians included) equals the symbolic derivative
-/// of the unrolled network, for depth 2 and 3.
+/// of the unrolled network, for depth 2 and 3, with normalized inputs
+/// (the default), raw inputs, and periodic inputs (cos and sin of y, or
+/// of x and y).
 #[test]
 fn jets_match_the_unrolled_network() {
-    for (source, expect_laplacian) in [(NONLINEAR, true), (MIXED, false)] {
+    let raw = format!("{NONLINEAR}ansatz mlp(normalize = false)\n");
+    let periodic = format!("{NONLINEAR}ansatz mlp periodic in y\n");
+    let mixed_periodic = format!("{MIXED}ansatz mlp periodic in x, y\n");
+    for (source, expect_laplacian) in [
+        (NONLINEAR, true),
+        (&raw[..], true),
+        (&periodic[..], true),
+        (MIXED, false),
+        (&mixed_periodic[..], false),
+    ] {
         for depth in [2, 3] {
             let s = Setup::new(source, &mlp(3, depth));
             let layout = &s.lowered.layout;

@@ -112,12 +112,14 @@ pub fn estimate(spec: &Spec, spectrum: bool) -> Estimate {
         };
     }
     let rows = spec.equations.len() as f64 * interior + condition_points;
-    let d = dims as f64;
+    // First-layer inputs: a periodic coordinate enters as cos and sin.
+    let inputs = dims + spec.periodic_inputs.len();
+    let d = inputs as f64;
     let (parameters, mlp) = match spec.ansatz {
         Ansatz::Rfm { features, .. } => (features as f64 * unknowns, None),
         Ansatz::Shallow { width, .. } => (width as f64 * (d + 1.0 + unknowns) + unknowns, None),
         Ansatz::Mlp { width, depth, .. } => (
-            mlp_parameters(width, depth, dims, spec.unknowns.len()) as f64,
+            mlp_parameters(width, depth, inputs, spec.unknowns.len()) as f64,
             Some((width as f64, depth as f64)),
         ),
     };
@@ -125,8 +127,8 @@ pub fn estimate(spec: &Spec, spectrum: bool) -> Estimate {
     let size = |a: f64, b: f64| format!("{} x {}", count(a), count(b));
     let mut parts = vec![part(
         "sample points",
-        size(interior + condition_points, d),
-        (interior + condition_points) * d,
+        size(interior + condition_points, dims as f64),
+        (interior + condition_points) * dims as f64,
     )];
     // theta and the trainer's vectors of the same length.
     let vectors = match spec.train {

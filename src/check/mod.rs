@@ -978,6 +978,7 @@ impl<'d> Checker<'d> {
                 "flux" => Formulation::Flux,
                 _ => Formulation::Primal,
             });
+        let periodic_inputs = self.periodic_inputs(file);
         let (ansatz, diff, train, sampling) = settings?;
         let formulation = formulation?;
         if has_errors(self.diagnostics) {
@@ -1000,6 +1001,7 @@ impl<'d> Checker<'d> {
                 .map(|c| (c.name.clone(), c.value.unwrap_or(f64::NAN)))
                 .collect(),
             ansatz,
+            periodic_inputs,
             diff,
             train,
             sampling,
@@ -1134,6 +1136,58 @@ impl<'d> Checker<'d> {
             );
             None
         }
+    }
+
+    /// The coordinates of `ansatz ... periodic in x, theta` (sorted): each
+    /// an interval coordinate of a box, not the time (E0416).
+    fn periodic_inputs(&mut self, file: &ast::File) -> Vec<usize> {
+        let names = file.statements.iter().find_map(|s| match &s.kind {
+            StatementKind::Ansatz(_, names) => Some(names),
+            _ => None,
+        });
+        let mut out = Vec::new();
+        for name in names.into_iter().flatten() {
+            let problem = match self.scope.names.get(&name.name) {
+                Some(NameDef {
+                    kind: NameKind::Coordinate(c),
+                    ..
+                }) => {
+                    if self.scope.coordinates[*c].is_time {
+                        Some("the time coordinate cannot be periodic".to_string())
+                    } else if self.shape.is_some() {
+                        Some("an exactly periodic ansatz needs a box domain".to_string())
+                    } else if out.contains(c) {
+                        Some(format!("`{}` is listed twice", name.name))
+                    } else {
+                        out.push(*c);
+                        None
+                    }
+                }
+                Some(NameDef {
+                    kind: NameKind::Vector(_),
+                    ..
+                }) => Some(format!(
+                    "`{}` is a vector coordinate, not an interval `{} in [lo, hi]`",
+                    name.name, name.name
+                )),
+                _ => Some(format!("`{}` is not a coordinate", name.name)),
+            };
+            if let Some(message) = problem {
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "E0416",
+                        format!("`ansatz ... periodic in {}`: {message}", name.name),
+                        name.span,
+                    )
+                    .with_note(
+                        "the periodic ansatz maps a spatial interval coordinate of a box, \
+                         x in [lo, hi], to cos and sin of 2 pi (x - lo) / (hi - lo)",
+                    ),
+                );
+            }
+        }
+        out.sort_unstable();
+        out
     }
 
     /// The coordinate of `bc periodic in NAME`: spatial, of a box domain.
@@ -1400,7 +1454,9 @@ impl<'d> Checker<'d> {
                     );
                 }
                 (Ansatz::Mlp { width, depth, .. }, Trainer::GaussNewton { .. }) => {
-                    let parameters = mlp_parameters(*width, *depth, dims, file_unknowns(file));
+                    // A periodic coordinate enters the first layer twice.
+                    let inputs = dims + periodic_input_names(file);
+                    let parameters = mlp_parameters(*width, *depth, inputs, file_unknowns(file));
                     if parameters > MLP_GAUSS_NEWTON_MAX_PARAMETERS {
                         self.combination_error(
                             format!(
@@ -1561,6 +1617,17 @@ pub fn mlp_parameters(width: usize, depth: usize, dims: usize, unknowns: usize) 
     dims * k + k + depth.saturating_sub(1) * (k * k + k) + unknowns * k + unknowns
 }
 
+/// The number of names in the `ansatz ... periodic in` clause.
+fn periodic_input_names(file: &ast::File) -> usize {
+    file.statements
+        .iter()
+        .find_map(|s| match &s.kind {
+            StatementKind::Ansatz(_, names) => Some(names.len()),
+            _ => None,
+        })
+        .unwrap_or(0)
+}
+
 fn file_unknowns(file: &ast::File) -> usize {
     file.statements
         .iter()
@@ -1573,7 +1640,7 @@ fn file_unknowns(file: &ast::File) -> usize {
 
 fn setting_of(s: &ast::Statement) -> Option<&ast::Setting> {
     match &s.kind {
-        StatementKind::Ansatz(x)
+        StatementKind::Ansatz(x, _)
         | StatementKind::Diff(x)
         | StatementKind::Train(x)
         | StatementKind::Scheme(x)

@@ -386,7 +386,7 @@ impl fmt::Display for Summary<'_> {
             )?;
         }
         writeln!(f, "linearity    {}", linearity_name(spec.linearity))?;
-        writeln!(f, "ansatz       {}", ansatz(&spec.ansatz))?;
+        writeln!(f, "ansatz       {}", ansatz_of(spec))?;
         writeln!(f, "diff         {}", diff(&spec.diff))?;
         writeln!(f, "train        {}", trainer(&spec.train))?;
         write!(f, "sample       {}", sampling(spec))?;
@@ -463,7 +463,7 @@ impl fmt::Display for ProblemDump<'_> {
             )?;
         }
         writeln!(f, "linearity {}", linearity_name(spec.linearity))?;
-        writeln!(f, "ansatz {}", ansatz(&spec.ansatz))?;
+        writeln!(f, "ansatz {}", ansatz_of(spec))?;
         writeln!(f, "diff {}", diff(&spec.diff))?;
         writeln!(f, "train {}", trainer(&spec.train))?;
         writeln!(f, "formulation {}", spec.formulation.name())?;
@@ -552,13 +552,27 @@ fn faces(spec: &Spec, faces: &[Face]) -> String {
     parts.join(", ")
 }
 
+/// The ansatz with its `periodic in x, theta` clause, if any.
+pub fn ansatz_of(spec: &Spec) -> String {
+    let mut out = ansatz(&spec.ansatz);
+    if !spec.periodic_inputs.is_empty() {
+        let names: Vec<&str> = (spec.periodic_inputs.iter())
+            .map(|&c| spec.coordinates[c].name.as_str())
+            .collect();
+        out.push_str(" periodic in ");
+        out.push_str(&names.join(", "));
+    }
+    out
+}
+
 /// `rfm(features = 400, activation = tanh, scale = 1, seed = 0)`; the
-/// input normalization is shown only when it is on (`normalize = true`).
+/// input normalization is shown only when it is off (`normalize = false`,
+/// on is the default).
 pub fn ansatz(a: &Ansatz) -> String {
     let normalize = if a.normalize() {
-        ", normalize = true"
-    } else {
         ""
+    } else {
+        ", normalize = false"
     };
     match a {
         Ansatz::Rfm {

@@ -147,8 +147,8 @@ const ACTIVATION: Param = Param {
 const NORMALIZE: Param = Param {
     key: "normalize",
     kind: Kind::Switch,
-    default: Some(Value::Number(0.0)),
-    doc: "map each coordinate's interval to [-1, 1] before the first layer (true, false)",
+    default: Some(Value::Number(1.0)),
+    doc: "map each coordinate's interval to [-1, 1] before the first layer (true, the default; false)",
 };
 
 const SAMPLE_COUNT: Param = Param {

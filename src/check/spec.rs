@@ -39,6 +39,9 @@ pub struct Spec {
     /// Named constants with their folded values, for reports.
     pub constants: Vec<(String, f64)>,
     pub ansatz: Ansatz,
+    /// `ansatz ... periodic in x`: the coordinates (indices, sorted) that
+    /// enter the first layer as cos and sin of 2 pi (x - lo) / (hi - lo).
+    pub periodic_inputs: Vec<usize>,
     pub diff: DiffMode,
     pub train: Trainer,
     pub sampling: Sampling,

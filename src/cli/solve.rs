@@ -50,6 +50,7 @@ pub(super) fn run(args: SolveArgs, session: &mut Session) -> i32 {
             axes: solved.axes.as_deref(),
             predicted: &solved.predicted,
             exact: solved.exact.as_deref(),
+            reference_predicted: &solved.reference_predicted,
             history: &solved.history,
             condition_points: &solved.condition_points,
         }
@@ -74,6 +75,8 @@ pub(super) struct Solved {
     pub axes: Option<Vec<Vec<f64>>>,
     pub predicted: Vec<f64>,
     pub exact: Option<Vec<f64>>,
+    /// The network at each `reference` table's points (`spec.references`).
+    pub reference_predicted: Vec<Vec<f64>>,
     pub history: Vec<train::HistoryRow>,
     /// The training points of each condition (the multipliers' points).
     pub condition_points: Vec<sample::PointSet>,
@@ -120,10 +123,12 @@ pub(super) fn solve(spec: &Spec, quiet: bool, threads: usize) -> Result<Solved, 
         Some(exact) => report::errors(spec, &predicted, exact),
         None => Vec::new(),
     };
-    errors.extend(
-        report::reference_errors(spec, &executor, &lowered, &fit.theta)
-            .map_err(|e| e.to_string())?,
-    );
+    let reference_predicted = report::reference_predictions(spec, &executor, &lowered, &fit.theta)
+        .map_err(|e| e.to_string())?;
+    if reference_predicted.iter().flatten().any(|v| !v.is_finite()) {
+        return Err("the trained network is not finite on the reference points".into());
+    }
+    errors.extend(report::reference_errors(spec, &reference_predicted));
     let report = Report::new(
         spec,
         &lowered,
@@ -139,6 +144,7 @@ pub(super) fn solve(spec: &Spec, quiet: bool, threads: usize) -> Result<Solved, 
         test,
         predicted,
         exact,
+        reference_predicted,
         history: fit.history,
         condition_points: training.conditions,
     })

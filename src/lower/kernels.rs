@@ -20,6 +20,9 @@ use crate::symbolic::{ExprId, Graph, Node};
 pub struct ParameterLayout {
     /// d: number of coordinates.
     pub dims: usize,
+    /// Inputs of the first layer: d, plus one per coordinate of
+    /// `periodic in` (it enters as cos and sin).
+    pub inputs: usize,
     /// M: number of unknowns.
     pub unknowns: usize,
     /// K: number of neurons (features).
@@ -49,6 +52,7 @@ impl ParameterLayout {
     pub fn new(spec: &Spec, neurons: usize) -> Self {
         ParameterLayout {
             dims: spec.coordinates.len(),
+            inputs: spec.coordinates.len() + spec.periodic_inputs.len(),
             unknowns: spec.unknowns.len(),
             neurons,
             train_hidden: matches!(spec.ansatz, Ansatz::Shallow { .. } | Ansatz::Mlp { .. }),
@@ -66,7 +70,7 @@ impl ParameterLayout {
                 let last = self.layer(depth);
                 last.biases + last.rows
             }
-            None => self.neurons * (self.dims + 1 + self.unknowns),
+            None => self.neurons * (self.inputs + 1 + self.unknowns),
         }
     }
 
@@ -74,7 +78,7 @@ impl ParameterLayout {
     /// layers (layer 0 reads the d coordinates), l = depth the output layer
     /// (M rows). Layers are stored one after the other, weights then biases.
     pub fn layer(&self, l: usize) -> LayerBlock {
-        let (k, d) = (self.neurons, self.dims);
+        let (k, d) = (self.neurons, self.inputs);
         let depth = self.depth.unwrap_or(1);
         let start = if l == 0 {
             0
@@ -91,19 +95,19 @@ impl ParameterLayout {
         }
     }
 
-    /// Index of w_{k,j} in theta.
+    /// Index of w_{k,j} in theta (j counts the first layer's inputs).
     pub fn w(&self, k: usize, j: usize) -> usize {
-        k * self.dims + j
+        k * self.inputs + j
     }
 
     /// Index of b_k in theta.
     pub fn b(&self, k: usize) -> usize {
-        self.neurons * self.dims + k
+        self.neurons * self.inputs + k
     }
 
     /// Index of a_{m,k} in theta.
     pub fn a(&self, m: usize, k: usize) -> usize {
-        self.neurons * (self.dims + 1) + m * self.neurons + k
+        self.neurons * (self.inputs + 1) + m * self.neurons + k
     }
 
     /// Number of trained parameters (columns of the Jacobian): all of theta
@@ -121,7 +125,7 @@ impl ParameterLayout {
         if self.train_hidden {
             theta_index
         } else {
-            theta_index - self.neurons * (self.dims + 1)
+            theta_index - self.neurons * (self.inputs + 1)
         }
     }
 }
@@ -202,7 +206,7 @@ fn bind_common(emitter: &mut Emitter<'_>, jets: &Jets<'_>, layout: &ParameterLay
             w,
             Source::Neuron {
                 array: W,
-                stride: layout.dims,
+                stride: layout.inputs,
                 offset: j,
             },
         );
@@ -420,8 +424,7 @@ pub fn network_kernel(
         Ok(())
     };
     if layout.train_hidden {
-        for j in 0..layout.dims {
-            let p = jets.neuron.w[j];
+        for (j, &p) in jets.neuron.w.clone().iter().enumerate() {
             gradient_wrt(g, jets, layout.w(0, j), Some(p), None)?;
         }
         let p = jets.neuron.b;
@@ -468,8 +471,8 @@ pub fn network_kernel(
         .map(|&(theta, _)| {
             // Within one neuron's block, w_j advances by d per neuron, the
             // others by 1.
-            let stride = if theta < layout.neurons * layout.dims {
-                layout.dims
+            let stride = if theta < layout.neurons * layout.inputs {
+                layout.inputs
             } else {
                 1
             };

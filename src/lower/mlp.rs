@@ -207,10 +207,10 @@ pub struct MlpPlan {
     pub residuals: Vec<MlpResidual>,
     /// The value-only rule (for predictions).
     pub value_rule: usize,
-    /// The input map xi_j = s_j x_j + t_j (empty: the identity), see
-    /// [`super::input_map`]: the input layer's jet is xi with d xi_j /
-    /// dx_j = s_j.
-    pub inputs: Vec<(f64, f64)>,
+    /// The input map per coordinate (empty: the identity), see
+    /// [`super::input_map`]: the input layer's jet is that of the mapped
+    /// inputs (`InputMap::derivative`).
+    pub inputs: Vec<super::InputMap>,
     /// `diff stein`: the output jets are estimated from network values at
     /// Gaussian-shifted points (`train::stein`) instead of carried through
     /// the layers; the residual kernels are the same.

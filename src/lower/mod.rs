@@ -94,26 +94,119 @@ pub struct Jets<'a> {
     /// `bc periodic`: (coordinate c, period L) makes every derivative the
     /// difference D_alpha phi(x) - D_alpha phi(x + L e_c).
     pub period: Option<(usize, f64)>,
-    /// The input map xi_j = s_j x_j + t_j per coordinate, as (s_j, t_j)
-    /// (empty: the identity): the normalization to [-1, 1]. It is part of
-    /// the neuron's expression, so `ad` differentiates through it (the
-    /// factor s_j per derivative) and `fd` shifts x before the map.
-    pub inputs: Vec<(f64, f64)>,
+    /// The input map per coordinate (empty: the identity), see
+    /// [`InputMap`]. It is part of the neuron's expression, so `ad`
+    /// differentiates through it and `fd` shifts x before the map.
+    pub inputs: Vec<InputMap>,
 }
 
-/// The input map of `spec`'s ansatz: xi_j = (2 x_j - lo_j - hi_j) /
-/// (hi_j - lo_j) when it normalizes, else empty (the identity).
-pub fn input_map(spec: &Spec) -> Vec<(f64, f64)> {
-    if !spec.ansatz.normalize() {
+/// How coordinate x_j enters the first layer.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum InputMap {
+    /// One input xi_j = s x_j + t: the identity (s = 1, t = 0) or the
+    /// normalization to [-1, 1] (s = 2 / (hi - lo), t = -(lo + hi) / (hi - lo)).
+    Affine { s: f64, t: f64 },
+    /// Two inputs cos(k (x_j - lo)), sin(k (x_j - lo)) with k = 2 pi / length
+    /// (`ansatz ... periodic in x`): the network is periodic in x_j with
+    /// period `length`, with all its derivatives.
+    Periodic { lo: f64, length: f64 },
+}
+
+impl InputMap {
+    /// The number of first-layer inputs it makes.
+    pub fn width(&self) -> usize {
+        match self {
+            InputMap::Affine { .. } => 1,
+            InputMap::Periodic { .. } => 2,
+        }
+    }
+
+    /// d^n/dx^n of input `i` (0 or 1) of the map at x: s x + t, s, 0, ...
+    /// for the affine map; k^n cos(k (x - lo) + n pi / 2) and
+    /// k^n sin(k (x - lo) + n pi / 2) for the periodic one.
+    pub fn derivative(&self, i: usize, n: u32, x: f64) -> f64 {
+        match *self {
+            InputMap::Affine { s, t } => match n {
+                0 => s * x + t,
+                1 => s,
+                _ => 0.0,
+            },
+            InputMap::Periodic { lo, length } => {
+                let k = 2.0 * std::f64::consts::PI / length;
+                let phase = k * (x - lo) + f64::from(n) * std::f64::consts::FRAC_PI_2;
+                let scale = k.powi(n as i32);
+                if i == 0 {
+                    scale * phase.cos()
+                } else {
+                    scale * phase.sin()
+                }
+            }
+        }
+    }
+}
+
+/// The input map of `spec`'s ansatz, one entry per coordinate: the
+/// periodic map for the coordinates of `periodic in`, else xi_j =
+/// (2 x_j - lo_j - hi_j) / (hi_j - lo_j) when it normalizes, else the
+/// identity; empty when every coordinate enters as is.
+pub fn input_map(spec: &Spec) -> Vec<InputMap> {
+    if !spec.ansatz.normalize() && spec.periodic_inputs.is_empty() {
         return Vec::new();
     }
     spec.coordinates
         .iter()
-        .map(|c| {
-            let s = 2.0 / (c.hi - c.lo);
-            (s, -(c.lo + c.hi) / (c.hi - c.lo))
+        .enumerate()
+        .map(|(j, c)| {
+            if spec.periodic_inputs.contains(&j) {
+                InputMap::Periodic {
+                    lo: c.lo,
+                    length: c.hi - c.lo,
+                }
+            } else if spec.ansatz.normalize() {
+                let s = 2.0 / (c.hi - c.lo);
+                InputMap::Affine {
+                    s,
+                    t: -(c.lo + c.hi) / (c.hi - c.lo),
+                }
+            } else {
+                InputMap::Affine { s: 1.0, t: 0.0 }
+            }
         })
         .collect()
+}
+
+/// `first layer inputs: 2*x - 1, cos(2*pi*t), sin(2*pi*t)`: the input map
+/// as formulas, one line (for `emit --stage sym` of a deep network, whose
+/// input jet is computed numerically).
+fn describe_inputs(spec: &Spec, inputs: &[InputMap]) -> String {
+    let num = crate::check::fmt_num;
+    let mut parts = Vec::new();
+    for (c, map) in spec.coordinates.iter().zip(inputs) {
+        let x = &c.name;
+        match *map {
+            InputMap::Affine { s, t } if s == 1.0 && t == 0.0 => parts.push(x.clone()),
+            InputMap::Affine { s, t } => {
+                let sign = if t < 0.0 { "-" } else { "+" };
+                parts.push(match t {
+                    0.0 => format!("{}*{x}", num(s)),
+                    _ => format!("{}*{x} {sign} {}", num(s), num(t.abs())),
+                })
+            }
+            InputMap::Periodic { lo, length } => {
+                let k = num(2.0 * std::f64::consts::PI / length);
+                let arg = if lo == 0.0 {
+                    format!("{k}*{x}")
+                } else if lo < 0.0 {
+                    format!("{k}*({x} + {})", num(-lo))
+                } else {
+                    format!("{k}*({x} - {})", num(lo))
+                };
+                parts.push(format!("cos({arg})"));
+                parts.push(format!("sin({arg})"));
+            }
+        }
+    }
+    format!("first layer inputs: {}\n", parts.join(", "))
 }
 
 impl<'a> Jets<'a> {
@@ -139,24 +232,45 @@ impl<'a> Jets<'a> {
     /// phi(x + base + shift*h): the neuron at a shifted point.
     fn neuron_at(&self, g: &mut Graph, base: &[f64], shift: &[i32], h: f64) -> ExprId {
         let mut z = g.symbol(self.neuron.b);
-        for (j, (&x, &w)) in self.coordinates.iter().zip(&self.neuron.w).enumerate() {
+        let mut weights = self.neuron.w.iter();
+        for (j, &x) in self.coordinates.iter().enumerate() {
             let mut xj = g.symbol(x);
             let offset = base[j] + f64::from(shift[j]) * h;
             if offset != 0.0 {
                 let offset = g.num(offset);
                 xj = g.add(xj, offset);
             }
-            if let Some(&(s, t)) = self.inputs.get(j) {
-                let s = g.num(s);
-                xj = g.mul(s, xj);
-                if t != 0.0 {
-                    let t = g.num(t);
-                    xj = g.add(xj, t);
+            let inputs = match self.inputs.get(j) {
+                None => vec![xj],
+                Some(&InputMap::Affine { s, t }) if s == 1.0 && t == 0.0 => vec![xj],
+                Some(&InputMap::Affine { s, t }) => {
+                    let s = g.num(s);
+                    xj = g.mul(s, xj);
+                    if t != 0.0 {
+                        let t = g.num(t);
+                        xj = g.add(xj, t);
+                    }
+                    vec![xj]
                 }
+                Some(&InputMap::Periodic { lo, length }) => {
+                    // theta = k (x - lo), k = 2 pi / L: cos theta, sin theta.
+                    if lo != 0.0 {
+                        let lo = g.num(-lo);
+                        xj = g.add(xj, lo);
+                    }
+                    let k = g.num(2.0 * std::f64::consts::PI / length);
+                    let theta = g.mul(k, xj);
+                    vec![
+                        g.call(crate::math::MathFn::Cos, theta),
+                        g.call(crate::math::MathFn::Sin, theta),
+                    ]
+                }
+            };
+            for input in inputs {
+                let w = g.symbol(*weights.next().expect("one weight per input"));
+                let term = g.mul(w, input);
+                z = g.add(z, term);
             }
-            let w = g.symbol(w);
-            let term = g.mul(w, xj);
-            z = g.add(z, term);
         }
         g.act(self.activation, z)
     }
@@ -340,15 +454,20 @@ impl JetProblem {
         }
         let parameter = |g: &mut Graph, name: String| fresh_parameter(g, &name);
         let mut w = Vec::new();
-        for c in &spec.coordinates {
-            w.push(parameter(&mut graph, format!("w_{}", c.name))?);
+        for (j, c) in spec.coordinates.iter().enumerate() {
+            if spec.periodic_inputs.contains(&j) {
+                w.push(parameter(&mut graph, format!("w_cos_{}", c.name))?);
+                w.push(parameter(&mut graph, format!("w_sin_{}", c.name))?);
+            } else {
+                w.push(parameter(&mut graph, format!("w_{}", c.name))?);
+            }
         }
         let b = parameter(&mut graph, "b".into())?;
         let mut a = Vec::new();
         for u in &spec.unknowns {
             a.push(parameter(&mut graph, format!("a_{}", u.name))?);
         }
-        debug_assert_eq!(w.len(), dims);
+        debug_assert_eq!(w.len(), dims + spec.periodic_inputs.len());
         Ok(JetProblem {
             graph,
             coordinates,
@@ -434,6 +553,9 @@ pub fn lower(spec: &Spec) -> Result<Lowered, LowerError> {
             &mut sym,
         )?;
         plan.inputs = input_map(spec);
+        if !plan.inputs.is_empty() {
+            sym.insert_str(0, &describe_inputs(spec, &plan.inputs));
+        }
         if let DiffMode::Stein {
             sigma,
             samples,
@@ -470,9 +592,12 @@ pub fn lower(spec: &Spec) -> Result<Lowered, LowerError> {
     }
     let mut jets = Jets::new(activation, &spec.diff, &coordinates, &neuron);
     jets.inputs = input_map(spec);
+    // Least-squares rows only for `lstsq`: the iterative trainers (adam,
+    // lbfgs, gauss_newton, alm) read the network kernels' residuals and
+    // Jacobians, also for a linear problem.
     let linear_rows = matches!(spec.ansatz, Ansatz::Rfm { .. })
         && spec.linearity != crate::check::Linearity::Nonlinear
-        && !matches!(spec.train, crate::check::Trainer::Alm { .. });
+        && matches!(spec.train, crate::check::Trainer::Lstsq { .. });
     let mut out = Vec::new();
     for r in problem.residuals.clone() {
         // A periodic condition differentiates through its own jets.

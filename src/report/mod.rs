@@ -109,19 +109,30 @@ pub fn exact_values(spec: &Spec, points: &PointSet) -> Option<Vec<f64>> {
     Some(out)
 }
 
-/// Relative L2 and max errors against the `reference` tables: the network
-/// evaluated at each table's points.
-pub fn reference_errors(
+/// The network at each `reference` table's points, indexed like
+/// `spec.references` (`[i*M + m]`; empty for a table not read).
+pub fn reference_predictions(
     spec: &Spec,
     executor: &dyn Executor,
     lowered: &Lowered,
     theta: &[f64],
-) -> Result<Vec<UnknownError>, RunError> {
+) -> Result<Vec<Vec<f64>>, RunError> {
+    spec.references
+        .iter()
+        .map(|r| match &r.table {
+            Some(table) => predict(executor, lowered, theta, &table.points),
+            None => Ok(Vec::new()),
+        })
+        .collect()
+}
+
+/// Relative L2 and max errors against the `reference` tables, from the
+/// network at each table's points ([`reference_predictions`]).
+pub fn reference_errors(spec: &Spec, predictions: &[Vec<f64>]) -> Vec<UnknownError> {
     let m = spec.unknowns.len();
     let mut out = Vec::new();
-    for r in &spec.references {
+    for (r, predicted) in spec.references.iter().zip(predictions) {
         let Some(table) = &r.table else { continue };
-        let predicted = predict(executor, lowered, theta, &table.points)?;
         let (mut num, mut den, mut max) = (0.0, 0.0, 0.0f64);
         for (i, e) in table.values.iter().enumerate() {
             let d = predicted[i * m + r.unknown] - e;
@@ -140,7 +151,7 @@ pub fn reference_errors(
             reference_points: Some(table.values.len()),
         });
     }
-    Ok(out)
+    out
 }
 
 /// Relative L2 and max errors per unknown that has an exact solution.
@@ -190,7 +201,7 @@ impl Report {
     ) -> Report {
         Report {
             problem: spec.title.clone().unwrap_or_default(),
-            ansatz: check::print::ansatz(&spec.ansatz),
+            ansatz: check::print::ansatz_of(spec),
             parameters: lowered.layout.trained(),
             diff: check::print::diff(&spec.diff),
             train: check::print::trainer(&spec.train),

@@ -13,6 +13,15 @@
 //!   solution; 2-D, a heat map of the prediction, and `error_<u>.svg`, a
 //!   heat map of |u - u_exact|; on a shaped domain the cells outside the
 //!   shape are blank (gray). Nothing for 3-D and above.
+//! - `reference_<u>.csv` (a `reference` table): one row per table point:
+//!   the coordinates, `u` (the network there), `u_reference`, `u_error`
+//!   (= u - u_reference).
+//! - `reference_<u>.svg`: 1-D, the network against the reference values at
+//!   the table's points (in x order); 2-D, when the unknown has no exact
+//!   solution, `error_<u>.svg` is the heat map of |u - u_reference| on the
+//!   grid of the table's distinct coordinate values, blank (gray) where
+//!   the table has no point (outside a shape); a table whose points are
+//!   not such a grid gets the CSV only, as do 3-D tables.
 //! - `loss.svg`: the history on a log scale, one line per term and the total.
 //! - `multipliers.csv` (alm): `condition,point,<coordinates>,lambda`: the
 //!   final multiplier of every condition point, in the order of the
@@ -38,6 +47,9 @@ pub struct SolveOutputs<'a> {
     pub predicted: &'a [f64],
     /// `exact[i*M + m]`, NaN where an unknown has no exact solution.
     pub exact: Option<&'a [f64]>,
+    /// The network at each `reference` table's points, indexed like
+    /// `spec.references` (`[i*M + m]`).
+    pub reference_predicted: &'a [Vec<f64>],
     pub history: &'a [HistoryRow],
     /// The training points of each condition, indexed like
     /// `spec.conditions` (for `multipliers.csv`).
@@ -55,6 +67,7 @@ impl SolveOutputs<'_> {
             files.push(("history.csv".to_string(), self.history_csv()));
         }
         files.extend(self.solution_plots()?);
+        files.extend(self.reference_files()?);
         if !self.history.is_empty() {
             files.push(("loss.svg".to_string(), self.loss_plot()?));
         }
@@ -264,6 +277,80 @@ impl SolveOutputs<'_> {
         Ok(files)
     }
 
+    /// `reference_<u>.csv` and the plots at the reference points.
+    fn reference_files(&self) -> Result<Vec<(String, String)>, PlotError> {
+        let m = self.spec.unknowns.len();
+        let names: Vec<&str> = (self.spec.coordinates.iter())
+            .map(|c| c.name.as_str())
+            .collect();
+        let mut files = Vec::new();
+        for (r, predicted) in self.spec.references.iter().zip(self.reference_predicted) {
+            let Some(table) = &r.table else { continue };
+            let name = self.spec.unknowns[r.unknown].name.as_str();
+            let n = table.values.len();
+            let u: Vec<f64> = (0..n).map(|i| predicted[i * m + r.unknown]).collect();
+            let mut csv = names.join(",");
+            let _ = writeln!(csv, ",{name},{name}_reference,{name}_error");
+            for i in 0..n {
+                let point: Vec<String> = table.points.point(i).iter().map(|v| num(*v)).collect();
+                let (p, e) = (u[i], table.values[i]);
+                let _ = writeln!(
+                    csv,
+                    "{},{},{},{}",
+                    point.join(","),
+                    num(p),
+                    num(e),
+                    num(p - e)
+                );
+            }
+            files.push((format!("reference_{name}.csv"), csv));
+            let title = |what: &str| match self.report.problem.as_str() {
+                "" => format!("{what} {name}"),
+                problem => format!("{problem}: {what} {name}"),
+            };
+            match names.len() {
+                1 => {
+                    let mut order: Vec<usize> = (0..n).collect();
+                    order.sort_by(|&a, &b| {
+                        table.points.coords[a].total_cmp(&table.points.coords[b])
+                    });
+                    let x: Vec<f64> = order.iter().map(|&i| table.points.coords[i]).collect();
+                    let p: Vec<f64> = order.iter().map(|&i| u[i]).collect();
+                    let e: Vec<f64> = order.iter().map(|&i| table.values[i]).collect();
+                    files.push((
+                        format!("reference_{name}.svg"),
+                        plot::curve_svg(
+                            &title("network against the reference values of"),
+                            names[0],
+                            name,
+                            &x,
+                            &p,
+                            Some(&e),
+                        )?,
+                    ));
+                }
+                2 if self.spec.exact[r.unknown].is_none() => {
+                    let error: Vec<f64> = (0..n).map(|i| (u[i] - table.values[i]).abs()).collect();
+                    if let Some((x, y, cells)) = on_point_grid(&table.points, &error) {
+                        files.push((
+                            format!("error_{name}.svg"),
+                            plot::heatmap_svg(
+                                &title("error |u - u_reference| at the reference points of"),
+                                names[0],
+                                names[1],
+                                &x,
+                                &y,
+                                &cells,
+                            )?,
+                        ));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(files)
+    }
+
     fn loss_plot(&self) -> Result<String, PlotError> {
         let mut columns: Vec<(String, Vec<f64>)> = vec![(
             "total".into(),
@@ -288,6 +375,37 @@ impl SolveOutputs<'_> {
         };
         plot::history_svg(&title, &series)
     }
+}
+
+/// The 2-D points as a grid: the sorted distinct x and y values, and
+/// `values` on the grid (`[ix * ny + iy]`, as `plot::heatmap_svg` takes
+/// them), NaN where no point lies; `None` if two points share a cell, an
+/// axis has fewer than 2 values, or the grid would have more than 4
+/// million cells (scattered points).
+fn on_point_grid(points: &PointSet, values: &[f64]) -> Option<(Vec<f64>, Vec<f64>, Vec<f64>)> {
+    let axis = |j: usize| {
+        let mut v: Vec<f64> = (0..points.len()).map(|i| points.point(i)[j]).collect();
+        v.sort_by(f64::total_cmp);
+        v.dedup();
+        v
+    };
+    let (x, y) = (axis(0), axis(1));
+    if x.len() < 2 || y.len() < 2 || x.len().checked_mul(y.len())? > 4_000_000 {
+        return None;
+    }
+    let mut cells = vec![f64::NAN; x.len() * y.len()];
+    let mut filled = vec![false; cells.len()];
+    for (i, &v) in values.iter().enumerate() {
+        let p = points.point(i);
+        let ix = x.binary_search_by(|a| a.total_cmp(&p[0])).ok()?;
+        let iy = y.binary_search_by(|a| a.total_cmp(&p[1])).ok()?;
+        let k = ix * y.len() + iy;
+        if std::mem::replace(&mut filled[k], true) {
+            return None;
+        }
+        cells[k] = v;
+    }
+    Some((x, y, cells))
 }
 
 /// A number for CSV: shortest round-trip form, `nan`/`inf` spelled out.

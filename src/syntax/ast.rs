@@ -98,8 +98,9 @@ pub enum StatementKind {
         path: String,
         path_span: Span,
     },
-    /// `ansatz rfm(features = 400)`
-    Ansatz(Setting),
+    /// `ansatz rfm(features = 400)`, with the coordinates of an optional
+    /// `periodic in x, theta` clause (an exactly periodic ansatz).
+    Ansatz(Setting, Vec<Ident>),
     /// `sample interior = grid(64), boundary = random(100)`
     Sample(Vec<SampleSet>),
     /// `diff fd(h = 1e-2)`
@@ -131,7 +132,7 @@ impl StatementKind {
             StatementKind::InitialData { .. } => "initial",
             StatementKind::Exact { .. } => "exact",
             StatementKind::Reference { .. } => "reference",
-            StatementKind::Ansatz(_) => "ansatz",
+            StatementKind::Ansatz(..) => "ansatz",
             StatementKind::Sample(_) => "sample",
             StatementKind::Diff(_) => "diff",
             StatementKind::Train(_) => "train",

@@ -312,9 +312,21 @@ impl AstBuilder {
                     path_span,
                 }
             }
-            // ansatz_stmt = { kw_ansatz ~ setting }
+            // ansatz_stmt = { kw_ansatz ~ setting ~ periodic_inputs? }
             Rule::ansatz_stmt => {
-                StatementKind::Ansatz(self.setting(rest.into_iter().next().expect("grammar")))
+                let mut it = rest.into_iter();
+                let setting = self.setting(it.next().expect("grammar"));
+                // periodic_inputs = { kw_periodic ~ kw_in ~ ident ~ ("," ~ ident)* }
+                let periodic = it
+                    .next()
+                    .map(|p| {
+                        p.into_inner()
+                            .filter(|p| p.as_rule() == Rule::ident)
+                            .map(|p| ident(&p))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                StatementKind::Ansatz(setting, periodic)
             }
             // sample_stmt = { kw_sample ~ sample_set ~ ("," ~ sample_set)* }
             Rule::sample_stmt => StatementKind::Sample(
@@ -676,6 +688,7 @@ fn describe_rule(rule: Rule) -> Option<&'static str> {
         Rule::shape_op => "a shape operator (`+`, `-`, `&`)",
         Rule::vector => "a vector (`[a, b]`)",
         Rule::setting => "a setting",
+        Rule::periodic_inputs => "periodic inputs (`periodic in x`)",
         Rule::setting_arg => "an argument (`key = value`)",
         Rule::sample_set | Rule::set_name => "a point set (`interior = grid(64)`)",
         Rule::interval_decl => "a coordinate interval (`x in [0, 1]`)",

@@ -129,7 +129,12 @@ pub fn dump(file: &File, source: &str) -> String {
                 let text = format!("{} = {}({path:?})", unknown.name, function.name);
                 line(&mut out, &text, at(unknown.span.to(*path_span)));
             }
-            StatementKind::Ansatz(s)
+            StatementKind::Ansatz(s, periodic) if !periodic.is_empty() => {
+                let names: Vec<&str> = periodic.iter().map(|c| c.name.as_str()).collect();
+                let text = format!("{} periodic in {}", setting(s), names.join(", "));
+                line(&mut out, &text, at(s.span));
+            }
+            StatementKind::Ansatz(s, _)
             | StatementKind::Diff(s)
             | StatementKind::Train(s)
             | StatementKind::Scheme(s)

@@ -16,7 +16,7 @@ use crate::random::SeededRng;
 
 /// The initial parameter vector for `spec`'s ansatz.
 pub fn initial_parameters(spec: &Spec, layout: &ParameterLayout) -> Vec<f64> {
-    let (k, d, m) = (layout.neurons, layout.dims, layout.unknowns);
+    let (k, d, m) = (layout.neurons, layout.inputs, layout.unknowns);
     let mut theta = vec![0.0; layout.total()];
     match spec.ansatz {
         Ansatz::Rfm { scale, seed, .. } => {
@@ -57,7 +57,7 @@ pub fn initial_parameters(spec: &Spec, layout: &ParameterLayout) -> Vec<f64> {
 
 /// Splits theta into (w, b, a).
 pub fn split<'t>(theta: &'t [f64], layout: &ParameterLayout) -> (&'t [f64], &'t [f64], &'t [f64]) {
-    let (k, d) = (layout.neurons, layout.dims);
+    let (k, d) = (layout.neurons, layout.inputs);
     let (w, rest) = theta.split_at(k * d);
     let (b, a) = rest.split_at(k);
     (w, b, a)

@@ -28,7 +28,8 @@ use super::TrainingProblem;
 use crate::ir::{ArrayArg, Executor, RunError};
 use crate::jit::clean_upper_state;
 use crate::lower::{
-    FdStencils, JetRule, LayerBlock, Lowered, MlpPlan, MlpResidual, ParameterLayout,
+    FdStencils, InputMap, JetComponent, JetRule, LayerBlock, Lowered, MlpPlan, MlpResidual,
+    ParameterLayout,
 };
 use crate::sample::PointSet;
 
@@ -79,26 +80,44 @@ fn dense(
     }
 }
 
-fn is_value(component: &crate::lower::JetComponent) -> bool {
-    matches!(component, crate::lower::JetComponent::Partial(a) if a.iter().all(|&n| n == 0))
-}
-
-/// The input layer's jet z_0 for `rule` at `points` (d x nC): x, or
-/// with the input map xi_j = s_j x_j + t_j, xi with first derivatives s_j
-/// (higher ones vanish, the map is affine).
-fn input_jet(rule: &JetRule, points: &PointSet, dims: usize, inputs: &[(f64, f64)]) -> Vec<f64> {
+/// The input layer's jet z_0 for `rule` at `points` (inputs x nC): x, or
+/// the mapped inputs with their derivatives (`InputMap::derivative`: for
+/// the affine map xi_j = s_j x_j + t_j, first derivatives s_j and none
+/// higher; for the periodic map, cos and sin with every derivative along
+/// their coordinate). A map depends on one coordinate, so mixed
+/// derivatives of an input vanish.
+fn input_jet(rule: &JetRule, points: &PointSet, dims: usize, inputs: &[InputMap]) -> Vec<f64> {
     let c = rule.components.len();
-    let mut z = vec![0.0; dims * c * points.len()];
+    let width = if inputs.is_empty() {
+        dims
+    } else {
+        inputs.iter().map(InputMap::width).sum()
+    };
+    let mut z = vec![0.0; width * c * points.len()];
     for i in 0..points.len() {
         for (ci, component) in rule.components.iter().enumerate() {
+            let mut column = 0;
             for j in 0..dims {
                 let x = points.coords[i * dims + j];
-                let v = component.of_coordinate(j, x);
-                z[(i * c + ci) * dims + j] = match inputs.get(j) {
-                    None => v,
-                    Some(&(s, t)) if is_value(component) => s * x + t,
-                    Some(&(s, _)) => s * v,
+                let Some(map) = inputs.get(j) else {
+                    z[(i * c + ci) * width + column] = component.of_coordinate(j, x);
+                    column += 1;
+                    continue;
                 };
+                // The order of the derivative along x_j alone, if it is one.
+                let order = match component {
+                    JetComponent::Partial(alpha) => alpha
+                        .iter()
+                        .enumerate()
+                        .all(|(l, &n)| l == j || n == 0)
+                        .then(|| u32::from(alpha[j])),
+                    JetComponent::Laplacian(p) => p.contains(&j).then_some(2),
+                };
+                for input in 0..map.width() {
+                    z[(i * c + ci) * width + column] =
+                        order.map_or(0.0, |n| map.derivative(input, n, x));
+                    column += 1;
+                }
             }
         }
     }

@@ -9,6 +9,7 @@ unknown  u
 equation -u_xx + exp(u) = 1
 bc       u = 0 on boundary
 
-ansatz   shallow(width = 10, activation = tanh, seed = 3)
+# Raw inputs: the tests pin the iteration at which training diverges.
+ansatz   shallow(width = 10, activation = tanh, seed = 3, normalize = false)
 train    adam(lr = 1e3, epochs = 2000)
 sample   interior = grid(16)

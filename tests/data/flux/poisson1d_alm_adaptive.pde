@@ -8,4 +8,4 @@ bc u = x on boundary
 exact u = sin(pi*x) + x
 ansatz shallow(width = 20, activation = tanh, seed = 0)
 sample interior = grid(32)
-train alm(lr = 1e-2, epochs = 5000, mu = 1, every = 1, dual = adaptive)
+train alm(lr = 5e-3, epochs = 5000, mu = 1, every = 1, dual = adaptive)
