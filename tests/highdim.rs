@@ -3,6 +3,8 @@
 //! dimensions, redrawn training points, and the collapsed Laplacian jet of
 //! deep networks against central differences of the network's values.
 
+mod common;
+
 use pdec::check::{self, Overrides, Spec};
 use pdec::jit::Compiled;
 use pdec::random::SeededRng;
@@ -215,4 +217,108 @@ sample interior = random(16), boundary = random(20)",
             pass.residual[i]
         );
     }
+}
+
+/// `diff stein` runs `ansatz shallow` as the deep network of depth 1: the
+/// same initial weights (then M output biases at 0), and on them the same
+/// network values and exact-derivative residuals as the shallow kernels.
+#[test]
+fn shallow_network_equals_the_depth_one_deep_network() {
+    let ansatz = "ansatz shallow(width = 7, seed = 3)
+sample interior = random(12), boundary = random(10)";
+    let shallow = spec(&poisson(4, ansatz));
+    let deep = spec(&poisson(
+        4,
+        &format!("{ansatz}\ndiff stein(sigma = 0.1, samples = 4)"),
+    ));
+    let (ls, ld) = (
+        pdec::lower::lower(&shallow).expect("lowers"),
+        pdec::lower::lower(&deep).expect("lowers"),
+    );
+    assert!(ls.mlp.is_none());
+    let plan = ld.mlp.as_ref().expect("stein runs the mlp machinery");
+    assert_eq!((plan.depth, plan.width), (1, 7));
+    assert!(plan.stein.expect("stein").frozen_output_bias);
+    let (cs, cd) = (
+        Compiled::of_lowered(&ls).expect("compiles"),
+        Compiled::of_lowered(&ld).expect("compiles"),
+    );
+    let ts = pdec::train::init::initial_parameters(&shallow, &ls.layout);
+    let td = pdec::train::init::initial_parameters(&deep, &ld.layout);
+    assert_eq!(td.len(), ts.len() + 1);
+    assert_eq!(&td[..ts.len()], &ts[..]);
+    assert_eq!(td[ts.len()], 0.0);
+    // Perturb the weights (biases included) so that nothing is zero.
+    let mut rng = SeededRng::new(5, 0);
+    let ts: Vec<f64> = ts.iter().map(|t| t + 0.3 * rng.normal()).collect();
+    let mut td = ts.clone();
+    td.push(0.0);
+    let training = sample::training_points(&shallow);
+    let points = &training.interior;
+    let want = pdec::report::predict(&cs, &ls, &ts, points).expect("runs");
+    let got = pdec::train::mlp::forward(
+        &cd,
+        plan,
+        &ld.layout,
+        &plan.rules[plan.value_rule],
+        None,
+        &td,
+        points,
+    )
+    .expect("runs")
+    .u;
+    for (a, b) in want.iter().zip(&got) {
+        assert!((a - b).abs() < 1e-13 * a.abs().max(1.0), "{a} vs {b}");
+    }
+    let problem = |executor, lowered, training| pdec::train::TrainingProblem {
+        executor,
+        lowered,
+        training,
+        equations: 1,
+    };
+    let rs = pdec::train::network::residuals(problem(&cs, &ls, &training), &ts).expect("runs");
+    let rd = pdec::train::network::residuals(problem(&cd, &ld, &training), &td).expect("runs");
+    assert_eq!(rs.residual.len(), rd.residual.len());
+    for (a, b) in rs.residual.iter().zip(&rd.residual) {
+        assert!((a - b).abs() < 1e-11 * a.abs().max(1.0), "{a} vs {b}");
+    }
+    // Training moves every weight but the output bias.
+    let before = td.clone();
+    pdec::train::network::adam(problem(&cd, &ld, &training), &mut td, 1e-2, 3, |_, _, _| {})
+        .expect("trains");
+    assert_eq!(td[ts.len()], 0.0);
+    assert!(td[..ts.len()].iter().zip(&before).all(|(a, b)| a != b));
+}
+
+/// `ansatz shallow` with `diff stein` trains (3-D Poisson, width 32, 400
+/// Adam epochs, 32 antithetic samples at sigma 0.01): measured relative L2
+/// 1.5e-1 against the exact solution (`ad` with the same budget: 2.9e-2;
+/// Stein's floor is the noise of its Laplacian estimate, about the same
+/// at sigma 0.1; the plain estimator stays at 1.0).
+#[test]
+fn shallow_network_trains_with_stein() {
+    let source = poisson(
+        3,
+        "ansatz shallow(width = 32, seed = 0)
+sample interior = random(128, resample = 1), boundary = random(128, resample = 1)
+train adam(lr = 1e-2, epochs = 400, schedule = linear)",
+    );
+    let dir = std::env::temp_dir().join(format!("pdec-highdim-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch");
+    let file = dir.join("poisson3d_shallow.pde");
+    std::fs::write(&file, source).expect("writes");
+    let file = file.to_str().expect("utf-8");
+    let error = |args: &[&str]| {
+        let mut all = vec!["solve", file, "--json", "--quiet"];
+        all.extend_from_slice(args);
+        let r = common::pdec_json(&all);
+        r["errors"][0]["relative_l2"].as_f64().expect("an error")
+    };
+    let ad = error(&[]);
+    let stein = error(&["--diff", "stein", "--sigma", "0.01", "--samples", "32"]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        ad < 5e-2 && stein < 0.2,
+        "ad {ad:e}, stein antithetic {stein:e}"
+    );
 }
