@@ -124,6 +124,8 @@ fn stein_settings_come_from_the_command_line() {
         "examples/poisson1d.pde",
         "--ansatz",
         "mlp",
+        "--train",
+        "adam",
         "--diff",
         "stein",
         "--sigma",
@@ -166,6 +168,8 @@ fn stein_settings_come_from_the_command_line() {
             "examples/poisson1d.pde",
             "--ansatz",
             "mlp",
+            "--train",
+            "adam",
             "--diff",
             "stein",
         ];
