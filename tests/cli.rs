@@ -38,7 +38,8 @@ fn every_example_checks_cleanly() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
     let entries = std::fs::read_dir(&root)
         .expect("examples/ exists")
-        .chain(std::fs::read_dir(root.join("paper")).expect("examples/paper/ exists"));
+        .chain(std::fs::read_dir(root.join("paper")).expect("examples/paper/ exists"))
+        .chain(std::fs::read_dir(root.join("paper/long")).expect("examples/paper/long/ exists"));
     for entry in entries {
         let path = entry.expect("readable entry").path();
         if path.extension().is_some_and(|e| e == "pde") {
