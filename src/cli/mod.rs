@@ -167,7 +167,7 @@ struct SpectrumArgs {
 struct StudyArgs {
     /// The .pde file (not needed with --collect).
     file: Option<PathBuf>,
-    /// A setting and its values, NAME=V1,V2,... (features, width, depth, activation, h, order, lr, epochs, iters, formulation, train, mu, mu_max, every); repeatable.
+    /// A setting and its values, NAME=V1,V2,... (features, width, depth, activation, h, order, lr, epochs, iters, formulation, train, mu, mu_max, every, sigma, samples, estimator); repeatable.
     #[arg(long = "vary", value_name = "NAME=V1,V2")]
     vary: Vec<String>,
     /// Derivative modes, comma-separated.
