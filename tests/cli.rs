@@ -38,7 +38,8 @@ fn every_example_checks_cleanly() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
     let entries = std::fs::read_dir(&root)
         .expect("examples/ exists")
-        .chain(std::fs::read_dir(root.join("paper")).expect("examples/paper/ exists"));
+        .chain(std::fs::read_dir(root.join("paper")).expect("examples/paper/ exists"))
+        .chain(std::fs::read_dir(root.join("paper/long")).expect("examples/paper/long/ exists"));
     for entry in entries {
         let path = entry.expect("readable entry").path();
         if path.extension().is_some_and(|e| e == "pde") {
@@ -113,6 +114,93 @@ fn overrides_replace_file_settings() {
     );
     assert!(out.contains("features = 50"), "{out}");
     assert!(out.contains("seed = 7"), "{out}");
+}
+
+/// `--sigma`, `--samples`, `--estimator` set `diff stein`'s parameters;
+/// bad values are input errors (exit 2) naming the flag.
+#[test]
+fn stein_settings_come_from_the_command_line() {
+    let (code, out, err) = pdec(&[
+        "check",
+        "examples/poisson1d.pde",
+        "--ansatz",
+        "mlp",
+        "--train",
+        "adam",
+        "--diff",
+        "stein",
+        "--sigma",
+        "0.05",
+        "--samples",
+        "16",
+        "--estimator",
+        "plain",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("stein(sigma = 0.05, samples = 16, estimator = plain, seed = 0"),
+        "{out}"
+    );
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--sigma", "-1"],
+            "--sigma: `sigma` must be positive, got -1",
+        ),
+        (
+            &["--sigma", "0"],
+            "--sigma: `sigma` must be positive, got 0",
+        ),
+        (
+            &["--samples", "2.5"],
+            "--samples: `samples` must be a whole number >= 1, got 2.5",
+        ),
+        (
+            &["--samples", "0"],
+            "--samples: `samples` must be a whole number >= 1, got 0",
+        ),
+        (
+            &["--estimator", "control"],
+            "--estimator: unknown estimator `control`; expected one of plain, antithetic",
+        ),
+    ];
+    for (flags, expected) in cases {
+        let mut args = vec![
+            "check",
+            "examples/poisson1d.pde",
+            "--ansatz",
+            "mlp",
+            "--train",
+            "adam",
+            "--diff",
+            "stein",
+        ];
+        args.extend_from_slice(flags);
+        let (code, _, err) = pdec(&args);
+        assert_eq!(code, 2, "{flags:?} must be rejected");
+        assert!(
+            err.contains(expected),
+            "{flags:?}: expected {expected:?} in\n{err}"
+        );
+    }
+    let (code, _, err) = pdec(&["check", "examples/poisson1d.pde", "--samples", "8"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("--samples does not apply to `diff ad`"),
+        "{err}"
+    );
+    let (code, _, err) = pdec(&[
+        "spectrum",
+        "examples/poisson1d.pde",
+        "--diff",
+        "ad,fd",
+        "--sigma",
+        "0.1",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("--sigma: the setting applies to stein"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -494,6 +494,10 @@ pub struct Overrides {
     pub diff: Option<String>,
     pub h: Option<f64>,
     pub order: Option<f64>,
+    /// `--sigma`, `--samples`, `--estimator` (stein).
+    pub sigma: Option<f64>,
+    pub samples: Option<f64>,
+    pub estimator: Option<String>,
     pub train: Option<String>,
     pub epochs: Option<f64>,
     pub lr: Option<f64>,
@@ -533,7 +537,15 @@ impl Overrides {
                     .map(|a| ("--activation", "activation", RawValue::Name(a))),
                 num("--seed", "seed", self.seed),
             ],
-            Group::Diff => vec![num("--h", "h", self.h), num("--order", "order", self.order)],
+            Group::Diff => vec![
+                num("--h", "h", self.h),
+                num("--order", "order", self.order),
+                num("--sigma", "sigma", self.sigma),
+                num("--samples", "samples", self.samples),
+                self.estimator
+                    .clone()
+                    .map(|e| ("--estimator", "estimator", RawValue::Name(e))),
+            ],
             Group::Train => vec![
                 num("--epochs", "epochs", self.epochs),
                 num("--lr", "lr", self.lr),

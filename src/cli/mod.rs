@@ -167,7 +167,7 @@ struct SpectrumArgs {
 struct StudyArgs {
     /// The .pde file (not needed with --collect).
     file: Option<PathBuf>,
-    /// A setting and its values, NAME=V1,V2,... (features, width, depth, activation, h, order, lr, epochs, iters, formulation, train, mu, mu_max, every); repeatable.
+    /// A setting and its values, NAME=V1,V2,... (features, width, depth, activation, h, order, lr, epochs, iters, formulation, train, mu, mu_max, every, sigma, samples, estimator); repeatable.
     #[arg(long = "vary", value_name = "NAME=V1,V2")]
     vary: Vec<String>,
     /// Derivative modes, comma-separated.
@@ -321,6 +321,15 @@ struct DiffArgs {
     /// Finite-difference accuracy order, 2 or 4 (fd).
     #[arg(long, allow_negative_numbers = true)]
     order: Option<f64>,
+    /// Width of the Gaussian smoothing (stein).
+    #[arg(long, allow_negative_numbers = true)]
+    sigma: Option<f64>,
+    /// Samples per point (stein).
+    #[arg(long, allow_negative_numbers = true)]
+    samples: Option<f64>,
+    /// Estimator: plain | antithetic (stein).
+    #[arg(long)]
+    estimator: Option<String>,
 }
 
 /// The diff modes and steps `spectrum` compares.
@@ -335,6 +344,15 @@ struct DiffListArgs {
     /// Finite-difference accuracy order, 2 or 4 (fd).
     #[arg(long, allow_negative_numbers = true)]
     order: Option<f64>,
+    /// Width of the Gaussian smoothing (stein).
+    #[arg(long, allow_negative_numbers = true)]
+    sigma: Option<f64>,
+    /// Samples per point (stein).
+    #[arg(long, allow_negative_numbers = true)]
+    samples: Option<f64>,
+    /// Estimator: plain | antithetic (stein).
+    #[arg(long)]
+    estimator: Option<String>,
 }
 
 /// The overrides of `a` with the diff flags of `d`.
@@ -349,6 +367,9 @@ fn overrides(a: OverrideArgs, d: DiffArgs) -> Overrides {
         diff: d.diff,
         h: d.h,
         order: d.order,
+        sigma: d.sigma,
+        samples: d.samples,
+        estimator: d.estimator,
         train: a.train,
         epochs: a.epochs,
         lr: a.lr,

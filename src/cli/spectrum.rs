@@ -113,12 +113,26 @@ fn diff_runs(d: &DiffListArgs) -> Result<Vec<DiffArgs>, String> {
     if !d.h.is_empty() && !modes.contains(&"fd") {
         return Err("--h: the steps apply to fd, which is not among --diff".into());
     }
+    let stein_flag = [d.sigma.map(|_| "--sigma"), d.samples.map(|_| "--samples")]
+        .into_iter()
+        .chain([d.estimator.as_ref().map(|_| "--estimator")])
+        .flatten()
+        .next();
+    if let (Some(flag), false) = (stein_flag, modes.contains(&"stein")) {
+        return Err(format!(
+            "{flag}: the setting applies to stein, which is not among --diff"
+        ));
+    }
     for mode in modes {
         let fd = mode == "fd";
+        let stein = mode == "stein";
         let run = |h: Option<f64>| DiffArgs {
             diff: Some(mode.to_string()),
             h,
             order: if fd { d.order } else { None },
+            sigma: d.sigma.filter(|_| stein),
+            samples: d.samples.filter(|_| stein),
+            estimator: d.estimator.clone().filter(|_| stein),
         };
         if fd && !d.h.is_empty() {
             runs.extend(d.h.iter().map(|&h| run(Some(h))));

@@ -56,8 +56,11 @@ impl ParameterLayout {
             unknowns: spec.unknowns.len(),
             neurons,
             train_hidden: matches!(spec.ansatz, Ansatz::Shallow { .. } | Ansatz::Mlp { .. }),
-            depth: match spec.ansatz {
-                Ansatz::Mlp { depth, .. } => Some(depth),
+            depth: match (&spec.ansatz, &spec.diff) {
+                (Ansatz::Mlp { depth, .. }, _) => Some(*depth),
+                // `diff stein` runs a shallow network as depth 1 (the
+                // shallow layout, then M output biases held at 0).
+                (Ansatz::Shallow { .. }, crate::check::DiffMode::Stein { .. }) => Some(1),
                 _ => None,
             },
         }

@@ -225,6 +225,9 @@ pub struct SteinPlan {
     pub seed: u64,
     pub antithetic: bool,
     pub eval_samples: usize,
+    /// A shallow network run as depth 1: the output biases (the last M
+    /// entries of theta) stay at 0 (their gradient is zeroed).
+    pub frozen_output_bias: bool,
 }
 
 /// The jet shape a residual needs: every multi-index it uses, closed under

@@ -533,7 +533,14 @@ pub fn lower(spec: &Spec) -> Result<Lowered, LowerError> {
     let coordinates = problem.coordinates.clone();
     let neuron = problem.neuron.clone();
     let mut sym = String::new();
-    if let Ansatz::Mlp { depth, .. } = spec.ansatz {
+    // `diff stein` runs a shallow network as the deep network of depth 1
+    // (the same weights; its output bias is held at 0, see `SteinPlan`).
+    let deep = match (&spec.ansatz, &spec.diff) {
+        (Ansatz::Mlp { depth, .. }, _) => Some(*depth),
+        (Ansatz::Shallow { .. }, DiffMode::Stein { .. }) => Some(1),
+        _ => None,
+    };
+    if let Some(depth) = deep {
         let fd = match spec.diff {
             DiffMode::Ad => None,
             DiffMode::Fd { h, order } => Some((h, order)),
@@ -578,6 +585,7 @@ pub fn lower(spec: &Spec) -> Result<Lowered, LowerError> {
                     seed,
                     antithetic,
                     eval_samples,
+                    frozen_output_bias: matches!(spec.ansatz, Ansatz::Shallow { .. }),
                 },
                 &mut sym,
             )?);

@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 use crate::check::Overrides;
 
 /// Settings a study may vary: the override flags of `solve`, by name.
-pub const VARIABLE: [&str; 14] = [
+pub const VARIABLE: [&str; 17] = [
     "features",
     "width",
     "depth",
@@ -29,13 +29,19 @@ pub const VARIABLE: [&str; 14] = [
     "mu",
     "mu_max",
     "every",
+    "sigma",
+    "samples",
+    "estimator",
 ];
 
 /// Variable settings whose values are names, not numbers.
-const NAMED: [&str; 3] = ["activation", "formulation", "train"];
+const NAMED: [&str; 4] = ["activation", "formulation", "train", "estimator"];
 
 /// Settings that only apply to `diff fd` (not varied for other modes).
 const FD_ONLY: [&str; 2] = ["h", "order"];
+
+/// Settings that only apply to `diff stein` (not varied for other modes).
+const STEIN_ONLY: [&str; 3] = ["sigma", "samples", "estimator"];
 
 /// The loss levels, relative to the first iteration's loss, whose first
 /// crossing is reported for iterative trainers (`epochs_to_1e-3` = the
@@ -138,6 +144,9 @@ impl RunSettings {
                 "mu" => o.mu = number,
                 "mu_max" => o.mu_max = number,
                 "every" => o.every = number,
+                "sigma" => o.sigma = number,
+                "samples" => o.samples = number,
+                "estimator" => o.estimator = Some(value.clone()),
                 _ => {}
             }
         }
@@ -166,13 +175,14 @@ impl RunSettings {
 }
 
 /// Every run of a study: diff modes, then the variations' product (fd-only
-/// settings skipped for other modes), then seeds.
+/// and stein-only settings skipped for other modes), then seeds.
 pub fn plan(diffs: &[String], variations: &[Variation], seeds: &[u64]) -> Vec<RunSettings> {
     let mut runs = Vec::new();
     for diff in diffs {
         let applicable: Vec<&Variation> = variations
             .iter()
             .filter(|v| diff == "fd" || !FD_ONLY.contains(&v.name.as_str()))
+            .filter(|v| diff == "stein" || !STEIN_ONLY.contains(&v.name.as_str()))
             .collect();
         let mut combinations: Vec<Vec<(String, String)>> = vec![Vec::new()];
         for v in &applicable {
@@ -401,6 +411,24 @@ mod tests {
         let keys: std::collections::HashSet<String> =
             runs.iter().map(|r| run_key(b"file", "", r)).collect();
         assert_eq!(keys.len(), runs.len());
+    }
+
+    /// Stein settings vary only the stein runs, and reach the overrides.
+    #[test]
+    fn stein_settings_vary_only_stein_runs() {
+        let variations = vec![
+            Variation::parse("sigma=1e-3,1e-2").unwrap(),
+            Variation::parse("samples=32,128").unwrap(),
+            Variation::parse("estimator=plain,antithetic").unwrap(),
+        ];
+        let runs = plan(&["ad".into(), "stein".into()], &variations, &[0]);
+        assert_eq!(runs.len(), 1 + 8);
+        assert!(runs[0].values.is_empty());
+        let o = runs[1].overrides(&Overrides::default());
+        assert_eq!(o.sigma, Some(1e-3));
+        assert_eq!(o.samples, Some(32.0));
+        assert_eq!(o.estimator.as_deref(), Some("plain"));
+        assert!(Variation::parse("samples=many").is_err());
     }
 
     #[test]

@@ -37,7 +37,8 @@ pub fn initial_parameters(spec: &Spec, layout: &ParameterLayout) -> Vec<f64> {
             for v in &mut theta[..k * d] {
                 *v = weights.uniform_in(-s1, s1);
             }
-            for v in &mut theta[k * (d + 1)..] {
+            // (With `diff stein` M output biases follow; they stay 0.)
+            for v in &mut theta[k * (d + 1)..k * (d + 1 + m)] {
                 *v = outputs.uniform_in(-s2, s2);
             }
         }

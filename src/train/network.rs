@@ -459,7 +459,9 @@ pub fn adam_resampled(
             ..problem
         };
         let mut terms = vec![0.0; problem.lowered.kernels.len()];
-        let total = loss_and_gradient(problem, theta, &mut e, &mut gradient, &mut terms)?;
+        let total = super::stein::with_round(epoch as u64, || {
+            loss_and_gradient(problem, theta, &mut e, &mut gradient, &mut terms)
+        })?;
         check_finite(&e, epoch)?;
         terms.truncate(e.blocks.len());
         if gradient.iter().any(|g| !g.is_finite()) {
@@ -636,7 +638,11 @@ impl super::alm::ConstrainedObjective for NetworkObjective<'_> {
 
     fn evaluate(&mut self, x: &[f64], constraints: &mut [f64]) -> Result<f64, RunError> {
         self.full[self.first..].copy_from_slice(x);
-        evaluate_into(self.problem, &self.full, &mut self.e)?;
+        // One evaluation per epoch: `diff stein` draws the epoch's samples.
+        let round = self.history.len() as u64 + 1;
+        super::stein::with_round(round, || {
+            evaluate_into(self.problem, &self.full, &mut self.e)
+        })?;
         constraints.copy_from_slice(&self.e.residual[self.condition_rows..]);
         let row = HistoryRow::of(&self.e);
         let j = row.terms[..self.problem.equations].iter().sum();

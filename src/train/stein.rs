@@ -11,14 +11,18 @@
 //!   derivatives with weight a(delta) as above: mean a (f+ + f- - 2 f(x))
 //!   / 2 (f(x) is the control variate; E a = 0 keeps it unbiased).
 //!
-//! Every point draws its own samples. They are redrawn whenever the
-//! parameters change (the stream is a hash of theta and the seed), so
-//! every epoch of a run sees fresh samples and a run is reproducible.
+//! Every point draws its own samples. They are redrawn every epoch: the
+//! samples of term t in round r come from the generator (seed, stream(r,
+//! t)), the round being the Adam or alm epoch ([`with_round`]; 0 outside
+//! them, so L-BFGS, Gauss-Newton and the reports see one fixed draw and a
+//! deterministic loss). A run is reproducible bit for bit.
 //! The values at all shifted points go through one batched forward pass
 //! of the value jet (`train::mlp::forward`); the residual kernel is the
 //! one `ad` uses for the same jet components; the gradient goes back
 //! through the same weights, fbar_q = sum_c seed_c W_{c,q}, and one
 //! reverse sweep of the value jet.
+
+use std::cell::Cell;
 
 use super::mlp::{forward, reverse, Pass, Sink};
 use super::network::Evaluation;
@@ -153,15 +157,28 @@ pub fn estimate(stencil: &Stencil, values: &[f64], components: usize, unknowns: 
     u
 }
 
-/// A stream number from the parameters (FNV-1a of their bits), so that
-/// samples change whenever theta does.
-fn stream_of(theta: &[f64], residual: usize) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for t in theta {
-        h ^= t.to_bits();
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+thread_local! {
+    /// The round (epoch) whose samples this thread's estimators draw.
+    static ROUND: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Runs `f` with the samples of round `round` (the trainers pass the
+/// epoch; restored after, so nesting and errors leave no trace).
+pub fn with_round<R>(round: u64, f: impl FnOnce() -> R) -> R {
+    struct Restore(u64);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            ROUND.with(|r| r.set(self.0));
+        }
     }
-    h ^ (residual as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    let _restore = Restore(ROUND.with(|r| r.replace(round)));
+    f()
+}
+
+/// The stream of term `residual`'s samples in round `round`:
+/// round * 2^16 + residual (distinct for up to 65,536 terms).
+fn stream_of(round: u64, residual: usize) -> u64 {
+    round.wrapping_shl(16) ^ residual as u64
 }
 
 /// One residual block: the forward pass at the shifted points, the
@@ -251,7 +268,8 @@ pub fn loss_gradient(
     gradient: &mut [f64],
     terms: &mut [f64],
 ) -> Result<f64, RunError> {
-    let streams = |t: usize| stream_of(theta, t);
+    let round = ROUND.with(Cell::get);
+    let streams = |t: usize| stream_of(round, t);
     loss_gradient_with(problem, plan, stein, theta, out, gradient, terms, &streams)
 }
 
@@ -323,6 +341,10 @@ pub fn loss_gradient_with(
             Sink::Gradient(gradient),
         )?;
     }
+    if stein.frozen_output_bias {
+        let end = gradient.len();
+        gradient[end - layout.unknowns..].fill(0.0);
+    }
     Ok(terms.iter().sum())
 }
 
@@ -352,7 +374,7 @@ pub fn evaluate_into(
             r.kernel,
             theta,
             points,
-            stream_of(theta, t),
+            stream_of(ROUND.with(Cell::get), t),
         )?;
         out.residual[range.clone()].copy_from_slice(&b.residual);
         let ones_points = vec![1.0; points.len()];
@@ -395,6 +417,9 @@ pub fn evaluate_into(
                 &ones,
                 Sink::Gradient(row),
             )?;
+            if stein.frozen_output_bias {
+                row[p - m..].fill(0.0);
+            }
         }
         b.pass.seed.clear();
     }
@@ -488,29 +513,89 @@ mod tests {
         ]
     }
 
-    /// The loss gradient through the estimators and the reverse sweep
-    /// against central differences of the loss (samples held fixed).
-    #[test]
-    fn gradient_matches_central_differences_of_the_loss() {
-        for estimator in ["plain", "antithetic"] {
-            let source = format!(
-                "domain x in [0, 1]^3
+    /// A small 3-D problem with `diff stein` (mlp 5 x 2, 6 + 6 points).
+    fn small(
+        estimator: &str,
+    ) -> (
+        crate::check::Spec,
+        Lowered,
+        crate::jit::Compiled,
+        crate::sample::TrainingPoints,
+    ) {
+        let source = format!(
+            "domain x in [0, 1]^3
 unknown u
-equation lap(u) + u_x = sin(sum(x))
+equation lap(u) + d(u, x[2]) = sin(sum(x))
 bc u = norm2(x) on boundary weight 3
 ansatz mlp(width = 5, depth = 2, seed = 1)
 sample interior = random(6), boundary = random(6)
 diff stein(sigma = 0.1, samples = 8, estimator = {estimator})
 train adam"
-            )
-            .replace("u_x", "d(u, x[2])");
-            let (file, _) = crate::syntax::parse(&source);
-            let (spec, diagnostics) =
-                crate::check::check(&file.expect("parses"), &crate::check::Overrides::default());
-            let spec = spec.unwrap_or_else(|| panic!("{diagnostics:?}"));
-            let lowered = crate::lower::lower(&spec).expect("lowers");
-            let compiled = crate::jit::Compiled::of_lowered(&lowered).expect("compiles");
-            let training = crate::sample::training_points(&spec);
+        );
+        let (file, _) = crate::syntax::parse(&source);
+        let (spec, diagnostics) =
+            crate::check::check(&file.expect("parses"), &crate::check::Overrides::default());
+        let spec = spec.unwrap_or_else(|| panic!("{diagnostics:?}"));
+        let lowered = crate::lower::lower(&spec).expect("lowers");
+        let compiled = crate::jit::Compiled::of_lowered(&lowered).expect("compiles");
+        let training = crate::sample::training_points(&spec);
+        (spec, lowered, compiled, training)
+    }
+
+    /// The samples are redrawn every round (epoch): at the same parameters
+    /// two rounds give different losses, and one round gives the same
+    /// loss and gradient bit for bit whenever it is drawn again.
+    #[test]
+    fn samples_are_redrawn_every_round_and_reproducible() {
+        let (spec, lowered, compiled, training) = small("antithetic");
+        let problem = TrainingProblem {
+            executor: &compiled,
+            lowered: &lowered,
+            training: &training,
+            equations: 1,
+        };
+        let plan = lowered.mlp.as_ref().expect("mlp");
+        let theta = crate::train::init::initial_parameters(&spec, &lowered.layout);
+        let p = lowered.layout.total();
+        let run = |round: u64| {
+            with_round(round, || {
+                let mut e = Evaluation {
+                    residual: Vec::new(),
+                    jacobian: Vec::new(),
+                    blocks: Vec::new(),
+                };
+                let mut gradient = vec![0.0; p];
+                let mut terms = vec![0.0; 4];
+                let loss = super::super::mlp::loss_gradient(
+                    problem,
+                    plan,
+                    &theta,
+                    &mut e,
+                    &mut gradient,
+                    &mut terms,
+                )
+                .expect("runs");
+                (
+                    loss.to_bits(),
+                    gradient.iter().map(|g| g.to_bits()).collect::<Vec<_>>(),
+                )
+            })
+        };
+        let (one, two) = (run(1), run(2));
+        assert_ne!(one.0, two.0, "rounds 1 and 2 drew the same samples");
+        assert_ne!(one.1, two.1);
+        assert_eq!(run(1), one);
+        assert_eq!(run(2), two);
+        // Outside the trainers the round is 0, restored after each scope.
+        assert_eq!(ROUND.with(Cell::get), 0);
+    }
+
+    /// The loss gradient through the estimators and the reverse sweep
+    /// against central differences of the loss (samples held fixed).
+    #[test]
+    fn gradient_matches_central_differences_of_the_loss() {
+        for estimator in ["plain", "antithetic"] {
+            let (spec, lowered, compiled, training) = small(estimator);
             let problem = TrainingProblem {
                 executor: &compiled,
                 lowered: &lowered,

@@ -1,0 +1,193 @@
+"""Gaussian-smoothed (Stein) PINN on the d-dimensional Poisson problem, in JAX.
+
+Peer of `pdec solve examples/paper/long/poisson10d_stein.pde` (He et al.,
+AISTATS 2023), the same estimator and the same setup:
+
+    lap(u) = -sin(sum(x)) on [0, 1]^d,  u = sin(sum(x))/d on the boundary,
+    f(x) = W_out z_depth + b_out,  z_l = tanh(W_l z_(l-1) + b_l),  z_0 = x,
+    model u_s(x) = E f(x + delta), delta ~ N(0, sigma^2 I),
+    interior: --interior uniform points, boundary: --boundary points split
+    evenly over the 2d faces (pdec's `random(n)` on faces), both fresh
+    every epoch, every point with its own fresh samples,
+    loss = mean (lap u_s + sin(sum x))^2 + mean (100 (u_s - g))^2
+    (pdec's `weight 100` multiplies the boundary residual),
+    Adam (0.9, 0.999, 1e-8) at lr 3e-3 with a linear decay
+    lr (1 - (e - 1)/E), Glorot-normal W, b = 0, float64 on the CPU.
+
+Estimators (--estimator), S = --samples:
+    plain:      u_s = mean f(x + delta),
+                lap u_s = mean (|delta|^2 - d sigma^2) f(x + delta) / sigma^4;
+    antithetic: u_s = mean (f(x + delta) + f(x - delta)) / 2,
+                lap u_s = mean (|delta|^2 - d sigma^2)
+                          (f(x + delta) + f(x - delta) - 2 f(x)) / (2 sigma^4).
+The parameter gradient goes through the network values (one
+jax.value_and_grad of the whole loss); one epoch is one jax.jit function.
+The error: relative L2 of u_s (estimated with --eval-samples samples, pairs
+for antithetic, as pdec's `eval_samples`) on 20,000 uniform random points.
+
+Run:    VENV/bin/python benches/peers/stein_poisson.py [--dims 10] [--samples 128]
+            [--sigma 1e-2] [--estimator antithetic] [--epochs 300]
+
+Prints the loss every 100 epochs, then one JSON line {"peer": "jax", ...}.
+"""
+
+import argparse
+import json
+import resource
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+jax.config.update("jax_enable_x64", True)
+
+BETA1, BETA2, EPS = 0.9, 0.999, 1e-8
+WEIGHT = 100.0
+
+
+def network(params, x):
+    """f at points x of shape (..., d): shape (...)."""
+    z = x
+    for w, b in params[:-1]:
+        z = jnp.tanh(z @ w.T + b)
+    w, b = params[-1]
+    return (z @ w.T + b)[..., 0]
+
+
+def initial_state(dims, width, depth, seed):
+    """Glorot-normal W (std sqrt(2 / (fan_in + fan_out))), b = 0, zero moments."""
+    rng = np.random.default_rng(seed)
+    sizes = [dims] + [width] * depth + [1]
+    params = []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        std = np.sqrt(2 / (fan_in + fan_out))
+        params.append((jnp.asarray(rng.normal(0, std, size=(fan_out, fan_in))), jnp.zeros(fan_out)))
+    zeros = jax.tree.map(jnp.zeros_like, params)
+    return params, zeros, zeros, jnp.asarray(0, dtype=jnp.int64)
+
+
+def smoothed(params, x, delta, sigma, antithetic, laplacian):
+    """u_s (or lap u_s) at points x (n, d) with samples delta (n, S, d)."""
+    d = x.shape[-1]
+    plus = network(params, x[:, None, :] + delta)
+    if not laplacian:
+        if antithetic:
+            return jnp.mean(plus + network(params, x[:, None, :] - delta), axis=1) / 2
+        return jnp.mean(plus, axis=1)
+    a = (jnp.sum(delta**2, axis=-1) - d * sigma**2) / sigma**4
+    if antithetic:
+        minus = network(params, x[:, None, :] - delta)
+        centre = network(params, x)[:, None]
+        return jnp.mean(a * (plus + minus - 2 * centre), axis=1) / 2
+    return jnp.mean(a * plus, axis=1)
+
+
+def boundary_points(key, n, dims):
+    """n points split evenly over the 2d faces of [0, 1]^d (ceil(n / 2d) per face)."""
+    per_face = -(-n // (2 * dims))
+    x = jax.random.uniform(key, (2 * dims, per_face, dims))
+    faces = jnp.arange(2 * dims)
+    coordinate, value = faces // 2, (faces % 2).astype(jnp.float64)
+    mask = jax.nn.one_hot(coordinate, dims)[:, None, :]
+    x = x * (1 - mask) + value[:, None, None] * mask
+    return x.reshape(-1, dims)
+
+
+def make_epoch(args):
+    d, sigma, s = args.dims, args.sigma, args.samples
+    antithetic = args.estimator == "antithetic"
+
+    def loss(params, interior, boundary, di, db):
+        lap = smoothed(params, interior, di, sigma, antithetic, True)
+        r = lap + jnp.sin(jnp.sum(interior, axis=1))
+        u = smoothed(params, boundary, db, sigma, antithetic, False)
+        g = jnp.sin(jnp.sum(boundary, axis=1)) / d
+        return jnp.mean(r**2) + jnp.mean((WEIGHT * (u - g)) ** 2)
+
+    @jax.jit
+    def epoch(state, key, lr):
+        params, m, v, t = state
+        k1, k2, k3, k4 = jax.random.split(key, 4)
+        interior = jax.random.uniform(k1, (args.interior, d))
+        boundary = boundary_points(k2, args.boundary, d)
+        di = sigma * jax.random.normal(k3, (interior.shape[0], s, d))
+        db = sigma * jax.random.normal(k4, (boundary.shape[0], s, d))
+        value, grad = jax.value_and_grad(loss)(params, interior, boundary, di, db)
+        t = t + 1
+        m = jax.tree.map(lambda m, g: BETA1 * m + (1 - BETA1) * g, m, grad)
+        v = jax.tree.map(lambda v, g: BETA2 * v + (1 - BETA2) * g * g, v, grad)
+        c1, c2 = 1 - BETA1**t, 1 - BETA2**t
+        params = jax.tree.map(
+            lambda p, m, v: p - lr * (m / c1) / (jnp.sqrt(v / c2) + EPS), params, m, v
+        )
+        return (params, m, v, t), value
+
+    return epoch
+
+
+def relative_l2(params, args, key):
+    d = args.dims
+    antithetic = args.estimator == "antithetic"
+    s = -(-args.eval_samples // 2) if antithetic else args.eval_samples
+    k1, k2 = jax.random.split(key)
+    test = jax.random.uniform(k1, (20000, d))
+    values = []
+    for start in range(0, 20000, 1000):
+        x = test[start:start + 1000]
+        delta = args.sigma * jax.random.normal(jax.random.fold_in(k2, start), (x.shape[0], s, d))
+        values.append(smoothed(params, x, delta, args.sigma, antithetic, False))
+    u = jnp.concatenate(values)
+    exact = jnp.sin(jnp.sum(test, axis=1)) / d
+    return float(jnp.linalg.norm(u - exact) / jnp.linalg.norm(exact))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dims", type=int, default=10)
+    parser.add_argument("--width", type=int, default=64)
+    parser.add_argument("--depth", type=int, default=3)
+    parser.add_argument("--interior", type=int, default=256)
+    parser.add_argument("--boundary", type=int, default=256)
+    parser.add_argument("--samples", type=int, default=128)
+    parser.add_argument("--sigma", type=float, default=1e-2)
+    parser.add_argument("--estimator", choices=["plain", "antithetic"], default="antithetic")
+    parser.add_argument("--eval-samples", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--epochs", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    print(f"jax {jax.__version__}, devices {jax.devices()}, d = {args.dims}, "
+          f"mlp {args.width} x {args.depth}, {args.estimator} {args.samples} samples, "
+          f"sigma {args.sigma}, {args.epochs} epochs")
+    epoch = make_epoch(args)
+    state = initial_state(args.dims, args.width, args.depth, args.seed)
+    key = jax.random.PRNGKey(args.seed)
+    # Compile outside the timing (one epoch on a throwaway state).
+    jax.block_until_ready(epoch(state, key, args.lr))
+    start = time.perf_counter()
+    for e in range(1, args.epochs + 1):
+        lr = args.lr * (1 - (e - 1) / args.epochs)
+        state, value = epoch(state, jax.random.fold_in(key, e), lr)
+        if e % 100 == 0 or e == args.epochs:
+            print(f"  epoch {e}: loss {float(value):.4e}")
+    jax.block_until_ready(state)
+    seconds = time.perf_counter() - start
+    print(json.dumps({
+        "peer": "jax",
+        "dims": args.dims,
+        "estimator": args.estimator,
+        "samples": args.samples,
+        "sigma": args.sigma,
+        "epochs": args.epochs,
+        "seconds_per_epoch": seconds / args.epochs,
+        "final_loss": float(value),
+        "relative_l2": relative_l2(state[0], args, jax.random.PRNGKey(args.seed + 1)),
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "jax_version": jax.__version__,
+    }))
+
+
+if __name__ == "__main__":
+    main()
