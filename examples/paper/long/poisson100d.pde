@@ -18,7 +18,9 @@ bc       u = sin(sum(x))/n on boundary weight 100
 
 exact    u = sin(sum(x))/n
 
-ansatz   mlp(width = 64, depth = 3, activation = tanh, seed = 0)
+# The paper's network sees the raw coordinates; the figures in
+# docs/reproductions.md were measured so (normalize = false).
+ansatz   mlp(width = 64, depth = 3, activation = tanh, seed = 0, normalize = false)
 sample   interior = random(256, resample = 1), boundary = random(256, resample = 1)
 diff     ad
 train    adam(lr = 3e-3, epochs = 2000, schedule = linear)
