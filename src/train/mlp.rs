@@ -20,6 +20,8 @@
 //! dr_i/dW_l = sum_c abar_l[:, (i,c)] z_{l-1}[:, (i,c)]^T. Memory: the
 //! stored a_l and z_l, (2 depth + 1) K n C numbers per residual block.
 
+use std::cell::RefCell;
+
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
 
@@ -48,6 +50,68 @@ pub struct Pass {
     pub residual: Vec<f64>,
     /// weight * dr_i / dU (M x nC; empty for a value pass).
     pub seed: Vec<f64>,
+}
+
+impl Pass {
+    /// Hands the pass's buffers back for the next passes on this thread
+    /// (see [`scratch`]).
+    pub fn recycle(self) {
+        self.z.into_iter().chain(self.a).for_each(recycle);
+        recycle(self.u);
+    }
+}
+
+thread_local! {
+    /// Buffers of finished passes and sweeps, reused by the next ones. An
+    /// Adam epoch makes the same passes every time, and a fresh buffer of
+    /// a layer's jets (megabytes) costs a page fault per 4 KiB page when
+    /// first written: most of an epoch of a small network before.
+    static SPARE: RefCell<Vec<Vec<f64>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// How many spare buffers a thread keeps at most.
+const SPARES: usize = 64;
+
+/// A buffer of `len` numbers whose contents are unspecified: the caller
+/// writes every element before reading it. The smallest spare buffer
+/// that is large enough, else a new one.
+fn scratch(len: usize) -> Vec<f64> {
+    let spare = SPARE.with(|s| {
+        let mut s = s.borrow_mut();
+        let best = s
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.capacity() >= len)
+            .min_by_key(|(_, v)| v.capacity())
+            .map(|(i, _)| i);
+        best.map(|i| s.swap_remove(i))
+    });
+    match spare {
+        Some(mut v) => {
+            // Only the elements beyond the spare's old length are written.
+            v.resize(len, 0.0);
+            v
+        }
+        None => vec![0.0; len],
+    }
+}
+
+/// Keeps `v` for a later [`scratch`] (the smallest spare goes when there
+/// are too many).
+fn recycle(v: Vec<f64>) {
+    if v.capacity() < 1024 {
+        return;
+    }
+    SPARE.with(|s| {
+        let mut s = s.borrow_mut();
+        s.push(v);
+        if s.len() > SPARES {
+            let smallest = (0..s.len())
+                .min_by_key(|&i| s[i].capacity())
+                .expect("not empty");
+            s.swap_remove(smallest);
+        }
+    });
 }
 
 fn parallelism() -> Par {
@@ -88,7 +152,7 @@ fn is_value(component: &crate::lower::JetComponent) -> bool {
 /// (higher ones vanish, the map is affine).
 fn input_jet(rule: &JetRule, points: &PointSet, dims: usize, inputs: &[(f64, f64)]) -> Vec<f64> {
     let c = rule.components.len();
-    let mut z = vec![0.0; dims * c * points.len()];
+    let mut z = scratch(dims * c * points.len());
     for i in 0..points.len() {
         for (ci, component) in rule.components.iter().enumerate() {
             for j in 0..dims {
@@ -122,9 +186,9 @@ pub fn forward(
     let mut z = vec![input_jet(rule, points, layout.dims, &plan.inputs)];
     let mut a = Vec::with_capacity(plan.depth);
     for l in 0..plan.depth {
-        let mut pre = vec![0.0; k * n * c];
+        let mut pre = scratch(k * n * c);
         dense(theta, layout.layer(l), &z[l], n, c, &mut pre);
-        let mut post = vec![0.0; k * n * c];
+        let mut post = scratch(k * n * c);
         executor.run(
             rule.forward,
             &mut [ArrayArg::In(&pre), ArrayArg::Out(&mut post)],
@@ -135,7 +199,7 @@ pub fn forward(
         z.push(post);
     }
     let m = layout.unknowns;
-    let mut u = vec![0.0; m * n * c];
+    let mut u = scratch(m * n * c);
     dense(
         theta,
         layout.layer(plan.depth),
@@ -291,7 +355,7 @@ fn sweep(
     layer_parameters(output, &bar, &pass.z[plan.depth], n, c, &mut sink, total);
     // zbar = W^T bar
     let back = |block: LayerBlock, bar: &[f64]| -> Vec<f64> {
-        let mut out = vec![0.0; block.cols * n * c];
+        let mut out = scratch(block.cols * n * c);
         let w = MatRef::from_row_major_slice(
             &theta[block.weights..block.biases],
             block.rows,
@@ -310,7 +374,7 @@ fn sweep(
     };
     let mut zbar = back(output, &bar);
     for l in (0..plan.depth).rev() {
-        let mut abar = vec![0.0; k * n * c];
+        let mut abar = scratch(k * n * c);
         executor.run(
             rule.adjoint,
             &mut [
@@ -324,9 +388,11 @@ fn sweep(
         let block = layout.layer(l);
         layer_parameters(block, &abar, &pass.z[l], n, c, &mut sink, total);
         if l > 0 {
-            zbar = back(block, &abar);
+            recycle(std::mem::replace(&mut zbar, back(block, &abar)));
         }
+        recycle(abar);
     }
+    recycle(zbar);
     Ok(())
 }
 
@@ -587,6 +653,7 @@ pub fn residuals_into(
     for (r, (_, range)) in plan.residuals.iter().zip(out.blocks.clone()) {
         let pass = residual_forward(problem, plan, r, theta)?;
         out.residual[range].copy_from_slice(&pass.residual);
+        pass.recycle();
     }
     Ok(())
 }
@@ -619,6 +686,7 @@ pub fn evaluate_into(
             &ones,
             Sink::Rows(&mut out.jacobian[range.start * p..range.end * p]),
         )?;
+        pass.recycle();
     }
     Ok(())
 }
@@ -655,6 +723,7 @@ pub fn loss_gradient(
             &scale,
             Sink::Gradient(gradient),
         )?;
+        pass.recycle();
     }
     Ok(terms.iter().sum())
 }
