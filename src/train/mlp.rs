@@ -73,17 +73,20 @@ thread_local! {
 const SPARES: usize = 64;
 
 /// A buffer of `len` numbers whose contents are unspecified: the caller
-/// writes every element before reading it. The smallest spare buffer
-/// that is large enough, else a new one.
+/// writes every element before reading it. A spare buffer of that length
+/// (the passes of an epoch ask for the same lengths every time), else the
+/// smallest spare that is large enough (growing its length writes zeros
+/// beyond it), else a new one.
 fn scratch(len: usize) -> Vec<f64> {
     let spare = SPARE.with(|s| {
         let mut s = s.borrow_mut();
-        let best = s
-            .iter()
-            .enumerate()
-            .filter(|(_, v)| v.capacity() >= len)
-            .min_by_key(|(_, v)| v.capacity())
-            .map(|(i, _)| i);
+        let best = s.iter().position(|v| v.len() == len).or_else(|| {
+            s.iter()
+                .enumerate()
+                .filter(|(_, v)| v.capacity() >= len)
+                .min_by_key(|(_, v)| v.capacity())
+                .map(|(i, _)| i)
+        });
         best.map(|i| s.swap_remove(i))
     });
     match spare {
