@@ -75,15 +75,16 @@ const SPARES: usize = 64;
 /// A buffer of `len` numbers whose contents are unspecified: the caller
 /// writes every element before reading it. A spare buffer of that length
 /// (the passes of an epoch ask for the same lengths every time), else the
-/// smallest spare that is large enough (growing its length writes zeros
-/// beyond it), else a new one.
+/// smallest spare that is large enough but not twice as large (growing its
+/// length writes zeros beyond it; a small block taking a large spare would
+/// leave the next large one to fill it again), else a new one.
 fn scratch(len: usize) -> Vec<f64> {
     let spare = SPARE.with(|s| {
         let mut s = s.borrow_mut();
         let best = s.iter().position(|v| v.len() == len).or_else(|| {
             s.iter()
                 .enumerate()
-                .filter(|(_, v)| v.capacity() >= len)
+                .filter(|(_, v)| v.capacity() >= len && v.capacity() / 2 <= len)
                 .min_by_key(|(_, v)| v.capacity())
                 .map(|(i, _)| i)
         });
