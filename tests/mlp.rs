@@ -333,6 +333,7 @@ fn jit_equals_interpreter_on_layer_kernels_and_adjoints() {
                     rule.adjoint,
                     &mut [
                         ArrayArg::In(&pre),
+                        ArrayArg::In(&post),
                         ArrayArg::In(&bar),
                         ArrayArg::Out(&mut pre_bar),
                     ],

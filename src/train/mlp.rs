@@ -383,6 +383,7 @@ fn sweep(
             rule.adjoint,
             &mut [
                 ArrayArg::In(&pass.a[l]),
+                ArrayArg::In(&pass.z[l + 1]),
                 ArrayArg::In(&zbar),
                 ArrayArg::Out(&mut abar),
             ],
