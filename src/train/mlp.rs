@@ -491,10 +491,10 @@ fn residual_forward(
     plan: &MlpPlan,
     r: &MlpResidual,
     theta: &[f64],
+    points: &PointSet,
 ) -> Result<Pass, RunError> {
     let layout = &problem.lowered.layout;
     let rule = &plan.rules[r.rule];
-    let points = problem.points(r.residual);
     let Some(stencils) = &r.fd else {
         return residual_pass(problem.executor, plan, layout, r, theta, points);
     };
@@ -656,7 +656,7 @@ pub fn residuals_into(
     blocks(problem, plan, out);
     out.jacobian = Vec::new();
     for (r, (_, range)) in plan.residuals.iter().zip(out.blocks.clone()) {
-        let pass = residual_forward(problem, plan, r, theta)?;
+        let pass = residual_forward(problem, plan, r, theta, problem.points(r.residual))?;
         out.residual[range].copy_from_slice(&pass.residual);
         pass.recycle();
     }
@@ -679,7 +679,7 @@ pub fn evaluate_into(
     out.jacobian.resize(out.residual.len() * p, 0.0);
     for (r, (_, range)) in plan.residuals.iter().zip(out.blocks.clone()) {
         let points = problem.points(r.residual);
-        let mut pass = residual_forward(problem, plan, r, theta)?;
+        let mut pass = residual_forward(problem, plan, r, theta, points)?;
         out.residual[range.clone()].copy_from_slice(&pass.residual);
         let ones = vec![1.0; points.len()];
         residual_reverse(
@@ -714,21 +714,129 @@ pub fn loss_gradient(
     gradient.iter_mut().for_each(|g| *g = 0.0);
     for (t, (r, (_, range))) in plan.residuals.iter().zip(out.blocks.clone()).enumerate() {
         let points = problem.points(r.residual);
-        let mut pass = residual_forward(problem, plan, r, theta)?;
-        out.residual[range.clone()].copy_from_slice(&pass.residual);
         let count = points.len().max(1) as f64;
-        terms[t] = pass.residual.iter().map(|r| r * r).sum::<f64>() / count;
-        let scale: Vec<f64> = pass.residual.iter().map(|r| 2.0 * r / count).collect();
-        residual_reverse(
-            problem,
-            plan,
-            r,
-            theta,
-            &mut pass,
-            &scale,
-            Sink::Gradient(gradient),
-        )?;
-        pass.recycle();
+        let residual = &mut out.residual[range];
+        let chunks = points.len() / CHUNK_POINTS;
+        if chunks < 2 {
+            chunk_gradient(problem, plan, r, theta, points, count, residual, gradient)?;
+        } else {
+            chunked_gradient(problem, plan, r, theta, chunks, residual, gradient)?;
+        }
+        terms[t] = residual.iter().map(|r| r * r).sum::<f64>() / count;
     }
     Ok(terms.iter().sum())
+}
+
+/// Points per chunk (about) when a residual block's loss gradient is split
+/// into chunks of points ([`chunked_gradient`]).
+const CHUNK_POINTS: usize = 256;
+
+/// The residuals of `r` at `points` (into `residual`) and the gradient of
+/// sum_i r_i^2 / count added to `gradient`: one forward pass and one
+/// reverse sweep with s_i = 2 r_i / count.
+#[allow(clippy::too_many_arguments)]
+fn chunk_gradient(
+    problem: TrainingProblem<'_>,
+    plan: &MlpPlan,
+    r: &MlpResidual,
+    theta: &[f64],
+    points: &PointSet,
+    count: f64,
+    residual: &mut [f64],
+    gradient: &mut [f64],
+) -> Result<(), RunError> {
+    let mut pass = residual_forward(problem, plan, r, theta, points)?;
+    residual.copy_from_slice(&pass.residual);
+    let scale: Vec<f64> = pass.residual.iter().map(|r| 2.0 * r / count).collect();
+    residual_reverse(
+        problem,
+        plan,
+        r,
+        theta,
+        &mut pass,
+        &scale,
+        Sink::Gradient(gradient),
+    )?;
+    pass.recycle();
+    Ok(())
+}
+
+/// [`chunk_gradient`] over `chunks` contiguous chunks of the block's
+/// points, on up to [`super::parallelism`]'s number of threads: each
+/// chunk's whole forward pass and reverse sweep on one thread (its kernels
+/// and products on that thread alone), its gradient in a buffer of its
+/// own, and these added in chunk order. The chunks depend on the number
+/// of points only, so the result does not depend on the thread count; it
+/// differs from one unsplit sweep by rounding (the order of the sums over
+/// points). For small networks this replaces some twenty short parallel
+/// calls per block (each a fork and a join) by one, and each chunk's jets
+/// stay closer in cache.
+fn chunked_gradient(
+    problem: TrainingProblem<'_>,
+    plan: &MlpPlan,
+    r: &MlpResidual,
+    theta: &[f64],
+    chunks: usize,
+    residual: &mut [f64],
+    gradient: &mut [f64],
+) -> Result<(), RunError> {
+    let points = problem.points(r.residual);
+    let n = points.len();
+    let count = n.max(1) as f64;
+    let p = gradient.len();
+    let bounds: Vec<std::ops::Range<usize>> = (0..chunks)
+        .map(|c| c * n / chunks..(c + 1) * n / chunks)
+        .collect();
+    let sets: Vec<PointSet> = bounds
+        .iter()
+        .map(|b| PointSet {
+            dims: points.dims,
+            coords: points.coords[b.start * points.dims..b.end * points.dims].to_vec(),
+        })
+        .collect();
+    let mut gradients = vec![0.0; chunks * p];
+    let threads = match super::parallelism() {
+        Par::Seq => 1,
+        Par::Rayon(t) => t.get(),
+    }
+    .clamp(1, chunks);
+    // Chunk c goes to worker c % threads; worker 0 is this thread.
+    let mut work: Vec<Vec<(&PointSet, &mut [f64], &mut [f64])>> =
+        (0..threads).map(|_| Vec::new()).collect();
+    let mut rest_r = &mut *residual;
+    let mut rest_g = &mut gradients[..];
+    for (c, (b, set)) in bounds.iter().zip(&sets).enumerate() {
+        let (r_here, r_next) = std::mem::take(&mut rest_r).split_at_mut(b.len());
+        let (g_here, g_next) = std::mem::take(&mut rest_g).split_at_mut(p);
+        rest_r = r_next;
+        rest_g = g_next;
+        work[c % threads].push((set, r_here, g_here));
+    }
+    let run = |jobs: Vec<(&PointSet, &mut [f64], &mut [f64])>| -> Result<(), RunError> {
+        super::with_parallelism(Par::Seq, || {
+            crate::jit::on_this_thread(|| {
+                for (set, res, grad) in jobs {
+                    chunk_gradient(problem, plan, r, theta, set, count, res, grad)?;
+                }
+                Ok(())
+            })
+        })
+    };
+    let mut work = work.into_iter();
+    let here = work.next().expect("one worker");
+    let results: Vec<Result<(), RunError>> = std::thread::scope(|s| {
+        let handles: Vec<_> = work.map(|jobs| s.spawn(move || run(jobs))).collect();
+        let mut results = vec![run(here)];
+        for h in handles {
+            results.push(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+        }
+        results
+    });
+    results.into_iter().collect::<Result<(), RunError>>()?;
+    for g in gradients.chunks(p) {
+        for (a, b) in gradient.iter_mut().zip(g) {
+            *a += b;
+        }
+    }
+    Ok(())
 }
