@@ -189,6 +189,77 @@ pub fn forward(
     let k = plan.width;
     let mut z = vec![input_jet(rule, points, layout.dims, &plan.inputs)];
     let mut a = Vec::with_capacity(plan.depth);
+    let ranges = chunk_ranges(n);
+    if ranges.len() > 1 {
+        // Chunk by chunk: each chunk's columns of every layer on one thread.
+        let m = layout.unknowns;
+        let mut pre: Vec<Vec<f64>> = (0..plan.depth).map(|_| scratch(k * n * c)).collect();
+        let mut post: Vec<Vec<f64>> = (0..plan.depth).map(|_| scratch(k * n * c)).collect();
+        let mut u = scratch(m * n * c);
+        let mut pre_parts: Vec<_> = pre
+            .iter_mut()
+            .map(|v| split_points(v, k * c, &ranges).into_iter())
+            .collect();
+        let mut post_parts: Vec<_> = post
+            .iter_mut()
+            .map(|v| split_points(v, k * c, &ranges).into_iter())
+            .collect();
+        let inputs = split_points_ref(&z[0], layout.dims * c, &ranges);
+        let outputs = split_points(&mut u, m * c, &ranges);
+        let items: Vec<_> = ranges
+            .iter()
+            .zip(inputs)
+            .zip(outputs)
+            .map(|((r, input), output)| {
+                let pre: Vec<&mut [f64]> = pre_parts
+                    .iter_mut()
+                    .map(|p| p.next().expect("a chunk"))
+                    .collect();
+                let post: Vec<&mut [f64]> = post_parts
+                    .iter_mut()
+                    .map(|p| p.next().expect("a chunk"))
+                    .collect();
+                (r.len(), input, pre, post, output)
+            })
+            .collect();
+        on_threads(items, |(len, input, mut pre, mut post, output)| {
+            for l in 0..plan.depth {
+                let (done, rest) = post.split_at_mut(l);
+                let from: &[f64] = if l == 0 { input } else { done[l - 1] };
+                dense(theta, layout.layer(l), from, len, c, pre[l]);
+                executor.run(
+                    rule.forward,
+                    &mut [ArrayArg::In(pre[l]), ArrayArg::Out(rest[0])],
+                    k,
+                    0..len,
+                )?;
+            }
+            dense(
+                theta,
+                layout.layer(plan.depth),
+                post[plan.depth - 1],
+                len,
+                c,
+                output,
+            );
+            Ok(())
+        })?;
+        a = pre;
+        z.extend(post);
+        let (residual, seed) = match residual_kernel {
+            Some(kernel) => run_residual_kernel(executor, kernel, points, &u)?,
+            None => (Vec::new(), Vec::new()),
+        };
+        return Ok(Pass {
+            components: c,
+            points: n,
+            z,
+            a,
+            u,
+            residual,
+            seed,
+        });
+    }
     for l in 0..plan.depth {
         let mut pre = scratch(k * n * c);
         dense(theta, layout.layer(l), &z[l], n, c, &mut pre);
@@ -345,18 +416,86 @@ fn sweep(
     theta: &[f64],
     pass: &Pass,
     scale: &[f64],
-    mut sink: Sink<'_>,
+    sink: Sink<'_>,
 ) -> Result<(), RunError> {
-    let (n, c, k, m) = (pass.points, pass.components, plan.width, layout.unknowns);
-    let total = layout.total();
+    let (n, c, m) = (pass.points, pass.components, layout.unknowns);
     let mut bar = pass.seed.clone();
     for i in 0..n {
         for v in &mut bar[i * c * m..(i + 1) * c * m] {
             *v *= scale[i % scale.len()];
         }
     }
+    let ranges = chunk_ranges(n);
+    let gradient = match sink {
+        Sink::Gradient(gradient) if ranges.len() > 1 => gradient,
+        sink => {
+            let z: Vec<&[f64]> = pass.z.iter().map(Vec::as_slice).collect();
+            let a: Vec<&[f64]> = pass.a.iter().map(Vec::as_slice).collect();
+            return sweep_columns(
+                executor, plan, layout, rule, theta, &z, &a, &bar, n, c, sink,
+            );
+        }
+    };
+    // Chunk by chunk, each into a gradient of its own, added in chunk order.
+    let columns = |v: &'_ [f64], r: &std::ops::Range<usize>| -> std::ops::Range<usize> {
+        let per_point = v.len() / n.max(1);
+        r.start * per_point..r.end * per_point
+    };
+    let items: Vec<_> = ranges
+        .iter()
+        .map(|r| {
+            let z: Vec<&[f64]> = pass.z.iter().map(|v| &v[columns(v, r)]).collect();
+            let a: Vec<&[f64]> = pass.a.iter().map(|v| &v[columns(v, r)]).collect();
+            (r.len(), z, a, &bar[columns(&bar, r)])
+        })
+        .collect();
+    let p = gradient.len();
+    let parts = on_threads(items, |(len, z, a, bar)| {
+        let mut part = vec![0.0; p];
+        sweep_columns(
+            executor,
+            plan,
+            layout,
+            rule,
+            theta,
+            &z,
+            &a,
+            bar,
+            len,
+            c,
+            Sink::Gradient(&mut part),
+        )?;
+        Ok(part)
+    })?;
+    for part in parts {
+        for (g, v) in gradient.iter_mut().zip(&part) {
+            *g += v;
+        }
+    }
+    Ok(())
+}
+
+/// The reverse sweep over the `n` points of the stored jets `z`, `a`
+/// (slices of a pass's buffers, n C columns each) from the output
+/// adjoint `bar`.
+#[allow(clippy::too_many_arguments)]
+fn sweep_columns(
+    executor: &dyn Executor,
+    plan: &MlpPlan,
+    layout: &ParameterLayout,
+    rule: &JetRule,
+    theta: &[f64],
+    z: &[&[f64]],
+    a: &[&[f64]],
+    bar: &[f64],
+    n: usize,
+    c: usize,
+    mut sink: Sink<'_>,
+) -> Result<(), RunError> {
+    let k = plan.width;
+    let total = layout.total();
     let output = layout.layer(plan.depth);
-    layer_parameters(output, &bar, &pass.z[plan.depth], n, c, &mut sink, total);
+    layer_parameters(output, bar, z[plan.depth], n, c, &mut sink, total);
     // zbar = W^T bar
     let back = |block: LayerBlock, bar: &[f64]| -> Vec<f64> {
         let mut out = scratch(block.cols * n * c);
@@ -376,14 +515,14 @@ fn sweep(
         clean_upper_state();
         out
     };
-    let mut zbar = back(output, &bar);
+    let mut zbar = back(output, bar);
     for l in (0..plan.depth).rev() {
         let mut abar = scratch(k * n * c);
         executor.run(
             rule.adjoint,
             &mut [
-                ArrayArg::In(&pass.a[l]),
-                ArrayArg::In(&pass.z[l + 1]),
+                ArrayArg::In(a[l]),
+                ArrayArg::In(z[l + 1]),
                 ArrayArg::In(&zbar),
                 ArrayArg::Out(&mut abar),
             ],
@@ -391,7 +530,7 @@ fn sweep(
             0..n,
         )?;
         let block = layout.layer(l);
-        layer_parameters(block, &abar, &pass.z[l], n, c, &mut sink, total);
+        layer_parameters(block, &abar, z[l], n, c, &mut sink, total);
         if l > 0 {
             recycle(std::mem::replace(&mut zbar, back(block, &abar)));
         }
@@ -716,20 +855,108 @@ pub fn loss_gradient(
         let points = problem.points(r.residual);
         let count = points.len().max(1) as f64;
         let residual = &mut out.residual[range];
-        let chunks = points.len() / CHUNK_POINTS;
-        if chunks < 2 {
+        let ranges = chunk_ranges(points.len());
+        if ranges.len() < 2 {
             chunk_gradient(problem, plan, r, theta, points, count, residual, gradient)?;
         } else {
-            chunked_gradient(problem, plan, r, theta, chunks, residual, gradient)?;
+            chunked_gradient(problem, plan, r, theta, &ranges, residual, gradient)?;
         }
         terms[t] = residual.iter().map(|r| r * r).sum::<f64>() / count;
     }
     Ok(terms.iter().sum())
 }
 
-/// Points per chunk (about) when a residual block's loss gradient is split
-/// into chunks of points ([`chunked_gradient`]).
+/// Points per chunk (about) when a pass, a sweep or a residual block's
+/// loss gradient is split into chunks of points.
 const CHUNK_POINTS: usize = 256;
+
+/// The chunks of points 0..n: n / 256 contiguous ranges (one below 512
+/// points). A function of n alone, so that sums over chunks do not depend
+/// on the thread count.
+fn chunk_ranges(n: usize) -> Vec<std::ops::Range<usize>> {
+    let chunks = (n / CHUNK_POINTS).max(1);
+    (0..chunks)
+        .map(|c| c * n / chunks..(c + 1) * n / chunks)
+        .collect()
+}
+
+/// `v` (per_point numbers per point) cut at the chunks' points.
+fn split_points<'v>(
+    mut v: &'v mut [f64],
+    per_point: usize,
+    ranges: &[std::ops::Range<usize>],
+) -> Vec<&'v mut [f64]> {
+    let mut parts = Vec::with_capacity(ranges.len());
+    for r in ranges {
+        let (here, rest) = std::mem::take(&mut v).split_at_mut(r.len() * per_point);
+        parts.push(here);
+        v = rest;
+    }
+    parts
+}
+
+/// [`split_points`] of a shared slice.
+fn split_points_ref<'v>(
+    v: &'v [f64],
+    per_point: usize,
+    ranges: &[std::ops::Range<usize>],
+) -> Vec<&'v [f64]> {
+    ranges
+        .iter()
+        .map(|r| &v[r.start * per_point..r.end * per_point])
+        .collect()
+}
+
+/// Runs `job` on every item on up to [`super::parallelism`]'s number of
+/// threads (item i on worker i % threads, worker 0 the calling thread),
+/// each with sequential products and kernel calls; the results in item
+/// order. One fork and join for the whole work instead of one per product
+/// and kernel call.
+fn on_threads<W: Send, T: Send>(
+    items: Vec<W>,
+    job: impl Fn(W) -> Result<T, RunError> + Sync,
+) -> Result<Vec<T>, RunError> {
+    let count = items.len();
+    let threads = match parallelism() {
+        Par::Seq => 1,
+        Par::Rayon(t) => t.get(),
+    }
+    .clamp(1, count.max(1));
+    let mut work: Vec<Vec<(usize, W)>> = (0..threads).map(|_| Vec::new()).collect();
+    for (i, w) in items.into_iter().enumerate() {
+        work[i % threads].push((i, w));
+    }
+    let run = |list: Vec<(usize, W)>| -> Result<Vec<(usize, T)>, RunError> {
+        super::with_parallelism(Par::Seq, || {
+            crate::jit::on_this_thread(|| {
+                list.into_iter()
+                    .map(|(i, w)| job(w).map(|t| (i, t)))
+                    .collect()
+            })
+        })
+    };
+    let run = &run;
+    let mut work = work.into_iter();
+    let here = work.next().unwrap_or_default();
+    let results = std::thread::scope(|s| {
+        let handles: Vec<_> = work.map(|list| s.spawn(move || run(list))).collect();
+        let mut results = vec![run(here)];
+        for h in handles {
+            results.push(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+        }
+        results
+    });
+    let mut out: Vec<Option<T>> = (0..count).map(|_| None).collect();
+    for list in results {
+        for (i, t) in list? {
+            out[i] = Some(t);
+        }
+    }
+    Ok(out
+        .into_iter()
+        .map(|t| t.expect("every item ran"))
+        .collect())
+}
 
 /// The residuals of `r` at `points` (into `residual`) and the gradient of
 /// sum_i r_i^2 / count added to `gradient`: one forward pass and one
@@ -776,66 +1003,32 @@ fn chunked_gradient(
     plan: &MlpPlan,
     r: &MlpResidual,
     theta: &[f64],
-    chunks: usize,
+    ranges: &[std::ops::Range<usize>],
     residual: &mut [f64],
     gradient: &mut [f64],
 ) -> Result<(), RunError> {
     let points = problem.points(r.residual);
-    let n = points.len();
-    let count = n.max(1) as f64;
+    let count = points.len().max(1) as f64;
     let p = gradient.len();
-    let bounds: Vec<std::ops::Range<usize>> = (0..chunks)
-        .map(|c| c * n / chunks..(c + 1) * n / chunks)
-        .collect();
-    let sets: Vec<PointSet> = bounds
+    let items: Vec<_> = ranges
         .iter()
-        .map(|b| PointSet {
-            dims: points.dims,
-            coords: points.coords[b.start * points.dims..b.end * points.dims].to_vec(),
+        .zip(split_points(residual, 1, ranges))
+        .map(|(b, res)| {
+            let set = PointSet {
+                dims: points.dims,
+                coords: points.coords[b.start * points.dims..b.end * points.dims].to_vec(),
+            };
+            (set, res)
         })
         .collect();
-    let mut gradients = vec![0.0; chunks * p];
-    let threads = match super::parallelism() {
-        Par::Seq => 1,
-        Par::Rayon(t) => t.get(),
-    }
-    .clamp(1, chunks);
-    // Chunk c goes to worker c % threads; worker 0 is this thread.
-    let mut work: Vec<Vec<(&PointSet, &mut [f64], &mut [f64])>> =
-        (0..threads).map(|_| Vec::new()).collect();
-    let mut rest_r = &mut *residual;
-    let mut rest_g = &mut gradients[..];
-    for (c, (b, set)) in bounds.iter().zip(&sets).enumerate() {
-        let (r_here, r_next) = std::mem::take(&mut rest_r).split_at_mut(b.len());
-        let (g_here, g_next) = std::mem::take(&mut rest_g).split_at_mut(p);
-        rest_r = r_next;
-        rest_g = g_next;
-        work[c % threads].push((set, r_here, g_here));
-    }
-    let run = |jobs: Vec<(&PointSet, &mut [f64], &mut [f64])>| -> Result<(), RunError> {
-        super::with_parallelism(Par::Seq, || {
-            crate::jit::on_this_thread(|| {
-                for (set, res, grad) in jobs {
-                    chunk_gradient(problem, plan, r, theta, set, count, res, grad)?;
-                }
-                Ok(())
-            })
-        })
-    };
-    let mut work = work.into_iter();
-    let here = work.next().expect("one worker");
-    let results: Vec<Result<(), RunError>> = std::thread::scope(|s| {
-        let handles: Vec<_> = work.map(|jobs| s.spawn(move || run(jobs))).collect();
-        let mut results = vec![run(here)];
-        for h in handles {
-            results.push(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
-        }
-        results
-    });
-    results.into_iter().collect::<Result<(), RunError>>()?;
-    for g in gradients.chunks(p) {
-        for (a, b) in gradient.iter_mut().zip(g) {
-            *a += b;
+    let parts = on_threads(items, |(set, res)| {
+        let mut part = vec![0.0; p];
+        chunk_gradient(problem, plan, r, theta, &set, count, res, &mut part)?;
+        Ok(part)
+    })?;
+    for part in parts {
+        for (g, v) in gradient.iter_mut().zip(&part) {
+            *g += v;
         }
     }
     Ok(())
