@@ -20,7 +20,7 @@
 //! dr_i/dW_l = sum_c abar_l[:, (i,c)] z_{l-1}[:, (i,c)]^T. Memory: the
 //! stored a_l and z_l, (2 depth + 1) K n C numbers per residual block.
 
-use std::cell::RefCell;
+use std::sync::Mutex;
 
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
@@ -53,23 +53,21 @@ pub struct Pass {
 }
 
 impl Pass {
-    /// Hands the pass's buffers back for the next passes on this thread
-    /// (see [`scratch`]).
+    /// Hands the pass's buffers back for the next passes (see [`scratch`]).
     pub fn recycle(self) {
         self.z.into_iter().chain(self.a).for_each(recycle);
         recycle(self.u);
     }
 }
 
-thread_local! {
-    /// Buffers of finished passes and sweeps, reused by the next ones. An
-    /// Adam epoch makes the same passes every time, and a fresh buffer of
-    /// a layer's jets (megabytes) costs a page fault per 4 KiB page when
-    /// first written: most of an epoch of a small network before.
-    static SPARE: RefCell<Vec<Vec<f64>>> = const { RefCell::new(Vec::new()) };
-}
+/// Buffers of finished passes and sweeps, reused by the next ones. An
+/// Adam epoch makes the same passes every time, and a fresh buffer of a
+/// layer's jets (megabytes) costs a page fault per 4 KiB page when first
+/// written: most of an epoch of a small network before. Shared by all
+/// threads: the chunks' threads ([`on_threads`]) live for one call only.
+static SPARE: Mutex<Vec<Vec<f64>>> = Mutex::new(Vec::new());
 
-/// How many spare buffers a thread keeps at most.
+/// How many spare buffers are kept at most.
 const SPARES: usize = 64;
 
 /// A buffer of `len` numbers whose contents are unspecified: the caller
@@ -79,8 +77,8 @@ const SPARES: usize = 64;
 /// length writes zeros beyond it; a small block taking a large spare would
 /// leave the next large one to fill it again), else a new one.
 fn scratch(len: usize) -> Vec<f64> {
-    let spare = SPARE.with(|s| {
-        let mut s = s.borrow_mut();
+    let spare = {
+        let mut s = SPARE.lock().unwrap_or_else(|e| e.into_inner());
         let best = s.iter().position(|v| v.len() == len).or_else(|| {
             s.iter()
                 .enumerate()
@@ -89,7 +87,7 @@ fn scratch(len: usize) -> Vec<f64> {
                 .map(|(i, _)| i)
         });
         best.map(|i| s.swap_remove(i))
-    });
+    };
     match spare {
         Some(mut v) => {
             // Only the elements beyond the spare's old length are written.
@@ -106,16 +104,14 @@ fn recycle(v: Vec<f64>) {
     if v.capacity() < 1024 {
         return;
     }
-    SPARE.with(|s| {
-        let mut s = s.borrow_mut();
-        s.push(v);
-        if s.len() > SPARES {
-            let smallest = (0..s.len())
-                .min_by_key(|&i| s[i].capacity())
-                .expect("not empty");
-            s.swap_remove(smallest);
-        }
-    });
+    let mut s = SPARE.lock().unwrap_or_else(|e| e.into_inner());
+    s.push(v);
+    if s.len() > SPARES {
+        let smallest = (0..s.len())
+            .min_by_key(|&i| s[i].capacity())
+            .expect("not empty");
+        s.swap_remove(smallest);
+    }
 }
 
 fn parallelism() -> Par {
