@@ -322,6 +322,7 @@ pub fn loss_gradient_with(
             &ones,
             Sink::Gradient(gradient),
         )?;
+        pass.recycle();
     }
     Ok(terms.iter().sum())
 }
