@@ -112,6 +112,7 @@ fn main() {
                     &mut [
                         ArrayArg::In(&pass.a[1]),
                         ArrayArg::In(&pass.z[2]),
+                        ArrayArg::In(&pass.z[2]),
                         ArrayArg::Out(&mut abar),
                     ],
                     plan.width,

@@ -62,8 +62,9 @@ fn a_huge_mlp_names_its_layer_jets() {
         "100",
     ]);
     assert_eq!(code, 2, "{err}");
-    // 4 x 101 layers x 100000 x 3600 points x 6 components (1, x, y, xx,
-    // xy, yy) x 8 bytes = 7.0 TB.
+    // 4 x 101 layers x 100000 x 3600 points x 5 components (1, x, y, xx,
+    // yy: the derivatives the problem reads, closed under lower orders)
+    // x 8 bytes = 5.8 TB.
     assert!(
         err.contains(
             "parameter vectors (theta and the trainer's state): 4 x 990010300001 (31.7 TB)"
@@ -71,9 +72,35 @@ fn a_huge_mlp_names_its_layer_jets() {
         "{err}"
     );
     assert!(
-        err.contains("mlp layer jets (4 x (depth + 1) x width x points x jet components): 4 x 101 x 100000 x 3600 x 6 (7.0 TB)"),
+        err.contains("mlp layer jets (4 x (depth + 1) x width x points x jet components): 4 x 101 x 100000 x 3600 x 5 (5.8 TB)"),
         "{err}"
     );
+}
+
+/// A Laplacian in 100-D needs 2d + 1 = 201 jet components (the value, the
+/// first and the pure second derivatives), not all binom(102, 2) = 5151
+/// derivatives of order up to 2: 4 x 5 x 256 x 100 x 201 x 8 bytes.
+#[test]
+fn a_laplacian_in_high_dimensions_counts_its_own_derivatives() {
+    let dir = std::env::temp_dir().join(format!("pdec-memory-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("poisson100d.pde");
+    std::fs::write(
+        &path,
+        "const n = 100\ndomain x in [0, 1]^n\nunknown u\nequation lap(u) = -sin(sum(x))\n\
+         bc u = sin(sum(x))/n on boundary\nansatz mlp(width = 256, depth = 4)\n\
+         sample interior = random(100), boundary = random(100)\ntrain adam(epochs = 1)\n",
+    )
+    .unwrap();
+    let (spec, _) = checked(path.to_str().unwrap(), &Overrides::default());
+    let jets = estimate(&spec, false)
+        .parts
+        .iter()
+        .find(|p| p.what.starts_with("mlp layer jets"))
+        .map(|p| p.bytes)
+        .expect("an mlp part");
+    assert_eq!(jets, 8.0 * 4.0 * 5.0 * 256.0 * 100.0 * 201.0);
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 fn checked(path: &str, overrides: &Overrides) -> (pdec::check::Spec, pdec::syntax::ast::File) {

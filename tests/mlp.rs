@@ -336,6 +336,51 @@ fn gradients_match_central_differences() {
     }
 }
 
+/// Passes and sweeps of at least twice 256 points run in chunks of points
+/// on separate threads (the gradients added in chunk order): a block's
+/// loss gradient by chunks of its points (`ad`, 900 points), and the
+/// batched pass and sweep of `fd` (grid(16), 5 shifts per point) by
+/// chunks of the shifted points. Residuals and gradient
+/// against the unsplit Jacobian rows, sum_t (2 / n_t) J_t^T r_t, and the
+/// JIT against the interpreter bit for bit.
+#[test]
+fn chunked_loss_gradient_matches_the_jacobian_rows() {
+    let ad = NONLINEAR.replace("interior = grid(5)", "interior = grid(30)");
+    let fd = NONLINEAR.replace("interior = grid(5)", "interior = grid(16)");
+    for (source, overrides, tol) in [(ad, mlp(4, 2), 1e-12), (fd, mlp_fd(4, 2, 5e-2, 2), 1e-11)] {
+        let s = Setup::new(&source, &overrides);
+        let p = s.lowered.layout.total();
+        let theta = random_theta(p, 12);
+        let mut chunked = empty();
+        let mut gradient = vec![0.0; p];
+        let mut terms = vec![0.0; 8];
+        network::loss_and_gradient(
+            s.problem(&s.compiled),
+            &theta,
+            &mut chunked,
+            &mut gradient,
+            &mut terms,
+        )
+        .expect("runs");
+        let e = network::evaluate(s.problem(&s.compiled), &theta).unwrap();
+        for (a, b) in chunked.residual.iter().zip(&e.residual) {
+            assert!(close(*a, *b, 1e-13), "chunked residual {a} vs unsplit {b}");
+        }
+        let mut from_rows = vec![0.0; p];
+        let mut terms = vec![0.0; e.blocks.len()];
+        network::mean_square_loss(&e, &mut from_rows, &mut terms);
+        for (a, b) in from_rows.iter().zip(&gradient) {
+            assert!(close(*a, *b, tol), "Jacobian rows {a} vs chunked sweep {b}");
+        }
+        let interpreted = Interpreted(s.lowered.kernels.iter().map(|k| k.kernel.clone()).collect());
+        let (lj, gj) = s.loss_gradient(&s.compiled, &theta);
+        let (li, gi) = s.loss_gradient(&interpreted, &theta);
+        assert_eq!(lj.to_bits(), li.to_bits());
+        assert_eq!(gj, gi);
+        assert_eq!(gj, gradient);
+    }
+}
+
 /// The compiled layer kernels, their adjoints and the residual kernels give
 /// bit for bit what the interpreter gives, on random inputs and through
 /// whole sweeps.
@@ -366,6 +411,7 @@ fn jit_equals_interpreter_on_layer_kernels_and_adjoints() {
                     rule.adjoint,
                     &mut [
                         ArrayArg::In(&pre),
+                        ArrayArg::In(&post),
                         ArrayArg::In(&bar),
                         ArrayArg::Out(&mut pre_bar),
                     ],

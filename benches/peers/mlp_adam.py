@@ -87,11 +87,17 @@ def make_epoch(laplacian):
         u_boundary = jax.vmap(network, (None, 0))(params, boundary)
         return jnp.mean(residual**2) + jnp.mean(u_boundary**2)
 
+    return adam_epoch(loss)
+
+
+def adam_epoch(loss):
+    """The jitted full-batch Adam step on loss(params, *data)."""
+
     @jax.jit
-    def epoch(state, interior, boundary, f):
+    def epoch(state, *data):
         """One full-batch Adam step; returns the new state and the loss before it."""
         params, m, v, t = state
-        value, grad = jax.value_and_grad(loss)(params, interior, boundary, f)
+        value, grad = jax.value_and_grad(loss)(params, *data)
         t = t + 1
         m = jax.tree.map(lambda m, g: BETA1 * m + (1 - BETA1) * g, m, grad)
         v = jax.tree.map(lambda v, g: BETA2 * v + (1 - BETA2) * g * g, v, grad)
@@ -104,10 +110,10 @@ def make_epoch(laplacian):
     return epoch
 
 
-def initial_state(width, depth):
+def initial_state(width, depth, inputs=2):
     """Glorot-normal W (std sqrt(2 / (fan_in + fan_out))), b = 0, zero moments."""
     rng = np.random.default_rng(SEED)
-    sizes = [2] + [width] * depth + [1]
+    sizes = [inputs] + [width] * depth + [1]
     params = []
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
         std = np.sqrt(2 / (fan_in + fan_out))

@@ -13,7 +13,9 @@
 //!   (R + P) x (P + 1) and triangle P x (P + 1);
 //! - `adam`, `lbfgs`, `alm` on rfm/shallow: the Jacobian R x P;
 //! - mlp: the layer jets (pre- and post-activation, forward and adjoint)
-//!   4 x (L + 1) x K x n x C, plus the Jacobian for `gauss_newton`;
+//!   4 x (L + 1) x K x n x C, plus the Jacobian for `gauss_newton`; C is
+//!   the number of derivative multi-indices the problem reads, closed
+//!   under lower orders (2d + 1 for a Laplacian), at most binom(d + q, q);
 //! - `pdec spectrum` and `pdec study`: the matrix R x P and the SVD's copy
 //!   R x P and min(R, P) x P.
 //!
@@ -71,6 +73,44 @@ fn derivative_order(e: &Expr) -> usize {
         Expr::Binary(_, a, b) => derivative_order(a).max(derivative_order(b)),
         Expr::Number(_) | Expr::Constant(..) | Expr::Coordinate(_) => 0,
     }
+}
+
+/// The multi-indices of the derivatives in `e` (into `out`); false where
+/// a nested `d(...)` hides them.
+fn multi_indices(e: &Expr, out: &mut std::collections::BTreeSet<Vec<u8>>) -> bool {
+    match e {
+        Expr::Field { derivative, .. } => {
+            out.insert(derivative.clone());
+            true
+        }
+        Expr::Derivative(..) => false,
+        Expr::Neg(a) | Expr::Call(_, a) => multi_indices(a, out),
+        Expr::Binary(_, a, b) => multi_indices(a, out) & multi_indices(b, out),
+        Expr::Number(_) | Expr::Constant(..) | Expr::Coordinate(_) => true,
+    }
+}
+
+/// The multi-indices `used` closed under lower orders (u_xy needs u, u_x,
+/// u_y, u_xy): the components of the full jet of the needed derivatives,
+/// at least those of the collapsed Laplacian jet (d + 2).
+fn closed_count(used: &std::collections::BTreeSet<Vec<u8>>) -> f64 {
+    let mut all = std::collections::BTreeSet::new();
+    for alpha in used {
+        let mut stack = vec![alpha.clone()];
+        while let Some(beta) = stack.pop() {
+            if !all.insert(beta.clone()) {
+                continue;
+            }
+            for j in 0..beta.len() {
+                if beta[j] > 0 {
+                    let mut lower = beta.clone();
+                    lower[j] -= 1;
+                    stack.push(lower);
+                }
+            }
+        }
+    }
+    all.len().max(1) as f64
 }
 
 /// binom(d + q, q): the derivatives of order at most q in d coordinates,
@@ -151,7 +191,17 @@ pub fn estimate(spec: &Spec, spectrum: bool) -> Estimate {
             .map(derivative_order)
             .max()
             .unwrap_or(0);
-        let c = jet_components(dims, order);
+        let mut used = std::collections::BTreeSet::new();
+        let known = spec
+            .equations
+            .iter()
+            .flat_map(|e| [&e.lhs, &e.rhs])
+            .chain(spec.conditions.iter().flat_map(|c| [&c.lhs, &c.rhs]))
+            .fold(true, |known, e| multi_indices(e, &mut used) & known);
+        let mut c = jet_components(dims, order);
+        if known {
+            c = c.min(closed_count(&used));
+        }
         parts.push(part(
             "mlp layer jets (4 x (depth + 1) x width x points x jet components)",
             format!(

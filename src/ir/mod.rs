@@ -122,7 +122,7 @@ pub struct Kernel {
 
 /// Something that can run a set of kernels: the reference interpreter
 /// ([`Interpreted`]) or compiled machine code (`jit::Compiled`).
-pub trait Executor {
+pub trait Executor: Sync {
     /// Runs kernel number `index` for `points` with `neurons` neurons.
     fn run(
         &self,

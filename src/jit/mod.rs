@@ -502,6 +502,25 @@ impl Compiled {
     }
 }
 
+thread_local! {
+    /// Set by [`on_this_thread`]: kernel calls of this thread use no workers.
+    static ONE_THREAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with every kernel call it makes through [`ir::Executor`] on
+/// the calling thread alone (for callers that split the work between
+/// threads themselves).
+pub fn on_this_thread<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            ONE_THREAD.with(|o| o.set(self.0));
+        }
+    }
+    let _restore = Restore(ONE_THREAD.with(|o| o.replace(true)));
+    f()
+}
+
 impl ir::Executor for Compiled {
     fn run(
         &self,
@@ -510,7 +529,12 @@ impl ir::Executor for Compiled {
         neurons: usize,
         points: Range<usize>,
     ) -> Result<(), RunError> {
-        self.run_parallel(index, arrays, neurons, points, self.threads)
+        let threads = if ONE_THREAD.with(std::cell::Cell::get) {
+            1
+        } else {
+            self.threads
+        };
+        self.run_parallel(index, arrays, neurons, points, threads)
     }
 }
 

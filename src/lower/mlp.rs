@@ -91,8 +91,9 @@ pub struct JetRule {
     /// Kernel index of the activation's jet rule: arrays `pre` (in), `post`
     /// (out), element (point i, component c, neuron k) at i*C*K + c*K + k.
     pub forward: usize,
-    /// Kernel index of its adjoint: arrays `pre`, `post_bar` (in),
-    /// `pre_bar` (out), same layout.
+    /// Kernel index of its adjoint: arrays `pre`, `post` (the forward
+    /// kernel's output, whose value component replaces act(a)), `post_bar`
+    /// (in), `pre_bar` (out), same layout.
     pub adjoint: usize,
 }
 
@@ -320,6 +321,9 @@ pub struct RuleExprs {
     pub graph: Graph,
     /// a_c: the pre-activation's jet components.
     pub input: Vec<SymbolId>,
+    /// The value component v and the symbol of its stored output z_v =
+    /// act(a_v), which the adjoint reads instead of recomputing act.
+    pub value: Option<(usize, SymbolId)>,
     /// zbar_c: the adjoints of the outputs.
     pub output_bar: Vec<SymbolId>,
     /// z_c = f_c(a)
@@ -459,10 +463,27 @@ pub fn rule_exprs(
         }
         adjoint.push(g.add_all(&terms));
     }
+    // act(a) in the adjoint is the forward pass's stored value z: read,
+    // not recomputed (for tanh the adjoint then has no transcendental).
+    let value = components
+        .iter()
+        .position(|c| matches!(c, JetComponent::Partial(alpha) if alpha.iter().all(|&n| n == 0)))
+        .map(|v| (v, forward[v]))
+        .filter(|&(_, e)| matches!(g.node(e), Node::Act(..)));
+    let value = match value {
+        Some((v, act)) => {
+            let z = fresh_parameter(&mut g, &components[v].name("z", coordinate_names))?;
+            let zs = g.symbol(z);
+            adjoint = g.substitute_node(&adjoint, act, zs)?;
+            Some((v, z))
+        }
+        None => None,
+    };
     g.check_size()?;
     Ok(RuleExprs {
         graph: g,
         input,
+        value,
         output_bar,
         forward,
         adjoint,
@@ -500,6 +521,13 @@ fn rule_kernels(
         let _ = writeln!(sym, "  {name} = {}", g.display(e));
     }
     let _ = writeln!(sym, "layer jet rule {rule}, adjoint:");
+    if let Some((_, z)) = exprs.value {
+        let _ = writeln!(
+            sym,
+            "  ({} = {activation}(a), stored by the forward rule)",
+            g.symbol_name(z)
+        );
+    }
     for (&a, &e) in exprs.input.iter().zip(&exprs.adjoint) {
         let _ = writeln!(sym, "  {}_bar = {}", g.symbol_name(a), g.display(e));
     }
@@ -548,6 +576,7 @@ fn rule_kernels(
             &name,
             vec![
                 decl("pre", Access::Input),
+                decl("post", Access::Input),
                 decl("post_bar", Access::Input),
                 decl("pre_bar", Access::Output),
             ],
@@ -556,12 +585,15 @@ fn rule_kernels(
         for (comp, &s) in exprs.input.iter().enumerate() {
             emitter.bind(s, element(0, comp));
         }
-        for (comp, &s) in exprs.output_bar.iter().enumerate() {
+        if let Some((comp, s)) = exprs.value {
             emitter.bind(s, element(1, comp));
+        }
+        for (comp, &s) in exprs.output_bar.iter().enumerate() {
+            emitter.bind(s, element(2, comp));
         }
         emitter.neuron_loop(&exprs.adjoint, |b, values| {
             for (comp, &v) in values.iter().enumerate() {
-                b.push(store(2, comp, v));
+                b.push(store(3, comp, v));
             }
         })?;
         LoweredKernel {

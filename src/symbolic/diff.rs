@@ -326,6 +326,41 @@ impl Graph {
             .collect())
     }
 
+    /// Replaces the node `target` by `replacement` in the expressions
+    /// `roots` and rebuilds the expressions above it with the simplifying
+    /// constructors (as [`Graph::substitute_fields`]); returns the new roots.
+    pub fn substitute_node(
+        &mut self,
+        roots: &[ExprId],
+        target: ExprId,
+        replacement: ExprId,
+    ) -> Result<Vec<ExprId>, SizeLimitExceeded> {
+        let order = self.reachable_in_order(roots, |id| self.is_constant(id));
+        let mut image: HashMap<ExprId, ExprId> = HashMap::with_capacity(order.len());
+        for id in order {
+            self.check_size()?;
+            let node = self.node(id).clone();
+            let new = if id == target {
+                replacement
+            } else {
+                let mut changed = false;
+                node.for_each_child(|child| changed |= image.contains_key(&child));
+                if changed {
+                    self.rebuild(&node, &image)
+                } else {
+                    id
+                }
+            };
+            if new != id {
+                image.insert(id, new);
+            }
+        }
+        Ok(roots
+            .iter()
+            .map(|root| image.get(root).copied().unwrap_or(*root))
+            .collect())
+    }
+
     /// Rebuilds `node` with each operand replaced by its image (operands
     /// without an image are kept), through the simplifying constructors.
     fn rebuild(&mut self, node: &Node, image: &HashMap<ExprId, ExprId>) -> ExprId {

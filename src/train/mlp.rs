@@ -20,6 +20,8 @@
 //! dr_i/dW_l = sum_c abar_l[:, (i,c)] z_{l-1}[:, (i,c)]^T. Memory: the
 //! stored a_l and z_l, (2 depth + 1) K n C numbers per residual block.
 
+use std::sync::Mutex;
+
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
 
@@ -49,6 +51,68 @@ pub struct Pass {
     pub residual: Vec<f64>,
     /// weight * dr_i / dU (M x nC; empty for a value pass).
     pub seed: Vec<f64>,
+}
+
+impl Pass {
+    /// Hands the pass's buffers back for the next passes (see [`scratch`]).
+    pub fn recycle(self) {
+        self.z.into_iter().chain(self.a).for_each(recycle);
+        recycle(self.u);
+    }
+}
+
+/// Buffers of finished passes and sweeps, reused by the next ones. An
+/// Adam epoch makes the same passes every time, and a fresh buffer of a
+/// layer's jets (megabytes) costs a page fault per 4 KiB page when first
+/// written: most of an epoch of a small network before. Shared by all
+/// threads: the chunks' threads ([`on_threads`]) live for one call only.
+static SPARE: Mutex<Vec<Vec<f64>>> = Mutex::new(Vec::new());
+
+/// How many spare buffers are kept at most.
+const SPARES: usize = 64;
+
+/// A buffer of `len` numbers whose contents are unspecified: the caller
+/// writes every element before reading it. A spare buffer of that length
+/// (the passes of an epoch ask for the same lengths every time), else the
+/// smallest spare that is large enough but not twice as large (growing its
+/// length writes zeros beyond it; a small block taking a large spare would
+/// leave the next large one to fill it again), else a new one.
+fn scratch(len: usize) -> Vec<f64> {
+    let spare = {
+        let mut s = SPARE.lock().unwrap_or_else(|e| e.into_inner());
+        let best = s.iter().position(|v| v.len() == len).or_else(|| {
+            s.iter()
+                .enumerate()
+                .filter(|(_, v)| v.capacity() >= len && v.capacity() / 2 <= len)
+                .min_by_key(|(_, v)| v.capacity())
+                .map(|(i, _)| i)
+        });
+        best.map(|i| s.swap_remove(i))
+    };
+    match spare {
+        Some(mut v) => {
+            // Only the elements beyond the spare's old length are written.
+            v.resize(len, 0.0);
+            v
+        }
+        None => vec![0.0; len],
+    }
+}
+
+/// Keeps `v` for a later [`scratch`] (the smallest spare goes when there
+/// are too many).
+fn recycle(v: Vec<f64>) {
+    if v.capacity() < 1024 {
+        return;
+    }
+    let mut s = SPARE.lock().unwrap_or_else(|e| e.into_inner());
+    s.push(v);
+    if s.len() > SPARES {
+        let smallest = (0..s.len())
+            .min_by_key(|&i| s[i].capacity())
+            .expect("not empty");
+        s.swap_remove(smallest);
+    }
 }
 
 fn parallelism() -> Par {
@@ -93,7 +157,9 @@ fn input_jet(rule: &JetRule, points: &PointSet, dims: usize, inputs: &[InputMap]
     } else {
         inputs.iter().map(InputMap::width).sum()
     };
-    let mut z = vec![0.0; width * c * points.len()];
+    // Every entry is written below (all `width` columns of every point
+    // and component), so a spare buffer needs no zeroing.
+    let mut z = scratch(width * c * points.len());
     for i in 0..points.len() {
         for (ci, component) in rule.components.iter().enumerate() {
             let mut column = 0;
@@ -140,10 +206,81 @@ pub fn forward(
     let k = plan.width;
     let mut z = vec![input_jet(rule, points, layout.dims, &plan.inputs)];
     let mut a = Vec::with_capacity(plan.depth);
+    let ranges = chunk_ranges(n);
+    if ranges.len() > 1 {
+        // Chunk by chunk: each chunk's columns of every layer on one thread.
+        let m = layout.unknowns;
+        let mut pre: Vec<Vec<f64>> = (0..plan.depth).map(|_| scratch(k * n * c)).collect();
+        let mut post: Vec<Vec<f64>> = (0..plan.depth).map(|_| scratch(k * n * c)).collect();
+        let mut u = scratch(m * n * c);
+        let mut pre_parts: Vec<_> = pre
+            .iter_mut()
+            .map(|v| split_points(v, k * c, &ranges).into_iter())
+            .collect();
+        let mut post_parts: Vec<_> = post
+            .iter_mut()
+            .map(|v| split_points(v, k * c, &ranges).into_iter())
+            .collect();
+        let inputs = split_points_ref(&z[0], layout.dims * c, &ranges);
+        let outputs = split_points(&mut u, m * c, &ranges);
+        let items: Vec<_> = ranges
+            .iter()
+            .zip(inputs)
+            .zip(outputs)
+            .map(|((r, input), output)| {
+                let pre: Vec<&mut [f64]> = pre_parts
+                    .iter_mut()
+                    .map(|p| p.next().expect("a chunk"))
+                    .collect();
+                let post: Vec<&mut [f64]> = post_parts
+                    .iter_mut()
+                    .map(|p| p.next().expect("a chunk"))
+                    .collect();
+                (r.len(), input, pre, post, output)
+            })
+            .collect();
+        on_threads(items, |(len, input, mut pre, mut post, output)| {
+            for l in 0..plan.depth {
+                let (done, rest) = post.split_at_mut(l);
+                let from: &[f64] = if l == 0 { input } else { done[l - 1] };
+                dense(theta, layout.layer(l), from, len, c, pre[l]);
+                executor.run(
+                    rule.forward,
+                    &mut [ArrayArg::In(pre[l]), ArrayArg::Out(rest[0])],
+                    k,
+                    0..len,
+                )?;
+            }
+            dense(
+                theta,
+                layout.layer(plan.depth),
+                post[plan.depth - 1],
+                len,
+                c,
+                output,
+            );
+            Ok(())
+        })?;
+        a = pre;
+        z.extend(post);
+        let (residual, seed) = match residual_kernel {
+            Some(kernel) => run_residual_kernel(executor, kernel, points, &u)?,
+            None => (Vec::new(), Vec::new()),
+        };
+        return Ok(Pass {
+            components: c,
+            points: n,
+            z,
+            a,
+            u,
+            residual,
+            seed,
+        });
+    }
     for l in 0..plan.depth {
-        let mut pre = vec![0.0; k * n * c];
+        let mut pre = scratch(k * n * c);
         dense(theta, layout.layer(l), &z[l], n, c, &mut pre);
-        let mut post = vec![0.0; k * n * c];
+        let mut post = scratch(k * n * c);
         executor.run(
             rule.forward,
             &mut [ArrayArg::In(&pre), ArrayArg::Out(&mut post)],
@@ -154,7 +291,7 @@ pub fn forward(
         z.push(post);
     }
     let m = layout.unknowns;
-    let mut u = vec![0.0; m * n * c];
+    let mut u = scratch(m * n * c);
     dense(
         theta,
         layout.layer(plan.depth),
@@ -296,21 +433,89 @@ fn sweep(
     theta: &[f64],
     pass: &Pass,
     scale: &[f64],
-    mut sink: Sink<'_>,
+    sink: Sink<'_>,
 ) -> Result<(), RunError> {
-    let (n, c, k, m) = (pass.points, pass.components, plan.width, layout.unknowns);
-    let total = layout.total();
+    let (n, c, m) = (pass.points, pass.components, layout.unknowns);
     let mut bar = pass.seed.clone();
     for i in 0..n {
         for v in &mut bar[i * c * m..(i + 1) * c * m] {
             *v *= scale[i % scale.len()];
         }
     }
+    let ranges = chunk_ranges(n);
+    let gradient = match sink {
+        Sink::Gradient(gradient) if ranges.len() > 1 => gradient,
+        sink => {
+            let z: Vec<&[f64]> = pass.z.iter().map(Vec::as_slice).collect();
+            let a: Vec<&[f64]> = pass.a.iter().map(Vec::as_slice).collect();
+            return sweep_columns(
+                executor, plan, layout, rule, theta, &z, &a, &bar, n, c, sink,
+            );
+        }
+    };
+    // Chunk by chunk, each into a gradient of its own, added in chunk order.
+    let columns = |v: &'_ [f64], r: &std::ops::Range<usize>| -> std::ops::Range<usize> {
+        let per_point = v.len() / n.max(1);
+        r.start * per_point..r.end * per_point
+    };
+    let items: Vec<_> = ranges
+        .iter()
+        .map(|r| {
+            let z: Vec<&[f64]> = pass.z.iter().map(|v| &v[columns(v, r)]).collect();
+            let a: Vec<&[f64]> = pass.a.iter().map(|v| &v[columns(v, r)]).collect();
+            (r.len(), z, a, &bar[columns(&bar, r)])
+        })
+        .collect();
+    let p = gradient.len();
+    let parts = on_threads(items, |(len, z, a, bar)| {
+        let mut part = vec![0.0; p];
+        sweep_columns(
+            executor,
+            plan,
+            layout,
+            rule,
+            theta,
+            &z,
+            &a,
+            bar,
+            len,
+            c,
+            Sink::Gradient(&mut part),
+        )?;
+        Ok(part)
+    })?;
+    for part in parts {
+        for (g, v) in gradient.iter_mut().zip(&part) {
+            *g += v;
+        }
+    }
+    Ok(())
+}
+
+/// The reverse sweep over the `n` points of the stored jets `z`, `a`
+/// (slices of a pass's buffers, n C columns each) from the output
+/// adjoint `bar`.
+#[allow(clippy::too_many_arguments)]
+fn sweep_columns(
+    executor: &dyn Executor,
+    plan: &MlpPlan,
+    layout: &ParameterLayout,
+    rule: &JetRule,
+    theta: &[f64],
+    z: &[&[f64]],
+    a: &[&[f64]],
+    bar: &[f64],
+    n: usize,
+    c: usize,
+    mut sink: Sink<'_>,
+) -> Result<(), RunError> {
+    let k = plan.width;
+    let total = layout.total();
     let output = layout.layer(plan.depth);
-    layer_parameters(output, &bar, &pass.z[plan.depth], n, c, &mut sink, total);
+    layer_parameters(output, bar, z[plan.depth], n, c, &mut sink, total);
     // zbar = W^T bar
     let back = |block: LayerBlock, bar: &[f64]| -> Vec<f64> {
-        let mut out = vec![0.0; block.cols * n * c];
+        let mut out = scratch(block.cols * n * c);
         let w = MatRef::from_row_major_slice(
             &theta[block.weights..block.biases],
             block.rows,
@@ -327,13 +532,14 @@ fn sweep(
         clean_upper_state();
         out
     };
-    let mut zbar = back(output, &bar);
+    let mut zbar = back(output, bar);
     for l in (0..plan.depth).rev() {
-        let mut abar = vec![0.0; k * n * c];
+        let mut abar = scratch(k * n * c);
         executor.run(
             rule.adjoint,
             &mut [
-                ArrayArg::In(&pass.a[l]),
+                ArrayArg::In(a[l]),
+                ArrayArg::In(z[l + 1]),
                 ArrayArg::In(&zbar),
                 ArrayArg::Out(&mut abar),
             ],
@@ -341,11 +547,13 @@ fn sweep(
             0..n,
         )?;
         let block = layout.layer(l);
-        layer_parameters(block, &abar, &pass.z[l], n, c, &mut sink, total);
+        layer_parameters(block, &abar, z[l], n, c, &mut sink, total);
         if l > 0 {
-            zbar = back(block, &abar);
+            recycle(std::mem::replace(&mut zbar, back(block, &abar)));
         }
+        recycle(abar);
     }
+    recycle(zbar);
     Ok(())
 }
 
@@ -439,10 +647,10 @@ fn residual_forward(
     plan: &MlpPlan,
     r: &MlpResidual,
     theta: &[f64],
+    points: &PointSet,
 ) -> Result<Pass, RunError> {
     let layout = &problem.lowered.layout;
     let rule = &plan.rules[r.rule];
-    let points = problem.points(r.residual);
     let Some(stencils) = &r.fd else {
         return residual_pass(problem.executor, plan, layout, r, theta, points);
     };
@@ -604,8 +812,9 @@ pub fn residuals_into(
     blocks(problem, plan, out);
     out.jacobian = Vec::new();
     for (r, (_, range)) in plan.residuals.iter().zip(out.blocks.clone()) {
-        let pass = residual_forward(problem, plan, r, theta)?;
+        let pass = residual_forward(problem, plan, r, theta, problem.points(r.residual))?;
         out.residual[range].copy_from_slice(&pass.residual);
+        pass.recycle();
     }
     Ok(())
 }
@@ -626,7 +835,7 @@ pub fn evaluate_into(
     out.jacobian.resize(out.residual.len() * p, 0.0);
     for (r, (_, range)) in plan.residuals.iter().zip(out.blocks.clone()) {
         let points = problem.points(r.residual);
-        let mut pass = residual_forward(problem, plan, r, theta)?;
+        let mut pass = residual_forward(problem, plan, r, theta, points)?;
         out.residual[range.clone()].copy_from_slice(&pass.residual);
         let ones = vec![1.0; points.len()];
         residual_reverse(
@@ -638,6 +847,7 @@ pub fn evaluate_into(
             &ones,
             Sink::Rows(&mut out.jacobian[range.start * p..range.end * p]),
         )?;
+        pass.recycle();
     }
     Ok(())
 }
@@ -660,20 +870,183 @@ pub fn loss_gradient(
     gradient.iter_mut().for_each(|g| *g = 0.0);
     for (t, (r, (_, range))) in plan.residuals.iter().zip(out.blocks.clone()).enumerate() {
         let points = problem.points(r.residual);
-        let mut pass = residual_forward(problem, plan, r, theta)?;
-        out.residual[range.clone()].copy_from_slice(&pass.residual);
         let count = points.len().max(1) as f64;
-        terms[t] = pass.residual.iter().map(|r| r * r).sum::<f64>() / count;
-        let scale: Vec<f64> = pass.residual.iter().map(|r| 2.0 * r / count).collect();
-        residual_reverse(
-            problem,
-            plan,
-            r,
-            theta,
-            &mut pass,
-            &scale,
-            Sink::Gradient(gradient),
-        )?;
+        let residual = &mut out.residual[range];
+        let ranges = chunk_ranges(points.len());
+        if ranges.len() < 2 {
+            chunk_gradient(problem, plan, r, theta, points, count, residual, gradient)?;
+        } else {
+            chunked_gradient(problem, plan, r, theta, &ranges, residual, gradient)?;
+        }
+        terms[t] = residual.iter().map(|r| r * r).sum::<f64>() / count;
     }
     Ok(terms.iter().sum())
+}
+
+/// Points per chunk (about) when a pass, a sweep or a residual block's
+/// loss gradient is split into chunks of points.
+const CHUNK_POINTS: usize = 256;
+
+/// The chunks of points 0..n: n / 256 contiguous ranges (one below 512
+/// points). A function of n alone, so that sums over chunks do not depend
+/// on the thread count.
+fn chunk_ranges(n: usize) -> Vec<std::ops::Range<usize>> {
+    let chunks = (n / CHUNK_POINTS).max(1);
+    (0..chunks)
+        .map(|c| c * n / chunks..(c + 1) * n / chunks)
+        .collect()
+}
+
+/// `v` (per_point numbers per point) cut at the chunks' points.
+fn split_points<'v>(
+    mut v: &'v mut [f64],
+    per_point: usize,
+    ranges: &[std::ops::Range<usize>],
+) -> Vec<&'v mut [f64]> {
+    let mut parts = Vec::with_capacity(ranges.len());
+    for r in ranges {
+        let (here, rest) = std::mem::take(&mut v).split_at_mut(r.len() * per_point);
+        parts.push(here);
+        v = rest;
+    }
+    parts
+}
+
+/// [`split_points`] of a shared slice.
+fn split_points_ref<'v>(
+    v: &'v [f64],
+    per_point: usize,
+    ranges: &[std::ops::Range<usize>],
+) -> Vec<&'v [f64]> {
+    ranges
+        .iter()
+        .map(|r| &v[r.start * per_point..r.end * per_point])
+        .collect()
+}
+
+/// Runs `job` on every item on up to [`super::parallelism`]'s number of
+/// threads (item i on worker i % threads, worker 0 the calling thread),
+/// each with sequential products and kernel calls; the results in item
+/// order. One fork and join for the whole work instead of one per product
+/// and kernel call.
+fn on_threads<W: Send, T: Send>(
+    items: Vec<W>,
+    job: impl Fn(W) -> Result<T, RunError> + Sync,
+) -> Result<Vec<T>, RunError> {
+    let count = items.len();
+    let threads = match parallelism() {
+        Par::Seq => 1,
+        Par::Rayon(t) => t.get(),
+    }
+    .clamp(1, count.max(1));
+    let mut work: Vec<Vec<(usize, W)>> = (0..threads).map(|_| Vec::new()).collect();
+    for (i, w) in items.into_iter().enumerate() {
+        work[i % threads].push((i, w));
+    }
+    let run = |list: Vec<(usize, W)>| -> Result<Vec<(usize, T)>, RunError> {
+        super::with_parallelism(Par::Seq, || {
+            crate::jit::on_this_thread(|| {
+                list.into_iter()
+                    .map(|(i, w)| job(w).map(|t| (i, t)))
+                    .collect()
+            })
+        })
+    };
+    let run = &run;
+    let mut work = work.into_iter();
+    let here = work.next().unwrap_or_default();
+    let results = std::thread::scope(|s| {
+        let handles: Vec<_> = work.map(|list| s.spawn(move || run(list))).collect();
+        let mut results = vec![run(here)];
+        for h in handles {
+            results.push(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+        }
+        results
+    });
+    let mut out: Vec<Option<T>> = (0..count).map(|_| None).collect();
+    for list in results {
+        for (i, t) in list? {
+            out[i] = Some(t);
+        }
+    }
+    Ok(out
+        .into_iter()
+        .map(|t| t.expect("every item ran"))
+        .collect())
+}
+
+/// The residuals of `r` at `points` (into `residual`) and the gradient of
+/// sum_i r_i^2 / count added to `gradient`: one forward pass and one
+/// reverse sweep with s_i = 2 r_i / count.
+#[allow(clippy::too_many_arguments)]
+fn chunk_gradient(
+    problem: TrainingProblem<'_>,
+    plan: &MlpPlan,
+    r: &MlpResidual,
+    theta: &[f64],
+    points: &PointSet,
+    count: f64,
+    residual: &mut [f64],
+    gradient: &mut [f64],
+) -> Result<(), RunError> {
+    let mut pass = residual_forward(problem, plan, r, theta, points)?;
+    residual.copy_from_slice(&pass.residual);
+    let scale: Vec<f64> = pass.residual.iter().map(|r| 2.0 * r / count).collect();
+    residual_reverse(
+        problem,
+        plan,
+        r,
+        theta,
+        &mut pass,
+        &scale,
+        Sink::Gradient(gradient),
+    )?;
+    pass.recycle();
+    Ok(())
+}
+
+/// [`chunk_gradient`] over `chunks` contiguous chunks of the block's
+/// points, on up to [`super::parallelism`]'s number of threads: each
+/// chunk's whole forward pass and reverse sweep on one thread (its kernels
+/// and products on that thread alone), its gradient in a buffer of its
+/// own, and these added in chunk order. The chunks depend on the number
+/// of points only, so the result does not depend on the thread count; it
+/// differs from one unsplit sweep by rounding (the order of the sums over
+/// points). For small networks this replaces some twenty short parallel
+/// calls per block (each a fork and a join) by one, and each chunk's jets
+/// stay closer in cache.
+fn chunked_gradient(
+    problem: TrainingProblem<'_>,
+    plan: &MlpPlan,
+    r: &MlpResidual,
+    theta: &[f64],
+    ranges: &[std::ops::Range<usize>],
+    residual: &mut [f64],
+    gradient: &mut [f64],
+) -> Result<(), RunError> {
+    let points = problem.points(r.residual);
+    let count = points.len().max(1) as f64;
+    let p = gradient.len();
+    let items: Vec<_> = ranges
+        .iter()
+        .zip(split_points(residual, 1, ranges))
+        .map(|(b, res)| {
+            let set = PointSet {
+                dims: points.dims,
+                coords: points.coords[b.start * points.dims..b.end * points.dims].to_vec(),
+            };
+            (set, res)
+        })
+        .collect();
+    let parts = on_threads(items, |(set, res)| {
+        let mut part = vec![0.0; p];
+        chunk_gradient(problem, plan, r, theta, &set, count, res, &mut part)?;
+        Ok(part)
+    })?;
+    for part in parts {
+        for (g, v) in gradient.iter_mut().zip(&part) {
+            *g += v;
+        }
+    }
+    Ok(())
 }

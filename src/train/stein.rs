@@ -340,6 +340,7 @@ pub fn loss_gradient_with(
             &ones,
             Sink::Gradient(gradient),
         )?;
+        pass.recycle();
     }
     if stein.frozen_output_bias {
         let end = gradient.len();
