@@ -144,6 +144,16 @@ fn dense(
     }
 }
 
+/// Rows of the input layer: the coordinates, or the mapped inputs (a
+/// periodic coordinate gives two, cos and sin).
+fn input_width(dims: usize, inputs: &[InputMap]) -> usize {
+    if inputs.is_empty() {
+        dims
+    } else {
+        inputs.iter().map(InputMap::width).sum()
+    }
+}
+
 /// The input layer's jet z_0 for `rule` at `points` (inputs x nC): x, or
 /// the mapped inputs with their derivatives (`InputMap::derivative`: for
 /// the affine map xi_j = s_j x_j + t_j, first derivatives s_j and none
@@ -152,11 +162,7 @@ fn dense(
 /// derivatives of an input vanish.
 fn input_jet(rule: &JetRule, points: &PointSet, dims: usize, inputs: &[InputMap]) -> Vec<f64> {
     let c = rule.components.len();
-    let width = if inputs.is_empty() {
-        dims
-    } else {
-        inputs.iter().map(InputMap::width).sum()
-    };
+    let width = input_width(dims, inputs);
     // Every entry is written below (all `width` columns of every point
     // and component), so a spare buffer needs no zeroing.
     let mut z = scratch(width * c * points.len());
@@ -221,7 +227,8 @@ pub fn forward(
             .iter_mut()
             .map(|v| split_points(v, k * c, &ranges).into_iter())
             .collect();
-        let inputs = split_points_ref(&z[0], layout.dims * c, &ranges);
+        let width = input_width(layout.dims, &plan.inputs);
+        let inputs = split_points_ref(&z[0], width * c, &ranges);
         let outputs = split_points(&mut u, m * c, &ranges);
         let items: Vec<_> = ranges
             .iter()
