@@ -299,31 +299,10 @@ impl Graph {
         roots: &[ExprId],
         replace: &mut FieldReplacement<'_, E>,
     ) -> Result<Vec<ExprId>, E> {
-        let order = self.reachable_in_order(roots, |id| self.is_constant(id));
-        let mut image: HashMap<ExprId, ExprId> = HashMap::with_capacity(order.len());
-        for id in order {
-            self.check_size()?;
-            let node = self.node(id).clone();
-            let new = match &node {
-                Node::Field { field, derivative } => replace(self, *field, derivative)?,
-                _ => {
-                    let mut changed = false;
-                    node.for_each_child(|child| changed |= image.contains_key(&child));
-                    if changed {
-                        self.rebuild(&node, &image)
-                    } else {
-                        id
-                    }
-                }
-            };
-            if new != id {
-                image.insert(id, new);
-            }
-        }
-        Ok(roots
-            .iter()
-            .map(|root| image.get(root).copied().unwrap_or(*root))
-            .collect())
+        self.rebuild_above(roots, |graph, _, node| match node {
+            Node::Field { field, derivative } => replace(graph, *field, derivative).map(Some),
+            _ => Ok(None),
+        })
     }
 
     /// Replaces the node `target` by `replacement` in the expressions
@@ -335,20 +314,35 @@ impl Graph {
         target: ExprId,
         replacement: ExprId,
     ) -> Result<Vec<ExprId>, SizeLimitExceeded> {
+        self.rebuild_above(roots, |_, id, _| Ok((id == target).then_some(replacement)))
+    }
+
+    /// The walk under [`Graph::substitute_fields`] and
+    /// [`Graph::substitute_node`]: every node reachable from `roots`, in
+    /// dependency order, becomes `leaf(graph, id, node)` when that is
+    /// `Some`, and otherwise is rebuilt through the simplifying
+    /// constructors if one of its operands changed. Memoized over the DAG;
+    /// the node limit is checked before each node.
+    fn rebuild_above<E: From<SizeLimitExceeded>>(
+        &mut self,
+        roots: &[ExprId],
+        mut leaf: impl FnMut(&mut Graph, ExprId, &Node) -> Result<Option<ExprId>, E>,
+    ) -> Result<Vec<ExprId>, E> {
         let order = self.reachable_in_order(roots, |id| self.is_constant(id));
         let mut image: HashMap<ExprId, ExprId> = HashMap::with_capacity(order.len());
         for id in order {
             self.check_size()?;
             let node = self.node(id).clone();
-            let new = if id == target {
-                replacement
-            } else {
-                let mut changed = false;
-                node.for_each_child(|child| changed |= image.contains_key(&child));
-                if changed {
-                    self.rebuild(&node, &image)
-                } else {
-                    id
+            let new = match leaf(self, id, &node)? {
+                Some(new) => new,
+                None => {
+                    let mut changed = false;
+                    node.for_each_child(|child| changed |= image.contains_key(&child));
+                    if changed {
+                        self.rebuild(&node, &image)
+                    } else {
+                        id
+                    }
                 }
             };
             if new != id {
