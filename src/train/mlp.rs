@@ -816,6 +816,9 @@ pub fn residuals_into(
     theta: &[f64],
     out: &mut Evaluation,
 ) -> Result<(), RunError> {
+    if let Some(stein) = &plan.stein {
+        return super::stein::residuals_into(problem, plan, stein, theta, out);
+    }
     blocks(problem, plan, out);
     out.jacobian = Vec::new();
     for (r, (_, range)) in plan.residuals.iter().zip(out.blocks.clone()) {

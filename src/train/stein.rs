@@ -349,6 +349,38 @@ pub fn loss_gradient_with(
     Ok(terms.iter().sum())
 }
 
+/// [`super::mlp::residuals_into`] with Stein estimators: the residuals of
+/// the smoothed model u_s as training sees them (the same samples as the
+/// round's loss), without Jacobian rows. The report's per-term losses come
+/// from here, so that they match the training history.
+pub fn residuals_into(
+    problem: TrainingProblem<'_>,
+    plan: &MlpPlan,
+    stein: &SteinPlan,
+    theta: &[f64],
+    out: &mut Evaluation,
+) -> Result<(), RunError> {
+    super::mlp::blocks(problem, plan, out);
+    out.jacobian = Vec::new();
+    let round = ROUND.with(Cell::get);
+    for (t, (r, (_, range))) in plan.residuals.iter().zip(out.blocks.clone()).enumerate() {
+        let b = block(
+            problem.executor,
+            plan,
+            problem.lowered,
+            stein,
+            &plan.rules[r.rule],
+            r.kernel,
+            theta,
+            problem.points(r.residual),
+            stream_of(round, t),
+        )?;
+        out.residual[range].copy_from_slice(&b.residual);
+        b.pass.recycle();
+    }
+    Ok(())
+}
+
 /// [`super::mlp::evaluate_into`] with Stein estimators: Jacobian row i is
 /// the gradient of r_i (one reverse sweep per point).
 pub fn evaluate_into(
