@@ -819,6 +819,18 @@ pub fn residuals_into(
     if let Some(stein) = &plan.stein {
         return super::stein::residuals_into(problem, plan, stein, theta, out);
     }
+    exact_residuals_into(problem, plan, theta, out)
+}
+
+/// The residuals of every term from the network's exact derivatives (the
+/// jets), also under `diff stein`, where they are those of the unsmoothed
+/// network f rather than of u_s; no Jacobian.
+pub fn exact_residuals_into(
+    problem: TrainingProblem<'_>,
+    plan: &MlpPlan,
+    theta: &[f64],
+    out: &mut Evaluation,
+) -> Result<(), RunError> {
     blocks(problem, plan, out);
     out.jacobian = Vec::new();
     for (r, (_, range)) in plan.residuals.iter().zip(out.blocks.clone()) {
