@@ -28,7 +28,7 @@ use super::mlp::{forward, reverse, Pass, Sink};
 use super::network::Evaluation;
 use super::TrainingProblem;
 use crate::ir::{Executor, RunError};
-use crate::lower::{JetComponent, JetRule, Lowered, MlpPlan, SteinPlan};
+use crate::lower::{JetComponent, Lowered, MlpPlan, MlpResidual, SteinPlan};
 use crate::random::SeededRng;
 use crate::sample::PointSet;
 
@@ -190,18 +190,17 @@ struct Block {
     seed: Vec<f64>,
 }
 
+/// The [`Block`] of residual `r` of `problem` with the samples of `stream`.
 fn block(
-    executor: &dyn Executor,
+    problem: TrainingProblem<'_>,
     plan: &MlpPlan,
-    lowered: &Lowered,
     stein: &SteinPlan,
-    rule: &JetRule,
-    kernel: usize,
+    r: &MlpResidual,
     theta: &[f64],
-    points: &PointSet,
     stream: u64,
 ) -> Result<Block, RunError> {
-    let layout = &lowered.layout;
+    let (executor, layout) = (problem.executor, &problem.lowered.layout);
+    let (rule, points) = (&plan.rules[r.rule], problem.points(r.residual));
     let mut rng = SeededRng::new(stein.seed, stream);
     let stencil = stencil(
         &rule.components,
@@ -223,7 +222,7 @@ fn block(
     )?;
     let (c, m) = (rule.components.len(), layout.unknowns);
     let jets = estimate(&stencil, &pass.u, c, m);
-    let (residual, seed) = super::mlp::run_residual_kernel(executor, kernel, points, &jets)?;
+    let (residual, seed) = super::mlp::run_residual_kernel(executor, r.kernel, points, &jets)?;
     Ok(Block {
         stencil,
         pass,
@@ -293,17 +292,7 @@ pub fn loss_gradient_with(
     for (t, (r, (_, range))) in plan.residuals.iter().zip(out.blocks.clone()).enumerate() {
         let rule = &plan.rules[r.rule];
         let points = problem.points(r.residual);
-        let b = block(
-            problem.executor,
-            plan,
-            problem.lowered,
-            stein,
-            rule,
-            r.kernel,
-            theta,
-            points,
-            streams(t),
-        )?;
+        let b = block(problem, plan, stein, r, theta, streams(t))?;
         out.residual[range.clone()].copy_from_slice(&b.residual);
         let count = points.len().max(1) as f64;
         terms[t] = b.residual.iter().map(|r| r * r).sum::<f64>() / count;
@@ -364,17 +353,7 @@ pub fn residuals_into(
     out.jacobian = Vec::new();
     let round = ROUND.with(Cell::get);
     for (t, (r, (_, range))) in plan.residuals.iter().zip(out.blocks.clone()).enumerate() {
-        let b = block(
-            problem.executor,
-            plan,
-            problem.lowered,
-            stein,
-            &plan.rules[r.rule],
-            r.kernel,
-            theta,
-            problem.points(r.residual),
-            stream_of(round, t),
-        )?;
+        let b = block(problem, plan, stein, r, theta, stream_of(round, t))?;
         out.residual[range].copy_from_slice(&b.residual);
         b.pass.recycle();
     }
@@ -399,14 +378,11 @@ pub fn evaluate_into(
         let rule = &plan.rules[r.rule];
         let points = problem.points(r.residual);
         let mut b = block(
-            problem.executor,
+            problem,
             plan,
-            problem.lowered,
             stein,
-            rule,
-            r.kernel,
+            r,
             theta,
-            points,
             stream_of(ROUND.with(Cell::get), t),
         )?;
         out.residual[range.clone()].copy_from_slice(&b.residual);
