@@ -301,6 +301,36 @@ fn jets_match_the_unrolled_network() {
     }
 }
 
+/// At random parameters (seed `seed`): every entry of the reverse sweep's
+/// loss gradient against a central difference of the loss with step `h`
+/// (relative tolerance `h`), and the gradient from the Jacobian rows,
+/// sum_t (2 / n_t) J_t^T r_t, against the sweep's (tolerance `rows`).
+fn gradient_matches_central_differences(s: &Setup, depth: usize, seed: u64, h: f64, rows: f64) {
+    let p = s.lowered.layout.total();
+    let theta = random_theta(p, seed);
+    let (_, gradient) = s.loss_gradient(&s.compiled, &theta);
+    for c in 0..p {
+        let mut plus = theta.clone();
+        plus[c] += h;
+        let mut minus = theta.clone();
+        minus[c] -= h;
+        let fd = (s.loss_gradient(&s.compiled, &plus).0 - s.loss_gradient(&s.compiled, &minus).0)
+            / (2.0 * h);
+        assert!(
+            (fd - gradient[c]).abs() <= h * gradient[c].abs().max(1.0),
+            "depth {depth}, parameter {c}: sweep {} vs central difference {fd}",
+            gradient[c]
+        );
+    }
+    let e = network::evaluate(s.problem(&s.compiled), &theta).unwrap();
+    let mut from_rows = vec![0.0; p];
+    let mut terms = vec![0.0; e.blocks.len()];
+    network::mean_square_loss(&e, &mut from_rows, &mut terms);
+    for (a, b) in from_rows.iter().zip(&gradient) {
+        assert!(close(*a, *b, rows), "Jacobian rows {a} vs sweep {b}");
+    }
+}
+
 /// The loss gradient of the reverse sweep against central differences of
 /// the loss, and the Jacobian rows (the same sweep, not summed) against
 /// the gradient: sum_t (2 / n_t) J_t^T r_t.
@@ -308,31 +338,7 @@ fn jets_match_the_unrolled_network() {
 fn gradients_match_central_differences() {
     for (source, depth) in [(NONLINEAR, 2), (MIXED, 3), (NONLINEAR, 3)] {
         let s = Setup::new(source, &mlp(3, depth));
-        let p = s.lowered.layout.total();
-        let theta = random_theta(p, 7 + depth as u64);
-        let (_, gradient) = s.loss_gradient(&s.compiled, &theta);
-        let h = 1e-6;
-        for c in 0..p {
-            let mut plus = theta.clone();
-            plus[c] += h;
-            let mut minus = theta.clone();
-            minus[c] -= h;
-            let fd = (s.loss_gradient(&s.compiled, &plus).0
-                - s.loss_gradient(&s.compiled, &minus).0)
-                / (2.0 * h);
-            assert!(
-                (fd - gradient[c]).abs() <= 1e-6 * gradient[c].abs().max(1.0),
-                "depth {depth}, parameter {c}: sweep {} vs central difference {fd}",
-                gradient[c]
-            );
-        }
-        let e = network::evaluate(s.problem(&s.compiled), &theta).unwrap();
-        let mut from_rows = vec![0.0; p];
-        let mut terms = vec![0.0; e.blocks.len()];
-        network::mean_square_loss(&e, &mut from_rows, &mut terms);
-        for (a, b) in from_rows.iter().zip(&gradient) {
-            assert!(close(*a, *b, 1e-12), "Jacobian rows {a} vs sweep {b}");
-        }
+        gradient_matches_central_differences(&s, depth, 7 + depth as u64, 1e-6, 1e-12);
     }
 }
 
@@ -488,30 +494,6 @@ fn fd_gradients_match_central_differences() {
         // the round-off of the loss, which the central differences divide
         // by their own step.
         let s = Setup::new(source, &mlp_fd(3, depth, 5e-2, 2));
-        let p = s.lowered.layout.total();
-        let theta = random_theta(p, 13 + depth as u64);
-        let (_, gradient) = s.loss_gradient(&s.compiled, &theta);
-        let h = 1e-5;
-        for c in 0..p {
-            let mut plus = theta.clone();
-            plus[c] += h;
-            let mut minus = theta.clone();
-            minus[c] -= h;
-            let fd = (s.loss_gradient(&s.compiled, &plus).0
-                - s.loss_gradient(&s.compiled, &minus).0)
-                / (2.0 * h);
-            assert!(
-                (fd - gradient[c]).abs() <= 1e-5 * gradient[c].abs().max(1.0),
-                "depth {depth}, parameter {c}: sweep {} vs central difference {fd}",
-                gradient[c]
-            );
-        }
-        let e = network::evaluate(s.problem(&s.compiled), &theta).unwrap();
-        let mut from_rows = vec![0.0; p];
-        let mut terms = vec![0.0; e.blocks.len()];
-        network::mean_square_loss(&e, &mut from_rows, &mut terms);
-        for (a, b) in from_rows.iter().zip(&gradient) {
-            assert!(close(*a, *b, 1e-11), "Jacobian rows {a} vs sweep {b}");
-        }
+        gradient_matches_central_differences(&s, depth, 13 + depth as u64, 1e-5, 1e-11);
     }
 }
