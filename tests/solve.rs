@@ -169,12 +169,7 @@ fn gauss_newton_from_a_solution_of_the_equations_does_not_stall() {
     let r = solve(&file, &["--out", dir.to_str().unwrap()]);
     assert_eq!(r["iterations"], 40);
     assert_below(&r, 1e-9);
-    let history = std::fs::read_to_string(dir.join("history.csv")).unwrap();
-    let loss: Vec<f64> = history
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
-        .collect();
+    let (_, loss) = common::history_losses(&dir);
     // At u = v = 0 the loss is the two initial conditions' 1^2 + 1^2.
     assert!(loss[0] < 2.0, "first iteration {:e}", loss[0]);
     for pair in loss.windows(2) {
@@ -209,12 +204,8 @@ fn poisson2d_shallow_adam_below_1e2_with_decreasing_loss() {
     );
     assert_eq!(r["iterations"], 5000);
     assert_below(&r, 1e-2);
-    let history = std::fs::read_to_string(dir.join("history.csv")).unwrap();
-    let mut lines = history.lines();
-    assert_eq!(lines.next(), Some("iteration,loss,equation0,bc0"));
-    let loss: Vec<f64> = lines
-        .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
-        .collect();
+    let (header, loss) = common::history_losses(&dir);
+    assert_eq!(header, "iteration,loss,equation0,bc0");
     assert_eq!(loss.len(), 5000);
     let means: Vec<f64> = loss
         .chunks(1000)
@@ -244,12 +235,7 @@ fn poisson2d_shallow_lbfgs_below_1e3() {
         ],
     );
     assert_below(&r, 1e-3);
-    let history = std::fs::read_to_string(dir.join("history.csv")).unwrap();
-    let loss: Vec<f64> = history
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
-        .collect();
+    let (_, loss) = common::history_losses(&dir);
     assert!(!loss.is_empty() && loss.len() <= 3000);
     for pair in loss.windows(2) {
         assert!(
@@ -278,12 +264,7 @@ fn poisson2d_mlp_lbfgs_300_iterations_below_2e1() {
         "mlp(width = 32, depth = 3, activation = tanh, seed = 0)"
     );
     assert_below(&r, 0.2);
-    let history = std::fs::read_to_string(dir.join("history.csv")).unwrap();
-    let loss: Vec<f64> = history
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
-        .collect();
+    let (_, loss) = common::history_losses(&dir);
     assert!(loss.len() > 100 && loss.len() <= 300, "{} rows", loss.len());
     for pair in loss.windows(2) {
         assert!(

@@ -37,3 +37,15 @@ pub fn scratch(name: &str) -> std::path::PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     dir
 }
+
+/// The header line of `dir/history.csv` (written by `solve --out`) and its
+/// loss column, one value per iteration.
+pub fn history_losses(dir: &std::path::Path) -> (String, Vec<f64>) {
+    let history = std::fs::read_to_string(dir.join("history.csv")).unwrap();
+    let mut lines = history.lines();
+    let header = lines.next().unwrap_or_default().to_string();
+    let loss = lines
+        .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
+        .collect();
+    (header, loss)
+}
