@@ -108,6 +108,15 @@ fn one_statement_per_line(source: &str, statements: &[Statement], out: &mut Vec<
     }
 }
 
+/// The text between the quotes of a `string` pair (empty if it has none).
+fn string_body(string: Pair<'_, Rule>) -> String {
+    string
+        .into_inner()
+        .next()
+        .map(|b| b.as_str().to_string())
+        .unwrap_or_default()
+}
+
 /// The span of a pair without the whitespace and comments pest may have
 /// consumed after its last token.
 fn span_of(pair: &Pair<'_, Rule>) -> Span {
@@ -160,11 +169,7 @@ impl AstBuilder {
         let kind = match rule {
             // problem_stmt = { kw_problem ~ string }
             Rule::problem_stmt => StatementKind::Problem {
-                title: rest
-                    .first()
-                    .and_then(|s| s.clone().into_inner().next())
-                    .map(|b| b.as_str().to_string())
-                    .unwrap_or_default(),
+                title: rest.first().cloned().map(string_body).unwrap_or_default(),
             },
             // domain_stmt = { kw_domain ~ (shape_domain | interval_decl ~ ("," ~ interval_decl)*) }
             Rule::domain_stmt => {
@@ -269,11 +274,7 @@ impl AstBuilder {
                 let unknown = ident(&it.next().expect("grammar: initial_data has a name"));
                 let string = it.next().expect("grammar: initial_data has a path");
                 let path_span = span_of(&string);
-                let path = string
-                    .into_inner()
-                    .next()
-                    .map(|b| b.as_str().to_string())
-                    .unwrap_or_default();
+                let path = string_body(string);
                 StatementKind::InitialData {
                     unknown,
                     path,
@@ -300,11 +301,7 @@ impl AstBuilder {
                 let function = ident(&it.next().expect("grammar"));
                 let string = it.next().expect("grammar");
                 let path_span = span_of(&string);
-                let path = string
-                    .into_inner()
-                    .next()
-                    .map(|b| b.as_str().to_string())
-                    .unwrap_or_default();
+                let path = string_body(string);
                 StatementKind::Reference {
                     unknown,
                     function,
