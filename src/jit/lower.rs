@@ -53,6 +53,17 @@
 //!     brif i < end, point, exit        ; after the last one
 //! ```
 //!
+//! Kernels whose neuron loop is a layer's jet rule (iterations independent,
+//! every store moving with the neuron: [`super::neuron_lane_limit`]) get
+//! their lanes over neurons instead: the point loop stays scalar and the
+//! neuron loop runs vector passes of 2s neurons (stream j holds neurons
+//! k + 2j and k + 2j + 1 of the point), then a scalar loop for the
+//! neurons left. A layer's neighbouring neurons are adjacent in memory, so
+//! each load and store is one vector instruction where lanes over points
+//! would gather and scatter; values of the point defined before the loop
+//! are splatted. The vector passes run only up to the neuron count below
+//! which no two iterations store to the same element.
+//!
 //! (The scalar loop is emitted first, so that its text reads as when it is
 //! the only loop.) (*) Also requires `neurons` to be at most the count up to
 //! which every store stays in its point's row: beyond it, stores of
@@ -95,6 +106,9 @@ pub(super) struct Options {
     /// points are independent: the number of `f64x2` streams of each, in
     /// the order they run (widest first). Empty: only the scalar loop.
     pub vector_streams: &'static [usize],
+    /// Kernels whose neuron loop qualifies ([`super::neuron_lane_limit`])
+    /// get their vector loops over neurons instead of points.
+    pub neuron_lanes: bool,
 }
 
 impl Options {
@@ -114,6 +128,7 @@ impl Default for Options {
             // kernels (one stream is 1.3x slower, two 1.07x, four no
             // faster); the one-stream loop takes the remaining pairs.
             vector_streams: &[3, 1],
+            neuron_lanes: true,
         }
     }
 }
@@ -142,6 +157,15 @@ impl Lanes {
             Lanes::Two => types::I64X2,
         }
     }
+}
+
+/// What the two lanes of a vector body hold: two points (every neuron
+/// loop inside runs for both), or two neurons of one point (inside a
+/// neuron loop; the point's statements outside it are scalar).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Axis {
+    Points,
+    Neurons,
 }
 
 /// The signature every kernel is compiled with.
@@ -214,6 +238,14 @@ pub(super) struct Lowering<'a, 'f> {
     values: Vec<Option<Value>>,
     /// Each accumulator in each stream (index `var * streams + stream`).
     vars: Vec<Variable>,
+    /// The lanes' axis of the vector body being emitted.
+    axis: Axis,
+    /// With lanes over neurons: the point's scalar values, splatted when
+    /// the vector loop uses them (index `value`).
+    outer: Vec<Option<Value>>,
+    /// With lanes over neurons: the neuron count up to which the vector
+    /// loops may run ([`super::neuron_lane_limit`]).
+    neuron_limit: Option<usize>,
     /// The (first) point of the body being emitted.
     point: Value,
     neuron: Option<Value>,
@@ -283,6 +315,9 @@ impl<'a, 'f> Lowering<'a, 'f> {
             stream: 0,
             values: Vec::new(),
             vars: Vec::new(),
+            axis: Axis::Points,
+            outer: Vec::new(),
+            neuron_limit: None,
             point: start,
             neuron: None,
             scopes: Vec::new(),
@@ -295,7 +330,12 @@ impl<'a, 'f> Lowering<'a, 'f> {
         let scalar_vars = l.accumulators(kernel.vars, Lanes::One, 1);
         let i_var = l.b.declare_var(ptr);
         l.b.def_var(i_var, start);
-        let vector = !options.vector_streams.is_empty() && kernel.points_are_independent();
+        if options.neuron_lanes && !options.vector_streams.is_empty() {
+            l.neuron_limit = super::neuron_lane_limit(kernel);
+        }
+        let vector = !options.vector_streams.is_empty()
+            && l.neuron_limit.is_none()
+            && kernel.points_are_independent();
         // The scalar loop is emitted first (whatever the order in which the
         // loops run) so that its text reads as when it is the only loop.
         let first_check = if vector {
@@ -451,9 +491,119 @@ impl<'a, 'f> Lowering<'a, 'f> {
                         self.b.def_var(var, x);
                     }
                 }
+                Stmt::ForNeurons(body) if self.neuron_limit.is_some() => {
+                    self.neuron_vector_loops(body)?
+                }
                 Stmt::ForNeurons(body) => self.neuron_loop(body)?,
             }
         }
+        Ok(())
+    }
+
+    /// A neuron loop with lanes over neurons: vector loops over 2s neurons
+    /// per pass (s = [`Options::vector_streams`], widest first; stream j
+    /// holds neurons k + 2j and k + 2j + 1), entered only while the neuron
+    /// count is at most the kernel's limit, then the scalar loop for the
+    /// neurons left. The point's values defined before the loop are
+    /// splatted where the vector body uses them.
+    ///
+    /// ```text
+    /// check_s:  brif neurons - k >= 2s && neurons <= limit, vector_s, next
+    /// vector_s: ..body over neurons k .. k+2s..; k += 2s
+    ///           brif neurons - k >= 2s, vector_s, next
+    /// tail:     brif k < neurons, neuron, after
+    /// neuron:   ..body..; k += 1; brif k < neurons, neuron, after
+    /// ```
+    fn neuron_vector_loops(&mut self, body: &[Stmt]) -> Result<(), JitError> {
+        if self.neuron.is_some() {
+            return Err(JitError::Codegen("nested neuron loop".into()));
+        }
+        let limit = self.neuron_limit.unwrap_or(0);
+        let k_var = self.b.declare_var(self.ptr);
+        let zero = self.b.ins().iconst(self.ptr, 0);
+        self.b.def_var(k_var, zero);
+        let fits = (limit != usize::MAX).then(|| {
+            self.b
+                .ins()
+                .icmp_imm_u(IntCC::UnsignedLessThanOrEqual, self.neurons, limit as i64)
+        });
+        let scalar_block = self.b.create_block();
+        let tail = self.b.create_block();
+        let after = self.b.create_block();
+        let outer = std::mem::take(&mut self.values);
+        let mut check = self.b.create_block();
+        self.b.ins().jump(check, &[]);
+        let all_streams = self.options.vector_streams;
+        for (n, &streams) in all_streams.iter().enumerate() {
+            let streams = streams.max(1);
+            let width = 2 * streams as i64;
+            let next = if n + 1 < all_streams.len() {
+                self.b.create_block()
+            } else {
+                tail
+            };
+            let loop_block = self.b.create_block();
+            self.b.switch_to_block(check);
+            let k = self.b.use_var(k_var);
+            // k <= neurons here: no wrap-around.
+            let left = self.b.ins().isub(self.neurons, k);
+            let mut go = self
+                .b
+                .ins()
+                .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, left, width);
+            if let Some(fits) = fits {
+                go = self.b.ins().band(go, fits);
+            }
+            self.b.ins().brif(go, loop_block, &[], next, &[]);
+
+            self.b.switch_to_block(loop_block);
+            let k = self.b.use_var(k_var);
+            self.lanes = Lanes::Two;
+            self.axis = Axis::Neurons;
+            self.streams = streams;
+            self.values = vec![None; outer.len() * streams];
+            self.outer = outer.clone();
+            self.neuron = Some(k);
+            self.scopes.push(Scope::default());
+            self.block(body)?;
+            self.scopes.pop();
+            let k_next = self.b.ins().iadd_imm_s(k, width);
+            self.b.def_var(k_var, k_next);
+            let left = self.b.ins().isub(self.neurons, k_next);
+            let more = self
+                .b
+                .ins()
+                .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, left, width);
+            self.b.ins().brif(more, loop_block, &[], next, &[]);
+            check = next;
+        }
+        // The scalar loop, for the neurons the vector loops left.
+        self.lanes = Lanes::One;
+        self.axis = Axis::Points;
+        self.streams = 1;
+        self.stream = 0;
+        self.values = outer;
+        self.outer = Vec::new();
+        self.b.switch_to_block(tail);
+        let k = self.b.use_var(k_var);
+        let any = self.b.ins().icmp(IntCC::UnsignedLessThan, k, self.neurons);
+        self.b.ins().brif(any, scalar_block, &[], after, &[]);
+
+        self.b.switch_to_block(scalar_block);
+        let k = self.b.use_var(k_var);
+        self.neuron = Some(k);
+        self.scopes.push(Scope::default());
+        self.block(body)?;
+        self.scopes.pop();
+        self.neuron = None;
+        let next = self.b.ins().iadd_imm_s(k, 1);
+        self.b.def_var(k_var, next);
+        let more = self
+            .b
+            .ins()
+            .icmp(IntCC::UnsignedLessThan, next, self.neurons);
+        self.b.ins().brif(more, scalar_block, &[], after, &[]);
+        self.b.switch_to_block(after);
         Ok(())
     }
 
@@ -489,12 +639,21 @@ impl<'a, 'f> Lowering<'a, 'f> {
         Ok(())
     }
 
-    fn value(&self, v: ValueId) -> Result<Value, JitError> {
-        self.values
-            .get(v.0 as usize * self.streams + self.stream)
-            .copied()
-            .flatten()
-            .ok_or_else(|| JitError::Codegen(format!("%{} used before its definition", v.0)))
+    fn value(&mut self, v: ValueId) -> Result<Value, JitError> {
+        let slot = v.0 as usize * self.streams + self.stream;
+        if let Some(x) = self.values.get(slot).copied().flatten() {
+            return Ok(x);
+        }
+        // A point's scalar value used in a vector loop over its neurons.
+        if let Some(x) = self.outer.get(v.0 as usize).copied().flatten() {
+            let splat = self.b.ins().splat(types::F64X2, x);
+            self.values[slot] = Some(splat);
+            return Ok(splat);
+        }
+        Err(JitError::Codegen(format!(
+            "%{} used before its definition",
+            v.0
+        )))
     }
 
     fn inst(&mut self, inst: &Inst) -> Result<Value, JitError> {
@@ -556,13 +715,13 @@ impl<'a, 'f> Lowering<'a, 'f> {
         let (p, offset) = self.address(array, index, 0);
         match self.lanes {
             Lanes::One => self.b.ins().load(types::F64, input_flags(), p, offset),
-            // The same element for both points.
-            Lanes::Two if index.point == 0 => {
+            // The same element for both lanes.
+            Lanes::Two if self.lane_stride(index) == 0 => {
                 let x = self.b.ins().load(types::F64, input_flags(), p, offset);
                 self.b.ins().splat(types::F64X2, x)
             }
             // Adjacent elements.
-            Lanes::Two if index.point == 1 => {
+            Lanes::Two if self.lane_stride(index) == 1 => {
                 let flags = vector_flags(input_flags());
                 self.b.ins().load(types::F64X2, flags, p, offset)
             }
@@ -584,7 +743,7 @@ impl<'a, 'f> Lowering<'a, 'f> {
                 self.b.ins().store(output_flags(), x, p, offset);
             }
             // Adjacent elements.
-            Lanes::Two if index.point == 1 => {
+            Lanes::Two if self.lane_stride(index) == 1 => {
                 let flags = vector_flags(output_flags());
                 self.b.ins().store(flags, x, p, offset);
             }
@@ -774,11 +933,21 @@ impl<'a, 'f> Lowering<'a, 'f> {
         self.b.inst_results(call)[0]
     }
 
+    /// The distance of an index's elements in neighbouring lanes.
+    fn lane_stride(&self, index: Index) -> usize {
+        match self.axis {
+            Axis::Points => index.point,
+            Axis::Neurons => index.neuron,
+        }
+    }
+
     /// The pointer and immediate byte offset of an element, for the point
-    /// in lane `lane` (`0` or `1`) of the current stream.
+    /// (or neuron) in lane `lane` (`0` or `1`) of the current stream.
     fn address(&mut self, array: ArrayId, index: Index, lane: usize) -> (Value, i32) {
-        let point = 2 * self.stream + lane;
-        let element = index.offset.wrapping_add(index.point.wrapping_mul(point));
+        let step = 2 * self.stream + lane;
+        let element = index
+            .offset
+            .wrapping_add(self.lane_stride(index).wrapping_mul(step));
         let bytes = element.wrapping_mul(8);
         let p = self.scaled(array.0, index.point, index.neuron);
         match i32::try_from(bytes) {

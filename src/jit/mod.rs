@@ -600,3 +600,62 @@ fn row_safe_neurons(kernel: &Kernel) -> usize {
     }
     limit
 }
+
+/// Whether the neuron loop of `kernel` can run with its lanes over
+/// neurons (`f64x2` values holding neurons k and k + 1 of one point), and
+/// up to which neuron count: `Some(limit)` when the loop's iterations are
+/// independent (it reads and sets no accumulator) and every store in it
+/// moves with the neuron (stride > 0, the same stride for every store to
+/// an array, so that the vector loop's order of stores cannot change which
+/// value an element ends with), `limit` being the largest count for which
+/// no two iterations store to the same element. Such a loop is a layer's
+/// jet rule: each neuron's jet from its own pre-activation jet, with
+/// neuron k's elements adjacent to neuron k + 1's (stride 1), so that the
+/// lanes load and store with single vector instructions. `None` for a
+/// kernel without a neuron loop. (Stores of two loops of one kernel are
+/// treated as if in one loop: conservative.)
+fn neuron_lane_limit(kernel: &Kernel) -> Option<usize> {
+    let loops: Vec<&Vec<Stmt>> = kernel
+        .body
+        .iter()
+        .filter_map(|s| match s {
+            Stmt::ForNeurons(body) => Some(body),
+            _ => None,
+        })
+        .collect();
+    if loops.is_empty() {
+        return None;
+    }
+    let mut stores: Vec<(u32, Index)> = Vec::new();
+    for stmt in loops.into_iter().flatten() {
+        match stmt {
+            Stmt::Set(..) | Stmt::Def(_, ir::Inst::Read(_)) | Stmt::ForNeurons(_) => return None,
+            Stmt::Store { array, index, .. } => {
+                if index.neuron == 0 {
+                    return None;
+                }
+                stores.push((array.0, *index));
+            }
+            Stmt::Def(..) => {}
+        }
+    }
+    let mut limit = usize::MAX;
+    for (n, &(array, a)) in stores.iter().enumerate() {
+        for &(other, b) in &stores[n + 1..] {
+            if other != array {
+                continue;
+            }
+            if a.neuron != b.neuron || a.point != b.point {
+                return None;
+            }
+            // Elements o_a + s k and o_b + s k' coincide for k != k' only
+            // if |o_a - o_b| = s |k - k'|, which needs |k - k'| >= the
+            // quotient: up to that many neurons the stores are disjoint.
+            let gap = a.offset.abs_diff(b.offset);
+            if gap != 0 && gap % a.neuron == 0 {
+                limit = limit.min(gap / a.neuron);
+            }
+        }
+    }
+    Some(limit)
+}

@@ -656,6 +656,95 @@ fn vector_loops_match_the_scalar_loop_and_the_interpreter() {
     check_vector_loops(&kernel, &[&xs], &[0], 11);
 }
 
+/// A layer-shaped kernel: per point, `before` over its input x (scalar
+/// values the vector loop splats); per neuron, the `components` elements
+/// of `pre` (adjacent neurons adjacent: lanes over neurons), a weight
+/// w[2k] (stride 2: gathered), `inside`, and `components` stores to
+/// `post` at the same places as the loads.
+fn layer_kernel(before: &[Op], inside: &[Op], width: usize, components: usize) -> Kernel {
+    let mut b = KernelBuilder::new(
+        "layer",
+        vec![
+            decl("x", Access::Input),
+            decl("pre", Access::Input),
+            decl("w", Access::Input),
+            decl("post", Access::Output),
+        ],
+    );
+    let mut pool = vec![load(&mut b, 0, at(1, 0, 0))];
+    for op in before {
+        let v = emit(&mut b, &pool, op);
+        pool.push(v);
+    }
+    let row = width * components;
+    b.neuron_loop(|b| {
+        let mut local = pool.clone();
+        for c in 0..components {
+            local.push(load(b, 1, at(row, 1, c * width)));
+        }
+        local.push(load(b, 2, at(0, 2, 0)));
+        for op in inside {
+            let v = emit(b, &local, op);
+            local.push(v);
+        }
+        for c in 0..components {
+            let v = local[local.len() - 1 - c];
+            store(b, 3, at(row, 1, c * width), v);
+        }
+    });
+    b.finish()
+}
+
+#[test]
+fn neuron_lanes_match_the_scalar_loop_and_the_interpreter() {
+    // tanh of the weighted input and a product of components, at odd and
+    // even neuron counts (vector passes of 6 and 2 neurons, then scalar)
+    let before = [(2u8, 0, 0, 0.0), (11, 1, 0, 0.5)];
+    let inside = [
+        (2u8, 4, 2, 0.0),
+        (6, 7, 6, 0.0), // tanh (MathFn::ALL[6]) of the product
+        (2, 2, 3, 0.0),
+        (0, 6, 7, 0.0),
+        (3, 8, 4, 0.0),
+    ];
+    let width = 9;
+    let kernel = layer_kernel(&before, &inside, width, 3);
+    assert_eq!(super::neuron_lane_limit(&kernel), Some(width));
+    let n = 7;
+    let xs: Vec<f64> = (0..n).map(|i| 0.3 * i as f64 - 1.0).collect();
+    let pre: Vec<f64> = (0..n * 3 * width).map(|j| (j as f64 * 0.71).sin()).collect();
+    let w: Vec<f64> = (0..2 * width).map(|j| (j as f64 * 0.37).cos()).collect();
+    check_vector_loops(&kernel, &[&xs, &pre, &w], &[0, 1, 2, 5, 7, 8, 9], n);
+    let compiled = Compiled::new(std::slice::from_ref(&kernel), width).unwrap();
+    assert!(
+        compiled.clif().contains("load.f64x2"),
+        "adjacent neurons load with one vector load:\n{}",
+        compiled.clif()
+    );
+
+    // Two stores 3 apart in a row of 10: neurons k and k + 3 would write
+    // the same element, so above 3 neurons the loop runs scalar (in the
+    // interpreter's order, which decides the element's final value).
+    let mut b = KernelBuilder::new(
+        "overlap",
+        vec![decl("w", Access::Input), decl("out", Access::Output)],
+    );
+    b.neuron_loop(|b| {
+        let v = load(b, 0, at(0, 1, 0));
+        let two = b.def(Inst::Const(2.0));
+        let u = b.def(Inst::Binary(BinaryOp::Mul, v, two));
+        store(b, 1, at(10, 1, 0), v);
+        store(b, 1, at(10, 1, 3), u);
+    });
+    let kernel = b.finish();
+    assert_eq!(super::neuron_lane_limit(&kernel), Some(3));
+    let w: Vec<f64> = (0..7).map(|j| 1.0 + j as f64).collect();
+    check_vector_loops(&kernel, &[&w], &[0, 1, 2, 3, 4, 5, 6, 7], 4);
+
+    // A neuron loop with an accumulator keeps its lanes over points.
+    assert_eq!(super::neuron_lane_limit(&neuron_kernel(5)), None);
+}
+
 #[test]
 fn tanh_in_vector_loops_handles_special_values() {
     let mut b = KernelBuilder::new(
@@ -1174,6 +1263,35 @@ proptest! {
         let (expected, got) = both(&kernel, &compiled, 0, &[&xs, &ws], neurons, range, threads);
         prop_assert!(same_bits(&expected[0], &got[0]), "rows differ\n{}", kernel);
         prop_assert!(same_bits(&expected[1], &got[1]), "outputs differ\n{}", kernel);
+    }
+}
+
+proptest! {
+    #![proptest_config(jit_fuzz_config(64))]
+
+    /// Layer-shaped kernels (lanes over neurons) with random operations
+    /// before and in the neuron loop, at random neuron counts up to the
+    /// width, vector-loop configurations, starts and thread counts.
+    #[test]
+    fn random_layer_kernels_match_the_interpreter_bitwise(
+        before in proptest::collection::vec(op_strategy(), 0..8),
+        inside in proptest::collection::vec(op_strategy(), 1..24),
+        xs in proptest::collection::vec(input_strategy(), 1..6),
+        pre in proptest::collection::vec(input_strategy(), 42),
+        ws in proptest::collection::vec(input_strategy(), 14),
+        neurons in 0usize..8,
+        streams in 0usize..VECTOR_STREAMS.len(),
+        start in 0usize..2,
+        threads in 1usize..4,
+    ) {
+        let width = 7;
+        let kernel = layer_kernel(&before, &inside, width, 2);
+        prop_assert_eq!(super::neuron_lane_limit(&kernel), Some(width));
+        let n = xs.len().min(pre.len() / (2 * width));
+        let compiled = compile_with_streams(&kernel, width, streams);
+        let range = start.min(n)..n;
+        let (expected, got) = both(&kernel, &compiled, 0, &[&xs, &pre, &ws], neurons, range, threads);
+        prop_assert!(same_bits(&expected[0], &got[0]), "{:?} vs {:?}\n{}", expected[0], got[0], kernel);
     }
 }
 

@@ -212,7 +212,7 @@ pub fn forward(
     let k = plan.width;
     let mut z = vec![input_jet(rule, points, layout.dims, &plan.inputs)];
     let mut a = Vec::with_capacity(plan.depth);
-    let ranges = chunk_ranges(n);
+    let ranges = chunk_ranges(n, c);
     if ranges.len() > 1 {
         // Chunk by chunk: each chunk's columns of every layer on one thread.
         let m = layout.unknowns;
@@ -449,7 +449,7 @@ fn sweep(
             *v *= scale[i % scale.len()];
         }
     }
-    let ranges = chunk_ranges(n);
+    let ranges = chunk_ranges(n, c);
     let gradient = match sink {
         Sink::Gradient(gradient) if ranges.len() > 1 => gradient,
         sink => {
@@ -890,30 +890,83 @@ pub fn loss_gradient(
     }
     blocks(problem, plan, out);
     gradient.iter_mut().for_each(|g| *g = 0.0);
-    for (t, (r, (_, range))) in plan.residuals.iter().zip(out.blocks.clone()).enumerate() {
+    // Every chunk of every residual's points: one item each, all in one
+    // fork and join (term, residual, its points, the chunk's residuals).
+    let mut items = Vec::new();
+    let mut rest: &mut [f64] = &mut out.residual;
+    for (t, r) in plan.residuals.iter().enumerate() {
+        let points = problem.points(r.residual);
+        let (here, tail) = std::mem::take(&mut rest).split_at_mut(points.len());
+        rest = tail;
+        let ranges = chunk_ranges(points.len(), network_columns(plan, r));
+        for (chunk, residual) in ranges.iter().zip(split_points(here, 1, &ranges)) {
+            items.push((t, r, chunk.clone(), residual));
+        }
+    }
+    let p = gradient.len();
+    let job = |(t, r, chunk, residual): (usize, &MlpResidual, std::ops::Range<usize>, &mut [f64])| {
         let points = problem.points(r.residual);
         let count = points.len().max(1) as f64;
-        let residual = &mut out.residual[range];
-        let ranges = chunk_ranges(points.len());
-        if ranges.len() < 2 {
-            chunk_gradient(problem, plan, r, theta, points, count, residual, gradient)?;
+        let set;
+        let chunk_points = if chunk.len() == points.len() {
+            points
         } else {
-            chunked_gradient(problem, plan, r, theta, &ranges, residual, gradient)?;
+            set = PointSet {
+                dims: points.dims,
+                coords: points.coords[chunk.start * points.dims..chunk.end * points.dims].to_vec(),
+            };
+            &set
+        };
+        let mut part = scratch(p);
+        part.fill(0.0);
+        chunk_gradient(problem, plan, r, theta, chunk_points, count, residual, &mut part)?;
+        Ok((t, part))
+    };
+    // A single item keeps the caller's parallelism for its products and
+    // kernels; several run on the threads, each sequential.
+    let parts = if items.len() == 1 {
+        items.into_iter().map(job).collect::<Result<Vec<_>, _>>()?
+    } else {
+        on_threads(items, job)?
+    };
+    // Added in item order: the sum does not depend on the thread count.
+    for (_, part) in parts {
+        for (g, v) in gradient.iter_mut().zip(&part) {
+            *g += v;
         }
-        terms[t] = residual.iter().map(|r| r * r).sum::<f64>() / count;
+        recycle(part);
+    }
+    for (t, (_, range)) in out.blocks.iter().enumerate() {
+        let residual = &out.residual[range.clone()];
+        terms[t] = residual.iter().map(|r| r * r).sum::<f64>() / range.len().max(1) as f64;
     }
     Ok(terms.iter().sum())
 }
 
-/// Points per chunk (about) when a pass, a sweep or a residual block's
-/// loss gradient is split into chunks of points.
-const CHUNK_POINTS: usize = 256;
+/// The network's jet columns per residual point of `r`: the rule's
+/// components, times the stencil's shifts under `diff fd` (the network
+/// runs at every shifted point), times two for a periodic condition (at x
+/// and at x + L e_c).
+fn network_columns(plan: &MlpPlan, r: &MlpResidual) -> usize {
+    let components = plan.rules[r.rule].components.len();
+    let shifts = r.fd.as_ref().map_or(1, |s| s.shifts.len());
+    let copies = if r.period.is_some() { 2 } else { 1 };
+    components * shifts * copies
+}
 
-/// The chunks of points 0..n: n / 256 contiguous ranges (one below 512
-/// points). A function of n alone, so that sums over chunks do not depend
-/// on the thread count.
-fn chunk_ranges(n: usize) -> Vec<std::ops::Range<usize>> {
-    let chunks = (n / CHUNK_POINTS).max(1);
+/// Jet columns (points times components) per chunk (about) when a pass,
+/// a sweep or a residual block's loss gradient is split into chunks of
+/// points: a chunk's layer jets stay in the core's cache (32 neurons x
+/// 1024 columns is 256 KiB), and a block of some thousand columns gives
+/// every core work.
+const CHUNK_COLUMNS: usize = 1024;
+
+/// The chunks of points 0..n with `columns` jet columns per point:
+/// n columns / 1024 contiguous ranges of about equal length (one below
+/// 2048 columns). A function of the problem alone, so that sums over
+/// chunks do not depend on the thread count.
+fn chunk_ranges(n: usize, columns: usize) -> Vec<std::ops::Range<usize>> {
+    let chunks = (n.saturating_mul(columns.max(1)) / CHUNK_COLUMNS).clamp(1, n.max(1));
     (0..chunks)
         .map(|c| c * n / chunks..(c + 1) * n / chunks)
         .collect()
@@ -947,54 +1000,58 @@ fn split_points_ref<'v>(
 }
 
 /// Runs `job` on every item on up to [`super::parallelism`]'s number of
-/// threads (item i on worker i % threads, worker 0 the calling thread),
-/// each with sequential products and kernel calls; the results in item
-/// order. One fork and join for the whole work instead of one per product
-/// and kernel call.
+/// threads of the process's worker pool (the one faer's products use,
+/// started once), each item with sequential products and kernel calls;
+/// the results in item order. The items are taken in turn by whichever
+/// thread is free, and an item's result does not depend on the thread
+/// that computed it. One fork and join for the whole work instead of one
+/// per product and kernel call.
 fn on_threads<W: Send, T: Send>(
     items: Vec<W>,
     job: impl Fn(W) -> Result<T, RunError> + Sync,
 ) -> Result<Vec<T>, RunError> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
     let count = items.len();
     let threads = match parallelism() {
         Par::Seq => 1,
         Par::Rayon(t) => t.get(),
     }
     .clamp(1, count.max(1));
-    let mut work: Vec<Vec<(usize, W)>> = (0..threads).map(|_| Vec::new()).collect();
-    for (i, w) in items.into_iter().enumerate() {
-        work[i % threads].push((i, w));
-    }
-    let run = |list: Vec<(usize, W)>| -> Result<Vec<(usize, T)>, RunError> {
-        super::with_parallelism(Par::Seq, || {
-            crate::jit::on_this_thread(|| {
-                list.into_iter()
-                    .map(|(i, w)| job(w).map(|t| (i, t)))
-                    .collect()
-            })
-        })
+    let run = |w: W| -> Result<T, RunError> {
+        super::with_parallelism(Par::Seq, || crate::jit::on_this_thread(|| job(w)))
     };
-    let run = &run;
-    let mut work = work.into_iter();
-    let here = work.next().unwrap_or_default();
-    let results = std::thread::scope(|s| {
-        let handles: Vec<_> = work.map(|list| s.spawn(move || run(list))).collect();
-        let mut results = vec![run(here)];
-        for h in handles {
-            results.push(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
-        }
-        results
-    });
-    let mut out: Vec<Option<T>> = (0..count).map(|_| None).collect();
-    for list in results {
-        for (i, t) in list? {
-            out[i] = Some(t);
-        }
+    if threads == 1 {
+        return items.into_iter().map(run).collect();
     }
-    Ok(out
+    let items: Vec<Mutex<Option<W>>> = items.into_iter().map(|w| Mutex::new(Some(w))).collect();
+    let results: Vec<Mutex<Option<Result<T, RunError>>>> =
+        (0..count).map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    let worker = || loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        let Some(slot) = items.get(i) else { break };
+        let w = slot
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .expect("each item is taken once");
+        let result = run(w);
+        *results[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+    };
+    rayon::in_place_scope(|s| {
+        for _ in 1..threads {
+            s.spawn(|_| worker());
+        }
+        worker();
+    });
+    results
         .into_iter()
-        .map(|t| t.expect("every item ran"))
-        .collect())
+        .map(|r| {
+            r.into_inner()
+                .unwrap_or_else(|e| e.into_inner())
+                .expect("every item ran")
+        })
+        .collect()
 }
 
 /// The residuals of `r` at `points` (into `residual`) and the gradient of
@@ -1027,48 +1084,3 @@ fn chunk_gradient(
     Ok(())
 }
 
-/// [`chunk_gradient`] over `chunks` contiguous chunks of the block's
-/// points, on up to [`super::parallelism`]'s number of threads: each
-/// chunk's whole forward pass and reverse sweep on one thread (its kernels
-/// and products on that thread alone), its gradient in a buffer of its
-/// own, and these added in chunk order. The chunks depend on the number
-/// of points only, so the result does not depend on the thread count; it
-/// differs from one unsplit sweep by rounding (the order of the sums over
-/// points). For small networks this replaces some twenty short parallel
-/// calls per block (each a fork and a join) by one, and each chunk's jets
-/// stay closer in cache.
-fn chunked_gradient(
-    problem: TrainingProblem<'_>,
-    plan: &MlpPlan,
-    r: &MlpResidual,
-    theta: &[f64],
-    ranges: &[std::ops::Range<usize>],
-    residual: &mut [f64],
-    gradient: &mut [f64],
-) -> Result<(), RunError> {
-    let points = problem.points(r.residual);
-    let count = points.len().max(1) as f64;
-    let p = gradient.len();
-    let items: Vec<_> = ranges
-        .iter()
-        .zip(split_points(residual, 1, ranges))
-        .map(|(b, res)| {
-            let set = PointSet {
-                dims: points.dims,
-                coords: points.coords[b.start * points.dims..b.end * points.dims].to_vec(),
-            };
-            (set, res)
-        })
-        .collect();
-    let parts = on_threads(items, |(set, res)| {
-        let mut part = vec![0.0; p];
-        chunk_gradient(problem, plan, r, theta, &set, count, res, &mut part)?;
-        Ok(part)
-    })?;
-    for part in parts {
-        for (g, v) in gradient.iter_mut().zip(&part) {
-            *g += v;
-        }
-    }
-    Ok(())
-}
