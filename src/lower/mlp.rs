@@ -65,22 +65,6 @@ impl JetComponent {
             JetComponent::Laplacian(_) => format!("lap_{base}"),
         }
     }
-
-    /// The component of the input layer's jet (z_0 = x) for coordinate j:
-    /// x_j for the value, 1 for d/dx_j, 0 for everything else.
-    pub fn of_coordinate(&self, j: usize, x: f64) -> f64 {
-        match self {
-            JetComponent::Partial(alpha) => {
-                let order: u32 = alpha.iter().map(|&n| u32::from(n)).sum();
-                match order {
-                    0 => x,
-                    1 if alpha[j] == 1 => 1.0,
-                    _ => 0.0,
-                }
-            }
-            JetComponent::Laplacian(_) => 0.0,
-        }
-    }
 }
 
 /// A jet shape with its layer kernels.

@@ -166,29 +166,44 @@ fn input_jet(rule: &JetRule, points: &PointSet, dims: usize, inputs: &[InputMap]
     // Every entry is written below (all `width` columns of every point
     // and component), so a spare buffer needs no zeroing.
     let mut z = scratch(width * c * points.len());
-    for i in 0..points.len() {
-        for (ci, component) in rule.components.iter().enumerate() {
-            let mut column = 0;
-            for j in 0..dims {
-                let x = points.coords[i * dims + j];
-                let Some(map) = inputs.get(j) else {
-                    z[(i * c + ci) * width + column] = component.of_coordinate(j, x);
-                    column += 1;
-                    continue;
-                };
-                // The order of the derivative along x_j alone, if it is one.
-                let order = match component {
+    // Per component and coordinate j: the order of the component's
+    // derivative if it is one along x_j alone (0 for the value), once per
+    // call rather than per point (d^2 per component).
+    let orders: Vec<Vec<Option<u32>>> = rule
+        .components
+        .iter()
+        .map(|component| {
+            (0..dims)
+                .map(|j| match component {
                     JetComponent::Partial(alpha) => alpha
                         .iter()
                         .enumerate()
                         .all(|(l, &n)| l == j || n == 0)
                         .then(|| u32::from(alpha[j])),
                     JetComponent::Laplacian(p) => p.contains(&j).then_some(2),
+                })
+                .collect()
+        })
+        .collect();
+    for i in 0..points.len() {
+        for (ci, orders) in orders.iter().enumerate() {
+            let column = &mut z[(i * c + ci) * width..][..width];
+            let mut next = 0;
+            for (j, order) in orders.iter().enumerate() {
+                let x = points.coords[i * dims + j];
+                let Some(map) = inputs.get(j) else {
+                    // x_j for the value, 1 for d/dx_j, 0 for every other.
+                    column[next] = match order {
+                        Some(0) => x,
+                        Some(1) => 1.0,
+                        _ => 0.0,
+                    };
+                    next += 1;
+                    continue;
                 };
                 for input in 0..map.width() {
-                    z[(i * c + ci) * width + column] =
-                        order.map_or(0.0, |n| map.derivative(input, n, x));
-                    column += 1;
+                    column[next] = order.map_or(0.0, |n| map.derivative(input, n, x));
+                    next += 1;
                 }
             }
         }
