@@ -22,8 +22,9 @@
 //! - the parameter vectors: theta and the trainer's state (1 for lstsq, 3
 //!   for gauss_newton, 4 for adam and alm, 4 + 2 memory for lbfgs) x P.
 //!
-//! Each condition counts its faces' points (on a shaped domain, the
-//! boundary set once per side, an upper bound).
+//! Each condition counts its faces' points (a grid on each face; a random
+//! or Sobol sampler's n in all, plus one per face or side for rounding:
+//! an upper bound).
 
 use super::{mlp_parameters, Ansatz, ConditionKind, Expr, Overrides, Sampler, Spec, Trainer};
 use crate::diag::Diagnostic;
@@ -146,7 +147,15 @@ pub fn estimate(spec: &Spec, spectrum: bool) -> Estimate {
                 } else {
                     c.faces.len()
                 };
-                pieces as f64 * sampler_points(&spec.sampling.boundary, faces)
+                match spec.sampling.boundary {
+                    // A grid on every face.
+                    Sampler::Grid { .. } => {
+                        pieces as f64 * sampler_points(&spec.sampling.boundary, faces)
+                    }
+                    // n in all, split across the faces or sides (one more
+                    // per side for the rounding of a shape's split).
+                    Sampler::Random { n, .. } | Sampler::Sobol { n, .. } => (n + pieces) as f64,
+                }
             }
             ConditionKind::Initial => sampler_points(&spec.sampling.initial, faces),
         };

@@ -13,7 +13,8 @@
 //! - `random(n)` draws n uniform points with [`SeededRng`]; `sobol(n)` takes
 //!   the first n points of an Owen-scrambled Sobol sequence (at most 2^16
 //!   points and 256 dimensions). On faces, n is split evenly across the
-//!   faces of a condition, each face with its own stream.
+//!   faces of a condition (n in all: n / F per face, one more on n mod F
+//!   faces of a seeded random choice), each face with its own stream.
 //! - Shaped domains (`geometry::Shape`): interior points are drawn in the
 //!   bounding box and kept when inside (`grid(n)`: the box's grid masked;
 //!   `random(n)`, `sobol(n)`: drawn until n are inside). Boundary points
@@ -164,18 +165,7 @@ pub fn condition_points(
     faces: &[Face],
 ) -> PointSet {
     let bounds: Vec<(f64, f64)> = spec.coordinates.iter().map(|c| (c.lo, c.hi)).collect();
-    let count = faces.len().max(1);
-    let per_face = match *sampler {
-        Sampler::Grid { n } => Sampler::Grid { n },
-        Sampler::Random { n, seed } => Sampler::Random {
-            n: n.div_ceil(count),
-            seed,
-        },
-        Sampler::Sobol { n, seed } => Sampler::Sobol {
-            n: n.div_ceil(count),
-            seed,
-        },
-    };
+    let counts = face_counts(sampler, faces.len());
     let mut set = PointSet::new(bounds.len());
     if let Some(shape) = &spec.shape {
         let on_sides = shape_side_points(sampler, shape, sides);
@@ -193,14 +183,56 @@ pub fn condition_points(
             return set;
         }
     }
-    for face in faces {
+    for (f, face) in faces.iter().enumerate() {
         // Each face has its own random stream, shared by every condition on
         // that face, so conditions on one face see the same points.
         let stream = 1 + 2 * face.coordinate as u64 + u64::from(face.side == Side::Hi);
+        let per_face = match *sampler {
+            Sampler::Grid { n } => Sampler::Grid { n },
+            Sampler::Random { seed, .. } => Sampler::Random {
+                n: counts[f],
+                seed,
+            },
+            Sampler::Sobol { seed, .. } => Sampler::Sobol {
+                n: counts[f],
+                seed,
+            },
+        };
         set.extend(box_points(&per_face, &bounds, Some(*face), stream));
     }
     set
 }
+
+/// How many of the n points of a random or Sobol sampler lie on each of
+/// `faces` faces: n in all, n / F on every face and one more on n mod F
+/// faces, chosen by a random permutation of the faces seeded by the
+/// sampler's seed (so that with fewer points than faces, in high
+/// dimensions, the points still fall on faces of every coordinate). Empty
+/// for a grid, which puts its own grid on every face.
+fn face_counts(sampler: &Sampler, faces: usize) -> Vec<usize> {
+    let (Sampler::Random { n, seed } | Sampler::Sobol { n, seed }) = *sampler else {
+        return Vec::new();
+    };
+    let faces = faces.max(1);
+    let mut counts = vec![n / faces; faces];
+    let extra = n % faces;
+    if extra > 0 {
+        let mut order: Vec<usize> = (0..faces).collect();
+        let mut rng = SeededRng::new(seed, FACE_ORDER_STREAM);
+        for i in (1..faces).rev() {
+            let j = ((rng.uniform() * (i + 1) as f64) as usize).min(i);
+            order.swap(i, j);
+        }
+        for &f in &order[..extra] {
+            counts[f] += 1;
+        }
+    }
+    counts
+}
+
+/// The random stream of [`face_counts`]'s permutation (apart from the
+/// faces' streams, 1 + 2 coordinate + side).
+const FACE_ORDER_STREAM: u64 = u64::MAX - 1;
 
 /// Points of `sampler` in the spatial domain of `spec` (the box or the
 /// shape), with the time coordinate if there is one.
@@ -711,6 +743,29 @@ mod tests {
         };
         let on_face = box_points(&s, &bounds, Some(face), 3);
         assert!((0..on_face.len()).all(|i| on_face.point(i)[1] == 0.0));
+    }
+
+    #[test]
+    fn random_boundary_points_are_n_in_all_on_faces_of_every_coordinate() {
+        // 500 faces of [0, 1]^250, 100 points: one on each of 100 faces,
+        // spread over the coordinates (not the first 50 coordinates' faces).
+        let counts = face_counts(&Sampler::Random { n: 100, seed: 3 }, 500);
+        assert_eq!(counts.iter().sum::<usize>(), 100);
+        assert!(counts.iter().all(|&c| c <= 1));
+        let last = counts.iter().rposition(|&c| c == 1).unwrap();
+        assert!(last >= 250, "the faces with a point end at face {last}");
+        // a multiple of the face count: the same count everywhere
+        assert_eq!(face_counts(&Sampler::Sobol { n: 12, seed: 0 }, 4), vec![3; 4]);
+        // 130 on 4 faces: 33, 33, 32, 32 in some order; another seed,
+        // another order (for these seeds)
+        let a = face_counts(&Sampler::Random { n: 130, seed: 0 }, 4);
+        let b = face_counts(&Sampler::Random { n: 130, seed: 1 }, 4);
+        assert_eq!(a.iter().sum::<usize>(), 130);
+        let mut sorted = a.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, vec![32, 32, 33, 33]);
+        assert_ne!(a, b);
+        assert!(face_counts(&Sampler::Grid { n: 5 }, 4).is_empty());
     }
 
     #[test]

@@ -77,7 +77,7 @@ const SPARES: usize = 64;
 /// smallest spare that is large enough but not twice as large (growing its
 /// length writes zeros beyond it; a small block taking a large spare would
 /// leave the next large one to fill it again), else a new one.
-fn scratch(len: usize) -> Vec<f64> {
+pub(super) fn scratch(len: usize) -> Vec<f64> {
     let spare = {
         let mut s = SPARE.lock().unwrap_or_else(|e| e.into_inner());
         let best = s.iter().position(|v| v.len() == len).or_else(|| {
@@ -101,7 +101,7 @@ fn scratch(len: usize) -> Vec<f64> {
 
 /// Keeps `v` for a later [`scratch`] (the smallest spare goes when there
 /// are too many).
-fn recycle(v: Vec<f64>) {
+pub(super) fn recycle(v: Vec<f64>) {
     if v.capacity() < 1024 {
         return;
     }
@@ -490,7 +490,10 @@ fn sweep(
         .collect();
     let p = gradient.len();
     let parts = on_threads(items, |(len, z, a, bar)| {
-        let mut part = vec![0.0; p];
+        // A spare buffer: a fresh one would be zero pages, each written
+        // for the first time by the product (a fault and a TLB flush).
+        let mut part = scratch(p);
+        part.fill(0.0);
         sweep_columns(
             executor,
             plan,
@@ -510,6 +513,7 @@ fn sweep(
         for (g, v) in gradient.iter_mut().zip(&part) {
             *g += v;
         }
+        recycle(part);
     }
     Ok(())
 }

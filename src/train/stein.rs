@@ -85,7 +85,10 @@ pub fn stencil(
     let (n, d, c) = (points.len(), points.dims, components.len());
     let q = if antithetic { 2 * samples + 1 } else { samples };
     let mut shifted = PointSet::new(d);
-    shifted.coords.reserve(n * q * d);
+    // A kept buffer (n Q d numbers, 100 MB at d = 250), handed back by
+    // the caller ([`super::mlp::recycle`]) when the block is done.
+    shifted.coords = super::mlp::scratch(n * q * d);
+    shifted.coords.clear();
     let mut weights = vec![0.0; n * c * q];
     let mut deltas = vec![0.0; samples * d];
     let s = samples as f64;
@@ -233,8 +236,15 @@ fn block(
 
 /// The seeds of the value pass, fbar_{(i,q),m} = scale_i sum_c seed_{i,c,m}
 /// W_{i,c,q}, for the points `only` (all when `None`).
-fn value_seeds(b: &Block, c: usize, m: usize, scale: &[f64], only: Option<usize>) -> Vec<f64> {
-    let q = b.stencil.nodes;
+fn value_seeds(
+    stencil: &Stencil,
+    seed: &[f64],
+    c: usize,
+    m: usize,
+    scale: &[f64],
+    only: Option<usize>,
+) -> Vec<f64> {
+    let q = stencil.nodes;
     let n = scale.len();
     let mut out = vec![0.0; n * q * m];
     for i in 0..n {
@@ -242,9 +252,9 @@ fn value_seeds(b: &Block, c: usize, m: usize, scale: &[f64], only: Option<usize>
             continue;
         }
         for ci in 0..c {
-            let w = &b.stencil.weights[(i * c + ci) * q..][..q];
+            let w = &stencil.weights[(i * c + ci) * q..][..q];
             for mi in 0..m {
-                let s = scale[i] * b.seed[(i * c + ci) * m + mi];
+                let s = scale[i] * seed[(i * c + ci) * m + mi];
                 if s == 0.0 {
                     continue;
                 }
@@ -299,25 +309,14 @@ pub fn loss_gradient_with(
         let scale: Vec<f64> = b.residual.iter().map(|r| 2.0 * r / count).collect();
         let mut pass = b.pass;
         pass.seed = value_seeds(
-            &Block {
-                stencil: b.stencil,
-                pass: Pass {
-                    components: 0,
-                    points: 0,
-                    z: Vec::new(),
-                    a: Vec::new(),
-                    u: Vec::new(),
-                    residual: Vec::new(),
-                    seed: Vec::new(),
-                },
-                residual: Vec::new(),
-                seed: b.seed,
-            },
+            &b.stencil,
+            &b.seed,
             rule.components.len(),
             layout.unknowns,
             &scale,
             None,
         );
+        super::mlp::recycle(b.stencil.points.coords);
         let ones = vec![1.0; pass.points];
         reverse(
             problem.executor,
@@ -356,6 +355,7 @@ pub fn residuals_into(
         let b = block(problem, plan, stein, r, theta, stream_of(round, t))?;
         out.residual[range].copy_from_slice(&b.residual);
         b.pass.recycle();
+        super::mlp::recycle(b.stencil.points.coords);
     }
     Ok(())
 }
@@ -392,7 +392,8 @@ pub fn evaluate_into(
             // Point i's own Q nodes: a forward pass over them alone, so
             // that the rows cost O(n Q) in all, not O(n^2 Q).
             let seeds = value_seeds(
-                &b,
+                &b.stencil,
+                &b.seed,
                 rule.components.len(),
                 layout.unknowns,
                 &ones_points,
