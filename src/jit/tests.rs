@@ -712,7 +712,9 @@ fn neuron_lanes_match_the_scalar_loop_and_the_interpreter() {
     assert_eq!(super::neuron_lane_limit(&kernel), Some(width));
     let n = 7;
     let xs: Vec<f64> = (0..n).map(|i| 0.3 * i as f64 - 1.0).collect();
-    let pre: Vec<f64> = (0..n * 3 * width).map(|j| (j as f64 * 0.71).sin()).collect();
+    let pre: Vec<f64> = (0..n * 3 * width)
+        .map(|j| (j as f64 * 0.71).sin())
+        .collect();
     let w: Vec<f64> = (0..2 * width).map(|j| (j as f64 * 0.37).cos()).collect();
     check_vector_loops(&kernel, &[&xs, &pre, &w], &[0, 1, 2, 5, 7, 8, 9], n);
     let compiled = Compiled::new(std::slice::from_ref(&kernel), width).unwrap();

@@ -189,14 +189,8 @@ pub fn condition_points(
         let stream = 1 + 2 * face.coordinate as u64 + u64::from(face.side == Side::Hi);
         let per_face = match *sampler {
             Sampler::Grid { n } => Sampler::Grid { n },
-            Sampler::Random { seed, .. } => Sampler::Random {
-                n: counts[f],
-                seed,
-            },
-            Sampler::Sobol { seed, .. } => Sampler::Sobol {
-                n: counts[f],
-                seed,
-            },
+            Sampler::Random { seed, .. } => Sampler::Random { n: counts[f], seed },
+            Sampler::Sobol { seed, .. } => Sampler::Sobol { n: counts[f], seed },
         };
         set.extend(box_points(&per_face, &bounds, Some(*face), stream));
     }
@@ -755,7 +749,10 @@ mod tests {
         let last = counts.iter().rposition(|&c| c == 1).unwrap();
         assert!(last >= 250, "the faces with a point end at face {last}");
         // a multiple of the face count: the same count everywhere
-        assert_eq!(face_counts(&Sampler::Sobol { n: 12, seed: 0 }, 4), vec![3; 4]);
+        assert_eq!(
+            face_counts(&Sampler::Sobol { n: 12, seed: 0 }, 4),
+            vec![3; 4]
+        );
         // 130 on 4 faces: 33, 33, 32, 32 in some order; another seed,
         // another order (for these seeds)
         let a = face_counts(&Sampler::Random { n: 130, seed: 0 }, 4);

@@ -910,20 +910,20 @@ pub fn loss_gradient(
     blocks(problem, plan, out);
     gradient.iter_mut().for_each(|g| *g = 0.0);
     // Every chunk of every residual's points: one item each, all in one
-    // fork and join (term, residual, its points, the chunk's residuals).
+    // fork and join (the residual, the chunk's points and residuals).
     let mut items = Vec::new();
     let mut rest: &mut [f64] = &mut out.residual;
-    for (t, r) in plan.residuals.iter().enumerate() {
+    for r in &plan.residuals {
         let points = problem.points(r.residual);
         let (here, tail) = std::mem::take(&mut rest).split_at_mut(points.len());
         rest = tail;
         let ranges = chunk_ranges(points.len(), network_columns(plan, r));
         for (chunk, residual) in ranges.iter().zip(split_points(here, 1, &ranges)) {
-            items.push((t, r, chunk.clone(), residual));
+            items.push((r, chunk.clone(), residual));
         }
     }
     let p = gradient.len();
-    let job = |(t, r, chunk, residual): (usize, &MlpResidual, std::ops::Range<usize>, &mut [f64])| {
+    let job = |(r, chunk, residual): (&MlpResidual, std::ops::Range<usize>, &mut [f64])| {
         let points = problem.points(r.residual);
         let count = points.len().max(1) as f64;
         let set;
@@ -938,8 +938,17 @@ pub fn loss_gradient(
         };
         let mut part = scratch(p);
         part.fill(0.0);
-        chunk_gradient(problem, plan, r, theta, chunk_points, count, residual, &mut part)?;
-        Ok((t, part))
+        chunk_gradient(
+            problem,
+            plan,
+            r,
+            theta,
+            chunk_points,
+            count,
+            residual,
+            &mut part,
+        )?;
+        Ok(part)
     };
     // A single item keeps the caller's parallelism for its products and
     // kernels; several run on the threads, each sequential.
@@ -949,7 +958,7 @@ pub fn loss_gradient(
         on_threads(items, job)?
     };
     // Added in item order: the sum does not depend on the thread count.
-    for (_, part) in parts {
+    for part in parts {
         for (g, v) in gradient.iter_mut().zip(&part) {
             *g += v;
         }
@@ -1102,4 +1111,3 @@ fn chunk_gradient(
     pass.recycle();
     Ok(())
 }
-
