@@ -993,7 +993,7 @@ const CHUNK_COLUMNS: usize = 1024;
 /// n columns / 1024 contiguous ranges of about equal length (one below
 /// 2048 columns). A function of the problem alone, so that sums over
 /// chunks do not depend on the thread count.
-fn chunk_ranges(n: usize, columns: usize) -> Vec<std::ops::Range<usize>> {
+pub(super) fn chunk_ranges(n: usize, columns: usize) -> Vec<std::ops::Range<usize>> {
     let chunks = (n.saturating_mul(columns.max(1)) / CHUNK_COLUMNS).clamp(1, n.max(1));
     (0..chunks)
         .map(|c| c * n / chunks..(c + 1) * n / chunks)
@@ -1001,7 +1001,7 @@ fn chunk_ranges(n: usize, columns: usize) -> Vec<std::ops::Range<usize>> {
 }
 
 /// `v` (per_point numbers per point) cut at the chunks' points.
-fn split_points<'v>(
+pub(super) fn split_points<'v>(
     mut v: &'v mut [f64],
     per_point: usize,
     ranges: &[std::ops::Range<usize>],
@@ -1034,7 +1034,7 @@ fn split_points_ref<'v>(
 /// thread is free, and an item's result does not depend on the thread
 /// that computed it. One fork and join for the whole work instead of one
 /// per product and kernel call.
-fn on_threads<W: Send, T: Send>(
+pub(super) fn on_threads<W: Send, T: Send>(
     items: Vec<W>,
     job: impl Fn(W) -> Result<T, RunError> + Sync,
 ) -> Result<Vec<T>, RunError> {

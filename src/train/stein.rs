@@ -24,7 +24,7 @@
 
 use std::cell::Cell;
 
-use super::mlp::{forward, reverse, Pass, Sink};
+use super::mlp::{chunk_ranges, forward, on_threads, reverse, split_points, Pass, Sink};
 use super::network::Evaluation;
 use super::TrainingProblem;
 use crate::ir::{Executor, RunError};
@@ -144,10 +144,24 @@ pub fn stencil(
 pub fn estimate(stencil: &Stencil, values: &[f64], components: usize, unknowns: usize) -> Vec<f64> {
     let q = stencil.nodes;
     let n = stencil.points.len() / q;
+    estimate_with(&stencil.weights, q, n, values, components, unknowns)
+}
+
+/// [`estimate`] for `n` points whose stencil weights are `weights` (Q
+/// nodes per point; a chunk of a block's points has a slice of its
+/// stencil's weights).
+fn estimate_with(
+    weights: &[f64],
+    q: usize,
+    n: usize,
+    values: &[f64],
+    components: usize,
+    unknowns: usize,
+) -> Vec<f64> {
     let mut u = vec![0.0; n * components * unknowns];
     for i in 0..n {
         for c in 0..components {
-            let w = &stencil.weights[(i * components + c) * q..][..q];
+            let w = &weights[(i * components + c) * q..][..q];
             for m in 0..unknowns {
                 u[(i * components + c) * unknowns + m] = w
                     .iter()
@@ -244,7 +258,20 @@ fn value_seeds(
     scale: &[f64],
     only: Option<usize>,
 ) -> Vec<f64> {
-    let q = stencil.nodes;
+    value_seeds_with(&stencil.weights, stencil.nodes, seed, c, m, scale, only)
+}
+
+/// [`value_seeds`] for the points of `scale` with stencil weights
+/// `weights` (Q nodes per point).
+fn value_seeds_with(
+    weights: &[f64],
+    q: usize,
+    seed: &[f64],
+    c: usize,
+    m: usize,
+    scale: &[f64],
+    only: Option<usize>,
+) -> Vec<f64> {
     let n = scale.len();
     let mut out = vec![0.0; n * q * m];
     for i in 0..n {
@@ -252,7 +279,7 @@ fn value_seeds(
             continue;
         }
         for ci in 0..c {
-            let w = &stencil.weights[(i * c + ci) * q..][..q];
+            let w = &weights[(i * c + ci) * q..][..q];
             for mi in 0..m {
                 let s = scale[i] * seed[(i * c + ci) * m + mi];
                 if s == 0.0 {
@@ -297,27 +324,73 @@ pub fn loss_gradient_with(
 ) -> Result<f64, RunError> {
     super::mlp::blocks(problem, plan, out);
     let layout = &problem.lowered.layout;
-    gradient.iter_mut().for_each(|g| *g = 0.0);
+    let (m, p) = (layout.unknowns, gradient.len());
+    // Every block's stencil (each from its own stream, point after point),
+    // then every chunk of whole points of every block as one item: its
+    // nodes' forward pass, its points' estimates, residuals and seeds, and
+    // its reverse sweep, all on one thread, in one fork and join.
+    let mut stencils = Vec::with_capacity(plan.residuals.len());
+    for (t, r) in plan.residuals.iter().enumerate() {
+        let mut rng = SeededRng::new(stein.seed, streams(t));
+        stencils.push(stencil(
+            &plan.rules[r.rule].components,
+            problem.points(r.residual),
+            stein.sigma,
+            stein.samples,
+            stein.antithetic,
+            &mut rng,
+        ));
+    }
+    let mut items = Vec::new();
+    let mut rest: &mut [f64] = &mut out.residual;
+    for (r, st) in plan.residuals.iter().zip(&stencils) {
+        let n = problem.points(r.residual).len();
+        let (here, tail) = std::mem::take(&mut rest).split_at_mut(n);
+        rest = tail;
+        let ranges = chunk_ranges(n, st.nodes);
+        for (chunk, residual) in ranges.iter().zip(split_points(here, 1, &ranges)) {
+            items.push((r, st, chunk.clone(), residual));
+        }
+    }
     let value_rule = &plan.rules[plan.value_rule];
-    for (t, (r, (_, range))) in plan.residuals.iter().zip(out.blocks.clone()).enumerate() {
-        let rule = &plan.rules[r.rule];
+    let job = |(r, st, chunk, residual): (
+        &MlpResidual,
+        &Stencil,
+        std::ops::Range<usize>,
+        &mut [f64],
+    )|
+     -> Result<Vec<f64>, RunError> {
         let points = problem.points(r.residual);
-        let b = block(problem, plan, stein, r, theta, streams(t))?;
-        out.residual[range.clone()].copy_from_slice(&b.residual);
-        let count = points.len().max(1) as f64;
-        terms[t] = b.residual.iter().map(|r| r * r).sum::<f64>() / count;
-        let scale: Vec<f64> = b.residual.iter().map(|r| 2.0 * r / count).collect();
-        let mut pass = b.pass;
-        pass.seed = value_seeds(
-            &b.stencil,
-            &b.seed,
-            rule.components.len(),
-            layout.unknowns,
-            &scale,
+        let (q, d) = (st.nodes, points.dims);
+        let c = plan.rules[r.rule].components.len();
+        let mut nodes = PointSet::new(d);
+        nodes.coords = super::mlp::scratch(chunk.len() * q * d);
+        nodes
+            .coords
+            .copy_from_slice(&st.points.coords[chunk.start * q * d..chunk.end * q * d]);
+        let mut here = PointSet::new(d);
+        here.coords = points.coords[chunk.start * d..chunk.end * d].to_vec();
+        let mut pass = forward(
+            problem.executor,
+            plan,
+            layout,
+            value_rule,
             None,
-        );
-        super::mlp::recycle(b.stencil.points.coords);
+            theta,
+            &nodes,
+        )?;
+        super::mlp::recycle(nodes.coords);
+        let weights = &st.weights[chunk.start * c * q..chunk.end * c * q];
+        let jets = estimate_with(weights, q, chunk.len(), &pass.u, c, m);
+        let (r_chunk, seed) =
+            super::mlp::run_residual_kernel(problem.executor, r.kernel, &here, &jets)?;
+        residual.copy_from_slice(&r_chunk);
+        let count = points.len().max(1) as f64;
+        let scale: Vec<f64> = r_chunk.iter().map(|r| 2.0 * r / count).collect();
+        pass.seed = value_seeds_with(weights, q, &seed, c, m, &scale, None);
         let ones = vec![1.0; pass.points];
+        let mut part = super::mlp::scratch(p);
+        part.fill(0.0);
         reverse(
             problem.executor,
             plan,
@@ -326,9 +399,30 @@ pub fn loss_gradient_with(
             theta,
             &pass,
             &ones,
-            Sink::Gradient(gradient),
+            Sink::Gradient(&mut part),
         )?;
         pass.recycle();
+        Ok(part)
+    };
+    let parts = if items.len() == 1 {
+        items.into_iter().map(job).collect::<Result<Vec<_>, _>>()?
+    } else {
+        on_threads(items, job)?
+    };
+    // Added in item order: the sum does not depend on the thread count.
+    gradient.iter_mut().for_each(|g| *g = 0.0);
+    for part in parts {
+        for (g, v) in gradient.iter_mut().zip(&part) {
+            *g += v;
+        }
+        super::mlp::recycle(part);
+    }
+    for st in stencils {
+        super::mlp::recycle(st.points.coords);
+    }
+    for (t, (_, range)) in out.blocks.iter().enumerate() {
+        let residual = &out.residual[range.clone()];
+        terms[t] = residual.iter().map(|r| r * r).sum::<f64>() / range.len().max(1) as f64;
     }
     if stein.frozen_output_bias {
         let end = gradient.len();
@@ -532,13 +626,26 @@ mod tests {
         crate::jit::Compiled,
         crate::sample::TrainingPoints,
     ) {
+        small_with(estimator, 6)
+    }
+
+    /// [`small`] with `points` interior and boundary points.
+    fn small_with(
+        estimator: &str,
+        points: usize,
+    ) -> (
+        crate::check::Spec,
+        Lowered,
+        crate::jit::Compiled,
+        crate::sample::TrainingPoints,
+    ) {
         let source = format!(
             "domain x in [0, 1]^3
 unknown u
 equation lap(u) + d(u, x[2]) = sin(sum(x))
 bc u = norm2(x) on boundary weight 3
 ansatz mlp(width = 5, depth = 2, seed = 1)
-sample interior = random(6), boundary = random(6)
+sample interior = random({points}), boundary = random({points})
 diff stein(sigma = 0.1, samples = 8, estimator = {estimator})
 train adam"
         );
@@ -601,11 +708,13 @@ train adam"
     }
 
     /// The loss gradient through the estimators and the reverse sweep
-    /// against central differences of the loss (samples held fixed).
+    /// against central differences of the loss (samples held fixed), and
+    /// against the Jacobian rows; with 128 + 128 points each block is cut
+    /// into chunks of whole points (17 nodes each, 2176 per block).
     #[test]
     fn gradient_matches_central_differences_of_the_loss() {
-        for estimator in ["plain", "antithetic"] {
-            let (spec, lowered, compiled, training) = small(estimator);
+        for (estimator, points) in [("plain", 6), ("antithetic", 6), ("antithetic", 128)] {
+            let (spec, lowered, compiled, training) = small_with(estimator, points);
             let problem = TrainingProblem {
                 executor: &compiled,
                 lowered: &lowered,
