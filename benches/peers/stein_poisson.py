@@ -7,10 +7,12 @@ AISTATS 2023), the same estimator and the same setup:
     f(x) = W_out z_depth + b_out,  z_l = tanh(W_l z_(l-1) + b_l),  z_0 = x,
     model u_s(x) = E f(x + delta), delta ~ N(0, sigma^2 I),
     interior: --interior uniform points, boundary: --boundary points split
-    evenly over the 2d faces (pdec's `random(n)` on faces), both fresh
-    every epoch, every point with its own fresh samples,
-    loss = mean (lap u_s + sin(sum x))^2 + mean (100 (u_s - g))^2
-    (pdec's `weight 100` multiplies the boundary residual),
+    evenly over the 2d faces (pdec's `random(n)` on faces: n // 2d per
+    face, the rest on faces chosen at random), both fresh every epoch,
+    every point with its own fresh samples,
+    loss = mean (lap u_s + sin(sum x))^2 + mean (W (u_s - g))^2
+    (W = --weight, default 100: pdec's `weight` multiplies the boundary
+    residual),
     Adam (0.9, 0.999, 1e-8) at lr 3e-3 with a linear decay
     lr (1 - (e - 1)/E), Glorot-normal W, b = 0, float64 on the CPU.
 
@@ -20,6 +22,8 @@ Estimators (--estimator), S = --samples:
     antithetic: u_s = mean (f(x + delta) + f(x - delta)) / 2,
                 lap u_s = mean (|delta|^2 - d sigma^2)
                           (f(x + delta) + f(x - delta) - 2 f(x)) / (2 sigma^4).
+With --derivative ad the model is f itself and its Laplacian exact (the
+jvp of the gradient along each unit vector; pdec's `diff ad`).
 The parameter gradient goes through the network values (one
 jax.value_and_grad of the whole loss); one epoch is one jax.jit function.
 The error: relative L2 of u_s (estimated with --eval-samples samples, pairs
@@ -43,7 +47,7 @@ import numpy as np
 jax.config.update("jax_enable_x64", True)
 
 BETA1, BETA2, EPS = 0.9, 0.999, 1e-8
-WEIGHT = 100.0
+WEIGHT = 100.0  # default --weight
 
 
 def network(params, x):
@@ -84,26 +88,40 @@ def smoothed(params, x, delta, sigma, antithetic, laplacian):
 
 
 def boundary_points(key, n, dims):
-    """n points split evenly over the 2d faces of [0, 1]^d (ceil(n / 2d) per face)."""
-    per_face = -(-n // (2 * dims))
-    x = jax.random.uniform(key, (2 * dims, per_face, dims))
-    faces = jnp.arange(2 * dims)
+    """n points on the 2d faces of [0, 1]^d, as pdec's `random(n)` on faces:
+    n // 2d on every face and one more on n % 2d faces chosen at random."""
+    faces_count = 2 * dims
+    k1, k2 = jax.random.split(key)
+    extra = jax.random.permutation(k1, faces_count)[: n % faces_count]
+    faces = jnp.concatenate([jnp.tile(jnp.arange(faces_count), n // faces_count), extra])
+    x = jax.random.uniform(k2, (n, dims))
     coordinate, value = faces // 2, (faces % 2).astype(jnp.float64)
-    mask = jax.nn.one_hot(coordinate, dims)[:, None, :]
-    x = x * (1 - mask) + value[:, None, None] * mask
-    return x.reshape(-1, dims)
+    mask = jax.nn.one_hot(coordinate, dims)
+    return x * (1 - mask) + value[:, None] * mask
+
+
+def laplacian_ad(params, x):
+    """Exact Laplacian of f at one point: the jvp of the gradient along each e_j."""
+    g = jax.grad(lambda x: network(params, x))
+    basis = jnp.eye(x.shape[0])
+    return jnp.sum(jax.vmap(lambda e: jax.jvp(g, (x,), (e,))[1] @ e)(basis))
 
 
 def make_epoch(args):
     d, sigma, s = args.dims, args.sigma, args.samples
     antithetic = args.estimator == "antithetic"
+    exact = args.derivative == "ad"
 
     def loss(params, interior, boundary, di, db):
-        lap = smoothed(params, interior, di, sigma, antithetic, True)
+        if exact:
+            lap = jax.vmap(laplacian_ad, (None, 0))(params, interior)
+            u = network(params, boundary)
+        else:
+            lap = smoothed(params, interior, di, sigma, antithetic, True)
+            u = smoothed(params, boundary, db, sigma, antithetic, False)
         r = lap + jnp.sin(jnp.sum(interior, axis=1))
-        u = smoothed(params, boundary, db, sigma, antithetic, False)
         g = jnp.sin(jnp.sum(boundary, axis=1)) / d
-        return jnp.mean(r**2) + jnp.mean((WEIGHT * (u - g)) ** 2)
+        return jnp.mean(r**2) + jnp.mean((args.weight * (u - g)) ** 2)
 
     @jax.jit
     def epoch(state, key, lr):
@@ -136,7 +154,10 @@ def relative_l2(params, args, key):
     for start in range(0, 20000, 1000):
         x = test[start:start + 1000]
         delta = args.sigma * jax.random.normal(jax.random.fold_in(k2, start), (x.shape[0], s, d))
-        values.append(smoothed(params, x, delta, args.sigma, antithetic, False))
+        if args.derivative == "ad":
+            values.append(network(params, x))
+        else:
+            values.append(smoothed(params, x, delta, args.sigma, antithetic, False))
     u = jnp.concatenate(values)
     exact = jnp.sin(jnp.sum(test, axis=1)) / d
     return float(jnp.linalg.norm(u - exact) / jnp.linalg.norm(exact))
@@ -156,11 +177,17 @@ def main():
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--epochs", type=int, default=300)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--derivative", choices=["stein", "ad"], default="stein",
+                        help="ad: the exact Laplacian of f (jvp of grad), f itself on the boundary")
+    parser.add_argument("--weight", type=float, default=WEIGHT,
+                        help="factor of the boundary residual (pdec's `weight`)")
     args = parser.parse_args()
 
     print(f"jax {jax.__version__}, devices {jax.devices()}, d = {args.dims}, "
-          f"mlp {args.width} x {args.depth}, {args.estimator} {args.samples} samples, "
-          f"sigma {args.sigma}, {args.epochs} epochs")
+          f"mlp {args.width} x {args.depth}, "
+          + ("exact Laplacian (ad), " if args.derivative == "ad" else
+             f"{args.estimator} {args.samples} samples, sigma {args.sigma}, ")
+          + f"{args.epochs} epochs")
     epoch = make_epoch(args)
     state = initial_state(args.dims, args.width, args.depth, args.seed)
     key = jax.random.PRNGKey(args.seed)
@@ -177,6 +204,7 @@ def main():
     print(json.dumps({
         "peer": "jax",
         "dims": args.dims,
+        "derivative": args.derivative,
         "estimator": args.estimator,
         "samples": args.samples,
         "sigma": args.sigma,
