@@ -28,10 +28,7 @@ fn main() {
         let b = Mat::<f64>::from_fn(k, n, |i, j| ((i * 5 + j) % 13) as f64 * 0.1);
         let mut c = Mat::<f64>::zeros(m, n);
         let mut line = format!("{name:28} {m} x {k} x {n}:");
-        for (label, par) in [
-            ("1 thread", Par::Seq),
-            ("all cores", Par::rayon(all)),
-        ] {
+        for (label, par) in [("1 thread", Par::Seq), ("all cores", Par::rayon(all))] {
             for _ in 0..3 {
                 matmul(c.as_mut(), Accum::Replace, a.as_ref(), b.as_ref(), 1.0, par);
             }
