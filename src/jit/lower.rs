@@ -589,7 +589,22 @@ impl<'a, 'f> Lowering<'a, 'f> {
         let any = self.b.ins().icmp(IntCC::UnsignedLessThan, k, self.neurons);
         self.b.ins().brif(any, scalar_block, &[], after, &[]);
 
-        self.b.switch_to_block(scalar_block);
+        self.scalar_neurons(body, k_var, scalar_block, after)?;
+        self.b.switch_to_block(after);
+        Ok(())
+    }
+
+    /// The scalar neuron loop's block `loop_block`: the body for neuron
+    /// k (from `k_var`), then k + 1 and on to `after` once k reaches the
+    /// neuron count.
+    fn scalar_neurons(
+        &mut self,
+        body: &[Stmt],
+        k_var: Variable,
+        loop_block: Block,
+        after: Block,
+    ) -> Result<(), JitError> {
+        self.b.switch_to_block(loop_block);
         let k = self.b.use_var(k_var);
         self.neuron = Some(k);
         self.scopes.push(Scope::default());
@@ -602,8 +617,7 @@ impl<'a, 'f> Lowering<'a, 'f> {
             .b
             .ins()
             .icmp(IntCC::UnsignedLessThan, next, self.neurons);
-        self.b.ins().brif(more, scalar_block, &[], after, &[]);
-        self.b.switch_to_block(after);
+        self.b.ins().brif(more, loop_block, &[], after, &[]);
         Ok(())
     }
 
@@ -619,20 +633,7 @@ impl<'a, 'f> Lowering<'a, 'f> {
         let any = self.b.ins().icmp_imm_u(IntCC::NotEqual, self.neurons, 0);
         self.b.ins().brif(any, loop_block, &[], after, &[]);
 
-        self.b.switch_to_block(loop_block);
-        let k = self.b.use_var(k_var);
-        self.neuron = Some(k);
-        self.scopes.push(Scope::default());
-        self.block(body)?;
-        self.scopes.pop();
-        self.neuron = None;
-        let next = self.b.ins().iadd_imm_s(k, 1);
-        self.b.def_var(k_var, next);
-        let more = self
-            .b
-            .ins()
-            .icmp(IntCC::UnsignedLessThan, next, self.neurons);
-        self.b.ins().brif(more, loop_block, &[], after, &[]);
+        self.scalar_neurons(body, k_var, loop_block, after)?;
         self.b.seal_block(loop_block);
         self.b.seal_block(after);
         self.b.switch_to_block(after);

@@ -249,21 +249,9 @@ fn block(
 }
 
 /// The seeds of the value pass, fbar_{(i,q),m} = scale_i sum_c seed_{i,c,m}
-/// W_{i,c,q}, for the points `only` (all when `None`).
+/// W_{i,c,q}, for the points of `scale` with stencil weights `weights`
+/// (Q nodes per point), only point `only` when given.
 fn value_seeds(
-    stencil: &Stencil,
-    seed: &[f64],
-    c: usize,
-    m: usize,
-    scale: &[f64],
-    only: Option<usize>,
-) -> Vec<f64> {
-    value_seeds_with(&stencil.weights, stencil.nodes, seed, c, m, scale, only)
-}
-
-/// [`value_seeds`] for the points of `scale` with stencil weights
-/// `weights` (Q nodes per point).
-fn value_seeds_with(
     weights: &[f64],
     q: usize,
     seed: &[f64],
@@ -387,7 +375,7 @@ pub fn loss_gradient_with(
         residual.copy_from_slice(&r_chunk);
         let count = points.len().max(1) as f64;
         let scale: Vec<f64> = r_chunk.iter().map(|r| 2.0 * r / count).collect();
-        pass.seed = value_seeds_with(weights, q, &seed, c, m, &scale, None);
+        pass.seed = value_seeds(weights, q, &seed, c, m, &scale, None);
         let ones = vec![1.0; pass.points];
         let mut part = super::mlp::scratch(p);
         part.fill(0.0);
@@ -486,7 +474,8 @@ pub fn evaluate_into(
             // Point i's own Q nodes: a forward pass over them alone, so
             // that the rows cost O(n Q) in all, not O(n^2 Q).
             let seeds = value_seeds(
-                &b.stencil,
+                &b.stencil.weights,
+                b.stencil.nodes,
                 &b.seed,
                 rule.components.len(),
                 layout.unknowns,
