@@ -321,6 +321,13 @@ struct DiffArgs {
     /// Finite-difference accuracy order, 2 or 4 (fd).
     #[arg(long, allow_negative_numbers = true)]
     order: Option<f64>,
+    #[command(flatten)]
+    stein: SteinArgs,
+}
+
+/// The settings of `diff stein`, shared by [`DiffArgs`] and [`DiffListArgs`].
+#[derive(Args, Debug, Default, Clone)]
+struct SteinArgs {
     /// Width of the Gaussian smoothing (stein).
     #[arg(long, allow_negative_numbers = true)]
     sigma: Option<f64>,
@@ -344,15 +351,8 @@ struct DiffListArgs {
     /// Finite-difference accuracy order, 2 or 4 (fd).
     #[arg(long, allow_negative_numbers = true)]
     order: Option<f64>,
-    /// Width of the Gaussian smoothing (stein).
-    #[arg(long, allow_negative_numbers = true)]
-    sigma: Option<f64>,
-    /// Samples per point (stein).
-    #[arg(long, allow_negative_numbers = true)]
-    samples: Option<f64>,
-    /// Estimator: plain | antithetic (stein).
-    #[arg(long)]
-    estimator: Option<String>,
+    #[command(flatten)]
+    stein: SteinArgs,
 }
 
 /// The overrides of `a` with the diff flags of `d`.
@@ -367,9 +367,9 @@ fn overrides(a: OverrideArgs, d: DiffArgs) -> Overrides {
         diff: d.diff,
         h: d.h,
         order: d.order,
-        sigma: d.sigma,
-        samples: d.samples,
-        estimator: d.estimator,
+        sigma: d.stein.sigma,
+        samples: d.stein.samples,
+        estimator: d.stein.estimator,
         train: a.train,
         epochs: a.epochs,
         lr: a.lr,

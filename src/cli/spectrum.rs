@@ -5,7 +5,9 @@
 use std::time::Instant;
 
 use super::session::Session;
-use super::{all_cores, compile, output, overrides, DiffArgs, DiffListArgs, RowsArg, SpectrumArgs};
+use super::{
+    all_cores, compile, output, overrides, DiffArgs, DiffListArgs, RowsArg, SpectrumArgs, SteinArgs,
+};
 use super::{EXIT_INPUT, EXIT_OK, EXIT_RUNTIME};
 use crate::check::{self, Overrides, Spec};
 use crate::lower;
@@ -113,11 +115,14 @@ fn diff_runs(d: &DiffListArgs) -> Result<Vec<DiffArgs>, String> {
     if !d.h.is_empty() && !modes.contains(&"fd") {
         return Err("--h: the steps apply to fd, which is not among --diff".into());
     }
-    let stein_flag = [d.sigma.map(|_| "--sigma"), d.samples.map(|_| "--samples")]
-        .into_iter()
-        .chain([d.estimator.as_ref().map(|_| "--estimator")])
-        .flatten()
-        .next();
+    let stein_flag = [
+        d.stein.sigma.map(|_| "--sigma"),
+        d.stein.samples.map(|_| "--samples"),
+    ]
+    .into_iter()
+    .chain([d.stein.estimator.as_ref().map(|_| "--estimator")])
+    .flatten()
+    .next();
     if let (Some(flag), false) = (stein_flag, modes.contains(&"stein")) {
         return Err(format!(
             "{flag}: the setting applies to stein, which is not among --diff"
@@ -130,9 +135,11 @@ fn diff_runs(d: &DiffListArgs) -> Result<Vec<DiffArgs>, String> {
             diff: Some(mode.to_string()),
             h,
             order: if fd { d.order } else { None },
-            sigma: d.sigma.filter(|_| stein),
-            samples: d.samples.filter(|_| stein),
-            estimator: d.estimator.clone().filter(|_| stein),
+            stein: if stein {
+                d.stein.clone()
+            } else {
+                SteinArgs::default()
+            },
         };
         if fd && !d.h.is_empty() {
             runs.extend(d.h.iter().map(|&h| run(Some(h))));
