@@ -26,7 +26,7 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
 
 use super::network::Evaluation;
-use super::TrainingProblem;
+use super::{block_mean_squares, TrainingProblem};
 use crate::ir::{ArrayArg, Executor, RunError};
 use crate::jit::clean_upper_state;
 use crate::lower::{
@@ -112,6 +112,26 @@ pub(super) fn recycle(v: Vec<f64>) {
             .min_by_key(|&i| s[i].capacity())
             .expect("not empty");
         s.swap_remove(smallest);
+    }
+}
+
+/// A spare buffer of `len` zeros, for a chunk's gradient: a fresh one
+/// would be zero pages, each written for the first time by a product (a
+/// fault and a TLB flush).
+pub(super) fn zeroed_spare(len: usize) -> Vec<f64> {
+    let mut v = scratch(len);
+    v.fill(0.0);
+    v
+}
+
+/// Adds the chunks' gradients `parts` to `gradient` in their order (so the
+/// sum does not depend on the thread count) and keeps their buffers.
+pub(super) fn add_parts(gradient: &mut [f64], parts: Vec<Vec<f64>>) {
+    for part in parts {
+        for (g, v) in gradient.iter_mut().zip(&part) {
+            *g += v;
+        }
+        recycle(part);
     }
 }
 
@@ -490,10 +510,7 @@ fn sweep(
         .collect();
     let p = gradient.len();
     let parts = on_threads(items, |(len, z, a, bar)| {
-        // A spare buffer: a fresh one would be zero pages, each written
-        // for the first time by the product (a fault and a TLB flush).
-        let mut part = scratch(p);
-        part.fill(0.0);
+        let mut part = zeroed_spare(p);
         sweep_columns(
             executor,
             plan,
@@ -509,12 +526,7 @@ fn sweep(
         )?;
         Ok(part)
     })?;
-    for part in parts {
-        for (g, v) in gradient.iter_mut().zip(&part) {
-            *g += v;
-        }
-        recycle(part);
-    }
+    add_parts(gradient, parts);
     Ok(())
 }
 
@@ -911,17 +923,12 @@ pub fn loss_gradient(
     gradient.iter_mut().for_each(|g| *g = 0.0);
     // Every chunk of every residual's points: one item each, all in one
     // fork and join (the residual, the chunk's points and residuals).
-    let mut items = Vec::new();
-    let mut rest: &mut [f64] = &mut out.residual;
-    for r in &plan.residuals {
-        let points = problem.points(r.residual);
-        let (here, tail) = std::mem::take(&mut rest).split_at_mut(points.len());
-        rest = tail;
-        let ranges = chunk_ranges(points.len(), network_columns(plan, r));
-        for (chunk, residual) in ranges.iter().zip(split_points(here, 1, &ranges)) {
-            items.push((r, chunk.clone(), residual));
-        }
-    }
+    let items: Vec<_> = residual_chunks(problem, plan, &mut out.residual, |t| {
+        network_columns(plan, &plan.residuals[t])
+    })
+    .into_iter()
+    .map(|(t, chunk, residual)| (&plan.residuals[t], chunk, residual))
+    .collect();
     let p = gradient.len();
     let job = |(r, chunk, residual): (&MlpResidual, std::ops::Range<usize>, &mut [f64])| {
         let points = problem.points(r.residual);
@@ -936,8 +943,7 @@ pub fn loss_gradient(
             };
             &set
         };
-        let mut part = scratch(p);
-        part.fill(0.0);
+        let mut part = zeroed_spare(p);
         chunk_gradient(
             problem,
             plan,
@@ -950,25 +956,35 @@ pub fn loss_gradient(
         )?;
         Ok(part)
     };
-    // A single item keeps the caller's parallelism for its products and
-    // kernels; several run on the threads, each sequential.
-    let parts = if items.len() == 1 {
-        items.into_iter().map(job).collect::<Result<Vec<_>, _>>()?
-    } else {
-        on_threads(items, job)?
-    };
-    // Added in item order: the sum does not depend on the thread count.
-    for part in parts {
-        for (g, v) in gradient.iter_mut().zip(&part) {
-            *g += v;
-        }
-        recycle(part);
-    }
-    for (t, (_, range)) in out.blocks.iter().enumerate() {
-        let residual = &out.residual[range.clone()];
-        terms[t] = residual.iter().map(|r| r * r).sum::<f64>() / range.len().max(1) as f64;
-    }
+    let parts = on_threads(items, job)?;
+    add_parts(gradient, parts);
+    let n = out.blocks.len();
+    terms[..n].copy_from_slice(&block_mean_squares(&out.residual, &out.blocks));
     Ok(terms.iter().sum())
+}
+
+/// Every residual's points cut into chunks ([`chunk_ranges`] with
+/// `columns(t)` jet columns per point of residual t), each with its rows
+/// of the stacked `residual` (blocks in the order of `plan.residuals`):
+/// (t, the chunk's points, its rows).
+pub(super) fn residual_chunks<'r>(
+    problem: TrainingProblem<'_>,
+    plan: &MlpPlan,
+    residual: &'r mut [f64],
+    columns: impl Fn(usize) -> usize,
+) -> Vec<(usize, std::ops::Range<usize>, &'r mut [f64])> {
+    let mut chunks = Vec::new();
+    let mut rest = residual;
+    for (t, r) in plan.residuals.iter().enumerate() {
+        let n = problem.points(r.residual).len();
+        let (here, tail) = std::mem::take(&mut rest).split_at_mut(n);
+        rest = tail;
+        let ranges = chunk_ranges(n, columns(t));
+        for (chunk, rows) in ranges.iter().zip(split_points(here, 1, &ranges)) {
+            chunks.push((t, chunk.clone(), rows));
+        }
+    }
+    chunks
 }
 
 /// The network's jet columns per residual point of `r`: the rule's
@@ -1033,13 +1049,17 @@ fn split_points_ref<'v>(
 /// the results in item order. The items are taken in turn by whichever
 /// thread is free, and an item's result does not depend on the thread
 /// that computed it. One fork and join for the whole work instead of one
-/// per product and kernel call.
+/// per product and kernel call. A single item runs on the calling thread
+/// with the caller's parallelism for its products and kernels.
 pub(super) fn on_threads<W: Send, T: Send>(
     items: Vec<W>,
     job: impl Fn(W) -> Result<T, RunError> + Sync,
 ) -> Result<Vec<T>, RunError> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     let count = items.len();
+    if count == 1 {
+        return items.into_iter().map(job).collect();
+    }
     let threads = match parallelism() {
         Par::Seq => 1,
         Par::Rayon(t) => t.get(),

@@ -24,9 +24,9 @@
 
 use std::cell::Cell;
 
-use super::mlp::{chunk_ranges, forward, on_threads, reverse, split_points, Pass, Sink};
+use super::mlp::{forward, on_threads, reverse, Pass, Sink};
 use super::network::Evaluation;
-use super::TrainingProblem;
+use super::{block_mean_squares, TrainingProblem};
 use crate::ir::{Executor, RunError};
 use crate::lower::{JetComponent, Lowered, MlpPlan, MlpResidual, SteinPlan};
 use crate::random::SeededRng;
@@ -207,6 +207,26 @@ struct Block {
     seed: Vec<f64>,
 }
 
+/// The stencil of residual `r`'s points with the samples of `stream`
+/// (drawn point after point from one generator).
+fn block_stencil(
+    problem: TrainingProblem<'_>,
+    plan: &MlpPlan,
+    stein: &SteinPlan,
+    r: &MlpResidual,
+    stream: u64,
+) -> Stencil {
+    let mut rng = SeededRng::new(stein.seed, stream);
+    stencil(
+        &plan.rules[r.rule].components,
+        problem.points(r.residual),
+        stein.sigma,
+        stein.samples,
+        stein.antithetic,
+        &mut rng,
+    )
+}
+
 /// The [`Block`] of residual `r` of `problem` with the samples of `stream`.
 fn block(
     problem: TrainingProblem<'_>,
@@ -218,15 +238,7 @@ fn block(
 ) -> Result<Block, RunError> {
     let (executor, layout) = (problem.executor, &problem.lowered.layout);
     let (rule, points) = (&plan.rules[r.rule], problem.points(r.residual));
-    let mut rng = SeededRng::new(stein.seed, stream);
-    let stencil = stencil(
-        &rule.components,
-        points,
-        stein.sigma,
-        stein.samples,
-        stein.antithetic,
-        &mut rng,
-    );
+    let stencil = block_stencil(problem, plan, stein, r, stream);
     let value_rule = &plan.rules[plan.value_rule];
     let pass = forward(
         executor,
@@ -317,29 +329,17 @@ pub fn loss_gradient_with(
     // then every chunk of whole points of every block as one item: its
     // nodes' forward pass, its points' estimates, residuals and seeds, and
     // its reverse sweep, all on one thread, in one fork and join.
-    let mut stencils = Vec::with_capacity(plan.residuals.len());
-    for (t, r) in plan.residuals.iter().enumerate() {
-        let mut rng = SeededRng::new(stein.seed, streams(t));
-        stencils.push(stencil(
-            &plan.rules[r.rule].components,
-            problem.points(r.residual),
-            stein.sigma,
-            stein.samples,
-            stein.antithetic,
-            &mut rng,
-        ));
-    }
-    let mut items = Vec::new();
-    let mut rest: &mut [f64] = &mut out.residual;
-    for (r, st) in plan.residuals.iter().zip(&stencils) {
-        let n = problem.points(r.residual).len();
-        let (here, tail) = std::mem::take(&mut rest).split_at_mut(n);
-        rest = tail;
-        let ranges = chunk_ranges(n, st.nodes);
-        for (chunk, residual) in ranges.iter().zip(split_points(here, 1, &ranges)) {
-            items.push((r, st, chunk.clone(), residual));
-        }
-    }
+    let stencils: Vec<Stencil> = plan
+        .residuals
+        .iter()
+        .enumerate()
+        .map(|(t, r)| block_stencil(problem, plan, stein, r, streams(t)))
+        .collect();
+    let items: Vec<_> =
+        super::mlp::residual_chunks(problem, plan, &mut out.residual, |t| stencils[t].nodes)
+            .into_iter()
+            .map(|(t, chunk, residual)| (&plan.residuals[t], &stencils[t], chunk, residual))
+            .collect();
     let value_rule = &plan.rules[plan.value_rule];
     let job = |(r, st, chunk, residual): (
         &MlpResidual,
@@ -377,8 +377,7 @@ pub fn loss_gradient_with(
         let scale: Vec<f64> = r_chunk.iter().map(|r| 2.0 * r / count).collect();
         pass.seed = value_seeds(weights, q, &seed, c, m, &scale, None);
         let ones = vec![1.0; pass.points];
-        let mut part = super::mlp::scratch(p);
-        part.fill(0.0);
+        let mut part = super::mlp::zeroed_spare(p);
         reverse(
             problem.executor,
             plan,
@@ -392,26 +391,14 @@ pub fn loss_gradient_with(
         pass.recycle();
         Ok(part)
     };
-    let parts = if items.len() == 1 {
-        items.into_iter().map(job).collect::<Result<Vec<_>, _>>()?
-    } else {
-        on_threads(items, job)?
-    };
-    // Added in item order: the sum does not depend on the thread count.
+    let parts = on_threads(items, job)?;
     gradient.iter_mut().for_each(|g| *g = 0.0);
-    for part in parts {
-        for (g, v) in gradient.iter_mut().zip(&part) {
-            *g += v;
-        }
-        super::mlp::recycle(part);
-    }
+    super::mlp::add_parts(gradient, parts);
     for st in stencils {
         super::mlp::recycle(st.points.coords);
     }
-    for (t, (_, range)) in out.blocks.iter().enumerate() {
-        let residual = &out.residual[range.clone()];
-        terms[t] = residual.iter().map(|r| r * r).sum::<f64>() / range.len().max(1) as f64;
-    }
+    let n = out.blocks.len();
+    terms[..n].copy_from_slice(&block_mean_squares(&out.residual, &out.blocks));
     if stein.frozen_output_bias {
         let end = gradient.len();
         gradient[end - layout.unknowns..].fill(0.0);
