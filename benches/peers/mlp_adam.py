@@ -96,23 +96,28 @@ def adam_epoch(loss):
     @jax.jit
     def epoch(state, *data):
         """One full-batch Adam step; returns the new state and the loss before it."""
-        params, m, v, t = state
-        value, grad = jax.value_and_grad(loss)(params, *data)
-        t = t + 1
-        m = jax.tree.map(lambda m, g: BETA1 * m + (1 - BETA1) * g, m, grad)
-        v = jax.tree.map(lambda v, g: BETA2 * v + (1 - BETA2) * g * g, v, grad)
-        c1, c2 = 1 - BETA1**t, 1 - BETA2**t
-        params = jax.tree.map(
-            lambda p, m, v: p - LR * (m / c1) / (jnp.sqrt(v / c2) + EPS), params, m, v
-        )
-        return (params, m, v, t), value
+        value, grad = jax.value_and_grad(loss)(state[0], *data)
+        return adam_step(state, grad, LR), value
 
     return epoch
 
 
-def initial_state(width, depth, inputs=2):
+def adam_step(state, grad, lr):
+    """One Adam update (0.9, 0.999, 1e-8, bias-corrected) of state = (params, m, v, t)."""
+    params, m, v, t = state
+    t = t + 1
+    m = jax.tree.map(lambda m, g: BETA1 * m + (1 - BETA1) * g, m, grad)
+    v = jax.tree.map(lambda v, g: BETA2 * v + (1 - BETA2) * g * g, v, grad)
+    c1, c2 = 1 - BETA1**t, 1 - BETA2**t
+    params = jax.tree.map(
+        lambda p, m, v: p - lr * (m / c1) / (jnp.sqrt(v / c2) + EPS), params, m, v
+    )
+    return params, m, v, t
+
+
+def initial_state(width, depth, inputs=2, seed=SEED):
     """Glorot-normal W (std sqrt(2 / (fan_in + fan_out))), b = 0, zero moments."""
-    rng = np.random.default_rng(SEED)
+    rng = np.random.default_rng(seed)
     sizes = [inputs] + [width] * depth + [1]
     params = []
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):

@@ -42,11 +42,11 @@ import time
 
 import jax
 import jax.numpy as jnp
-import numpy as np
+
+from mlp_adam import adam_step, initial_state
 
 jax.config.update("jax_enable_x64", True)
 
-BETA1, BETA2, EPS = 0.9, 0.999, 1e-8
 WEIGHT = 100.0  # default --weight
 
 
@@ -57,18 +57,6 @@ def network(params, x):
         z = jnp.tanh(z @ w.T + b)
     w, b = params[-1]
     return (z @ w.T + b)[..., 0]
-
-
-def initial_state(dims, width, depth, seed):
-    """Glorot-normal W (std sqrt(2 / (fan_in + fan_out))), b = 0, zero moments."""
-    rng = np.random.default_rng(seed)
-    sizes = [dims] + [width] * depth + [1]
-    params = []
-    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
-        std = np.sqrt(2 / (fan_in + fan_out))
-        params.append((jnp.asarray(rng.normal(0, std, size=(fan_out, fan_in))), jnp.zeros(fan_out)))
-    zeros = jax.tree.map(jnp.zeros_like, params)
-    return params, zeros, zeros, jnp.asarray(0, dtype=jnp.int64)
 
 
 def smoothed(params, x, delta, sigma, antithetic, laplacian):
@@ -125,21 +113,13 @@ def make_epoch(args):
 
     @jax.jit
     def epoch(state, key, lr):
-        params, m, v, t = state
         k1, k2, k3, k4 = jax.random.split(key, 4)
         interior = jax.random.uniform(k1, (args.interior, d))
         boundary = boundary_points(k2, args.boundary, d)
         di = sigma * jax.random.normal(k3, (interior.shape[0], s, d))
         db = sigma * jax.random.normal(k4, (boundary.shape[0], s, d))
-        value, grad = jax.value_and_grad(loss)(params, interior, boundary, di, db)
-        t = t + 1
-        m = jax.tree.map(lambda m, g: BETA1 * m + (1 - BETA1) * g, m, grad)
-        v = jax.tree.map(lambda v, g: BETA2 * v + (1 - BETA2) * g * g, v, grad)
-        c1, c2 = 1 - BETA1**t, 1 - BETA2**t
-        params = jax.tree.map(
-            lambda p, m, v: p - lr * (m / c1) / (jnp.sqrt(v / c2) + EPS), params, m, v
-        )
-        return (params, m, v, t), value
+        value, grad = jax.value_and_grad(loss)(state[0], interior, boundary, di, db)
+        return adam_step(state, grad, lr), value
 
     return epoch
 
@@ -189,7 +169,7 @@ def main():
              f"{args.estimator} {args.samples} samples, sigma {args.sigma}, ")
           + f"{args.epochs} epochs")
     epoch = make_epoch(args)
-    state = initial_state(args.dims, args.width, args.depth, args.seed)
+    state = initial_state(args.width, args.depth, inputs=args.dims, seed=args.seed)
     key = jax.random.PRNGKey(args.seed)
     # Compile outside the timing (one epoch on a throwaway state).
     jax.block_until_ready(epoch(state, key, args.lr))
