@@ -34,13 +34,14 @@ import jax.numpy as jnp
 import numpy as np
 
 import points
+from mlp_adam import adam_step
 
 jax.config.update("jax_enable_x64", True)
 
 WIDTH = 100
 GRID = 32
 SEED = 0
-LR, BETA1, BETA2, EPS = 1e-3, 0.9, 0.999, 1e-8
+LR = 1e-3
 
 
 def network(params, x):
@@ -69,16 +70,8 @@ def loss(params, interior, boundary, f):
 @jax.jit
 def epoch(state, interior, boundary, f):
     """One full-batch Adam step; returns the new state and the loss before it."""
-    params, m, v, t = state
-    value, grad = jax.value_and_grad(loss)(params, interior, boundary, f)
-    t = t + 1
-    m = jax.tree.map(lambda m, g: BETA1 * m + (1 - BETA1) * g, m, grad)
-    v = jax.tree.map(lambda v, g: BETA2 * v + (1 - BETA2) * g * g, v, grad)
-    c1, c2 = 1 - BETA1**t, 1 - BETA2**t
-    params = jax.tree.map(
-        lambda p, m, v: p - LR * (m / c1) / (jnp.sqrt(v / c2) + EPS), params, m, v
-    )
-    return (params, m, v, t), value
+    value, grad = jax.value_and_grad(loss)(state[0], interior, boundary, f)
+    return adam_step(state, grad, LR), value
 
 
 def initial_state():
